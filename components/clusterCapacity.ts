@@ -1,0 +1,333 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  capacitySpreadLabel,
+  karpenterCapacityTypeLabel,
+  type KarpenterWorkloadClass,
+  workloadClassLabel,
+} from "../lib/catalog/workloadClasses";
+import { nodeCeiling, planNodePools, type NodePoolPlan, type WorkloadClassCapacity } from "../lib/scaling/capacity";
+import { addonCharts } from "../lib/catalog/addons";
+
+export interface ClusterCapacityArgs {
+  clusterName: string;
+  /** Kubernetes provider of the cluster. */
+  provider: k8s.Provider;
+  oidcProviderArn: pulumi.Input<string>;
+  /** OIDC issuer without scheme, e.g. `oidc.eks.us-east-1.amazonaws.com/id/ABC`. */
+  oidcIssuer: pulumi.Input<string>;
+  /** Security group attached to Karpenter nodes (the EKS cluster security group). */
+  clusterSecurityGroupId: pulumi.Input<string>;
+  /** IAM role of the nodes Karpenter launches. */
+  nodeRole: aws.iam.Role;
+  /** KMS key for node EBS volumes. */
+  ebsKmsKeyArn: pulumi.Input<string>;
+  /** AZ names Karpenter may place nodes in (several, for spot diversification). */
+  availabilityZones: pulumi.Input<string>[];
+  /** Spot and ceiling per workload class (api, batch, data). */
+  workloadClasses: Readonly<Record<KarpenterWorkloadClass, WorkloadClassCapacity>>;
+  /** Instance types for spot pools; at least 4 for diversification. */
+  spotInstanceTypes: string[];
+  /** Instance types for on-demand pools. */
+  onDemandInstanceTypes: string[];
+  /** The system node group's maxSize, counted in the node ceiling. */
+  systemNodeGroupMaxSize: number;
+  /** Hard ceiling on total nodes; the pools' limits plus the system group must not exceed it. */
+  maxNodes: number;
+  /** AMI alias, e.g. `al2023@v20251209` (pinned) or `al2023@latest`. */
+  amiAlias: string;
+  /** Root volume per node, GiB. Default 50. */
+  nodeDiskSizeGiB?: number;
+  /** Something Karpenter's controller must wait for (the system node group it runs on). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+  region: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  partition: pulumi.Input<string>;
+}
+
+/** Minimum spot instance types: fewer makes a spot pool easy to drain by one capacity shortage. */
+export const minimumSpotInstanceTypes = 4;
+export const karpenterNamespace = "kube-system";
+export const karpenterServiceAccount = "karpenter";
+
+/**
+ * Cluster autoscaling with Karpenter: its controller role (IRSA), the SQS interruption queue fed by
+ * EventBridge (spot interruption warnings, rebalance recommendations, instance state changes and
+ * scheduled health events, so nodes are drained before AWS reclaims them), the chart, one
+ * EC2NodeClass and a spot and an on-demand NodePool per workload class whose labels fix the class's
+ * spot share.
+ */
+export class ClusterCapacity extends pulumi.ComponentResource {
+  public readonly interruptionQueueName: pulumi.Output<string>;
+  public readonly controllerRoleArn: pulumi.Output<string>;
+  public readonly nodePools: readonly NodePoolPlan[];
+  /** The most nodes the cluster can have (system node group max + pool limits). */
+  public readonly nodeCeiling: number;
+
+  constructor(name: string, args: ClusterCapacityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pyairtable:cluster:ClusterCapacity", name, {}, opts);
+    if (args.spotInstanceTypes.length < minimumSpotInstanceTypes) {
+      throw new Error(`cluster.spotInstanceTypes = ${JSON.stringify(args.spotInstanceTypes)}: must list at least ${minimumSpotInstanceTypes} instance types`);
+    }
+    if (args.availabilityZones.length < 2) {
+      throw new Error(`availabilityZones has ${args.availabilityZones.length} zone(s): spot capacity needs at least 2`);
+    }
+    this.nodePools = planNodePools(args.workloadClasses, { spot: args.spotInstanceTypes, onDemand: args.onDemandInstanceTypes });
+    this.nodeCeiling = nodeCeiling(args.systemNodeGroupMaxSize, this.nodePools);
+    if (this.nodeCeiling > args.maxNodes) {
+      throw new Error(`cluster.maxNodes = ${args.maxNodes}: must be at least ${this.nodeCeiling}, the system node group's maximum plus every NodePool's node limit`);
+    }
+    const parent = { parent: this };
+
+    // --- Interruption handling -------------------------------------------------------------------
+    const queue = new aws.sqs.Queue(`${name}-interruptions`, {
+      name: args.clusterName,
+      // Interruption warnings are useless after two minutes; five keeps a margin.
+      messageRetentionSeconds: 300,
+      sqsManagedSseEnabled: true,
+    }, parent);
+    this.interruptionQueueName = queue.name;
+    new aws.sqs.QueuePolicy(`${name}-interruptions-policy`, {
+      queueUrl: queue.url,
+      policy: queue.arn.apply((arn) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Sid: "EventBridgeSends", Effect: "Allow", Principal: { Service: ["events.amazonaws.com", "sqs.amazonaws.com"] }, Action: "sqs:SendMessage", Resource: arn },
+          { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: arn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+        ],
+      })),
+    }, parent);
+    for (const [key, pattern] of Object.entries(interruptionEventPatterns)) {
+      const rule = new aws.cloudwatch.EventRule(`${name}-${key}`, {
+        description: `Karpenter interruption handling for ${args.clusterName}: ${pattern["detail-type"][0]}`,
+        eventPattern: JSON.stringify(pattern),
+      }, parent);
+      new aws.cloudwatch.EventTarget(`${name}-${key}-target`, { rule: rule.name, arn: queue.arn }, parent);
+    }
+
+    // --- Controller identity (IRSA) --------------------------------------------------------------
+    const controllerRole = new aws.iam.Role(`${name}-karpenter-controller`, {
+      description: `Karpenter controller of ${args.clusterName}`,
+      assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcIssuer]).apply(([arn, issuer]) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+          Effect: "Allow",
+          Principal: { Federated: arn },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: {
+            StringEquals: {
+              [`${issuer}:sub`]: `system:serviceaccount:${karpenterNamespace}:${karpenterServiceAccount}`,
+              [`${issuer}:aud`]: "sts.amazonaws.com",
+            },
+          },
+        }],
+      })),
+    }, parent);
+    this.controllerRoleArn = controllerRole.arn;
+    new aws.iam.RolePolicy(`${name}-karpenter-controller-policy`, {
+      role: controllerRole.id,
+      policy: pulumi.all([queue.arn, args.nodeRole.arn, args.ebsKmsKeyArn, args.region, args.accountId, args.partition])
+        .apply(([queueArn, nodeRoleArn, keyArn, region, account, partition]) =>
+          JSON.stringify(karpenterControllerPolicy({ clusterName: args.clusterName, queueArn, nodeRoleArn, keyArn, region, account, partition }))),
+    }, parent);
+
+    // --- Controller -------------------------------------------------------------------------------
+    const chart = addonCharts.karpenter;
+    const release = new k8s.helm.v3.Release(`${name}-karpenter`, {
+      name: "karpenter",
+      chart: chart.chart,
+      version: chart.version,
+      namespace: karpenterNamespace,
+      atomic: true,
+      timeout: 600,
+      values: {
+        settings: { clusterName: args.clusterName, interruptionQueue: queue.name },
+        serviceAccount: { name: karpenterServiceAccount, annotations: { "eks.amazonaws.com/role-arn": controllerRole.arn } },
+        replicas: 2,
+        // Karpenter must not run on nodes it manages: pin it to the system node group.
+        nodeSelector: { [workloadClassLabel]: "system" },
+        priorityClassName: "system-cluster-critical",
+        controller: { resources: { requests: { cpu: "500m", memory: "768Mi" }, limits: { memory: "768Mi" } } },
+        podDisruptionBudget: { name: "karpenter", maxUnavailable: 1 },
+        serviceMonitor: { enabled: false },
+      },
+    }, { parent: this, provider: args.provider, dependsOn: args.dependsOn });
+
+    // --- Node class and pools -----------------------------------------------------------------------
+    const nodeClassName = "default";
+    new k8s.apiextensions.CustomResource(`${name}-nodeclass`, {
+      apiVersion: "karpenter.k8s.aws/v1",
+      kind: "EC2NodeClass",
+      metadata: { name: nodeClassName },
+      spec: {
+        role: args.nodeRole.name,
+        amiSelectorTerms: [{ alias: args.amiAlias }],
+        subnetSelectorTerms: [{ tags: { "karpenter.sh/discovery": args.clusterName } }],
+        securityGroupSelectorTerms: [{ id: args.clusterSecurityGroupId }],
+        metadataOptions: { httpEndpoint: "enabled", httpProtocolIPv6: "disabled", httpPutResponseHopLimit: 1, httpTokens: "required" },
+        blockDeviceMappings: [{
+          deviceName: "/dev/xvda",
+          ebs: { volumeSize: `${args.nodeDiskSizeGiB ?? 50}Gi`, volumeType: "gp3", encrypted: true, kmsKeyID: args.ebsKmsKeyArn, deleteOnTermination: true },
+        }],
+        tags: { "karpenter.sh/discovery": args.clusterName },
+      },
+    }, { parent: this, provider: args.provider, dependsOn: [release] });
+
+    for (const pool of this.nodePools) {
+      new k8s.apiextensions.CustomResource(`${name}-pool-${pool.name}`, {
+        apiVersion: "karpenter.sh/v1",
+        kind: "NodePool",
+        metadata: { name: pool.name, labels: { [workloadClassLabel]: pool.workloadClass } },
+        spec: nodePoolSpec(pool, nodeClassName, args.availabilityZones),
+      }, { parent: this, provider: args.provider, dependsOn: [release] });
+    }
+
+    this.registerOutputs({
+      interruptionQueueName: this.interruptionQueueName,
+      controllerRoleArn: this.controllerRoleArn,
+      nodeCeiling: this.nodeCeiling,
+      nodePools: this.nodePools.map((p) => p.name),
+    });
+  }
+}
+
+/** The NodePool spec for one pool (exported for the policy pack's tests). */
+export function nodePoolSpec(pool: NodePoolPlan, nodeClassName: string, zones: pulumi.Input<string>[]) {
+  return {
+    template: {
+      metadata: { labels: { [workloadClassLabel]: pool.workloadClass } },
+      spec: {
+        nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: nodeClassName },
+        requirements: [
+          { key: karpenterCapacityTypeLabel, operator: "In", values: [pool.capacityType] },
+          { key: "node.kubernetes.io/instance-type", operator: "In", values: [...pool.instanceTypes] },
+          { key: "topology.kubernetes.io/zone", operator: "In", values: zones },
+          { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] },
+          { key: capacitySpreadLabel, operator: "In", values: [...pool.spreadValues] },
+        ],
+        // Only pods of this class tolerate its nodes.
+        taints: [{ key: workloadClassLabel, value: pool.workloadClass, effect: "NoSchedule" }],
+        // Nodes are replaced monthly so AMI and kernel patches roll out.
+        expireAfter: "720h",
+      },
+    },
+    disruption: {
+      // Data pods (connection poolers) are not moved for bin-packing, only when a node is empty.
+      consolidationPolicy: pool.workloadClass === "data" ? "WhenEmpty" : "WhenEmptyOrUnderutilized",
+      consolidateAfter: pool.workloadClass === "data" ? "10m" : "1m",
+      budgets: [{ nodes: "10%" }],
+    },
+    limits: { nodes: String(pool.maxNodes) },
+    // On-demand first within a class would defeat the split: equal weights, the spread decides.
+  };
+}
+
+/** EventBridge patterns Karpenter's interruption controller understands. */
+export const interruptionEventPatterns = {
+  "spot-interruption": { source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] },
+  "rebalance-recommendation": { source: ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"] },
+  "instance-state-change": { source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"] },
+  "scheduled-change": { source: ["aws.health"], "detail-type": ["AWS Health Event"] },
+} as const;
+
+interface ControllerPolicyInput {
+  clusterName: string;
+  queueArn: string;
+  nodeRoleArn: string;
+  keyArn: string;
+  region: string;
+  account: string;
+  partition: string;
+}
+
+/**
+ * Karpenter v1 controller permissions, scoped like the project's reference CloudFormation template:
+ * launches and terminations only of resources tagged for this cluster.
+ */
+function karpenterControllerPolicy(p: ControllerPolicyInput) {
+  const ec2 = (resource: string) => `arn:${p.partition}:ec2:${p.region}:*:${resource}`;
+  const clusterTag = `aws:RequestTag/kubernetes.io/cluster/${p.clusterName}`;
+  const ownedTag = `aws:ResourceTag/kubernetes.io/cluster/${p.clusterName}`;
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "AllowScopedEC2InstanceAccessActions",
+        Effect: "Allow",
+        Resource: [ec2("image/*"), ec2("snapshot/*"), ec2("security-group/*"), ec2("subnet/*"), ec2("capacity-reservation/*")],
+        Action: ["ec2:RunInstances", "ec2:CreateFleet"],
+      },
+      {
+        Sid: "AllowScopedEC2LaunchTemplateAccessActions",
+        Effect: "Allow",
+        Resource: ec2("launch-template/*"),
+        Action: ["ec2:RunInstances", "ec2:CreateFleet"],
+        Condition: { StringEquals: { [ownedTag]: "owned" }, StringLike: { "aws:ResourceTag/karpenter.sh/nodepool": "*" } },
+      },
+      {
+        Sid: "AllowScopedEC2InstanceActionsWithTags",
+        Effect: "Allow",
+        Resource: [ec2("fleet/*"), ec2("instance/*"), ec2("volume/*"), ec2("network-interface/*"), ec2("launch-template/*"), ec2("spot-instances-request/*")],
+        Action: ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+        Condition: { StringEquals: { [clusterTag]: "owned", "aws:RequestTag/eks:eks-cluster-name": p.clusterName }, StringLike: { "aws:RequestTag/karpenter.sh/nodepool": "*" } },
+      },
+      {
+        Sid: "AllowScopedResourceCreationTagging",
+        Effect: "Allow",
+        Resource: [ec2("fleet/*"), ec2("instance/*"), ec2("volume/*"), ec2("network-interface/*"), ec2("launch-template/*"), ec2("spot-instances-request/*")],
+        Action: "ec2:CreateTags",
+        Condition: {
+          StringEquals: { [clusterTag]: "owned", "aws:RequestTag/eks:eks-cluster-name": p.clusterName, "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"] },
+          StringLike: { "aws:RequestTag/karpenter.sh/nodepool": "*" },
+        },
+      },
+      {
+        Sid: "AllowScopedResourceTagging",
+        Effect: "Allow",
+        Resource: ec2("instance/*"),
+        Action: "ec2:CreateTags",
+        Condition: { StringEquals: { [ownedTag]: "owned" }, StringLike: { "aws:ResourceTag/karpenter.sh/nodepool": "*" }, "ForAllValues:StringEquals": { "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"] } },
+      },
+      {
+        Sid: "AllowScopedDeletion",
+        Effect: "Allow",
+        Resource: [ec2("instance/*"), ec2("launch-template/*")],
+        Action: ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+        Condition: { StringEquals: { [ownedTag]: "owned" }, StringLike: { "aws:ResourceTag/karpenter.sh/nodepool": "*" } },
+      },
+      {
+        Sid: "AllowRegionalReadActions",
+        Effect: "Allow",
+        Resource: "*",
+        Action: ["ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets"],
+        Condition: { StringEquals: { "aws:RequestedRegion": p.region } },
+      },
+      { Sid: "AllowSSMReadActions", Effect: "Allow", Resource: `arn:${p.partition}:ssm:${p.region}::parameter/aws/service/*`, Action: "ssm:GetParameter" },
+      { Sid: "AllowPricingReadActions", Effect: "Allow", Resource: "*", Action: "pricing:GetProducts" },
+      { Sid: "AllowInterruptionQueueActions", Effect: "Allow", Resource: p.queueArn, Action: ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"] },
+      { Sid: "AllowPassingInstanceRole", Effect: "Allow", Resource: p.nodeRoleArn, Action: "iam:PassRole", Condition: { StringEquals: { "iam:PassedToService": ["ec2.amazonaws.com"] } } },
+      {
+        Sid: "AllowScopedInstanceProfileActions",
+        Effect: "Allow",
+        Resource: `arn:${p.partition}:iam::${p.account}:instance-profile/*`,
+        Action: ["iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:ListInstanceProfiles"],
+        Condition: { StringEquals: { [`aws:ResourceTag/kubernetes.io/cluster/${p.clusterName}`]: "owned" } },
+      },
+      {
+        Sid: "AllowUnscopedInstanceProfileCreation",
+        Effect: "Allow",
+        Resource: `arn:${p.partition}:iam::${p.account}:instance-profile/*`,
+        Action: ["iam:CreateInstanceProfile", "iam:GetInstanceProfile", "iam:ListInstanceProfiles"],
+      },
+      { Sid: "AllowAPIServerEndpointDiscovery", Effect: "Allow", Resource: `arn:${p.partition}:eks:${p.region}:${p.account}:cluster/${p.clusterName}`, Action: "eks:DescribeCluster" },
+      {
+        Sid: "AllowNodeVolumeEncryption",
+        Effect: "Allow",
+        Resource: p.keyArn,
+        Action: ["kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"],
+        Condition: { StringEquals: { "kms:ViaService": `ec2.${p.region}.amazonaws.com` } },
+      },
+    ],
+  };
+}

@@ -1,0 +1,159 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { planSubnets } from "../lib/aws/cidr";
+
+export interface NetworkArgs {
+  /** VPC CIDR block, /20 or larger (e.g. `10.40.0.0/16`). */
+  cidrBlock: string;
+  /** Availability zones to span, 2-3. The design uses 3. */
+  availabilityZones: number;
+  /** `one-per-az` keeps egress alive through an AZ outage (prod); `single` saves ~$33/month per gateway (dev). */
+  natGateways: "one-per-az" | "single";
+  /** VPC flow log retention in CloudWatch Logs, days. */
+  flowLogRetentionDays: number;
+  /** KMS key ARN for the flow-log group (a key whose policy admits CloudWatch Logs). */
+  logsKmsKeyArn: pulumi.Input<string>;
+  /** EKS cluster name: tags subnets for load balancers and Karpenter discovery. */
+  clusterName: string;
+}
+
+/**
+ * VPC over several AZs: public subnets (load balancers, NAT), private subnets (nodes, data tier),
+ * NAT gateways, a locked-down default security group and flow logs of all traffic.
+ */
+export class Network extends pulumi.ComponentResource {
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly vpcCidrBlock: pulumi.Output<string>;
+  public readonly publicSubnetIds: pulumi.Output<string>[];
+  public readonly privateSubnetIds: pulumi.Output<string>[];
+  public readonly availabilityZones: pulumi.Output<string>[];
+  public readonly natGatewayCount: number;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pyairtable:network:Network", name, {}, opts);
+    // Validate before creating anything: a bad layout must not leave half a VPC behind.
+    const layout = planSubnets(args.cidrBlock, args.availabilityZones);
+    const parent = { parent: this };
+
+    const zones = aws.getAvailabilityZonesOutput({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, parent);
+    this.availabilityZones = layout.privateCidrs.map((_, i) =>
+      zones.names.apply((names) => {
+        if (names.length < args.availabilityZones) {
+          throw new Error(`network.availabilityZones = ${args.availabilityZones}: the region offers only ${names.length} zones`);
+        }
+        return names[i]!;
+      }),
+    );
+
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+      cidrBlock: args.cidrBlock,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: { Name: `${name}-vpc` },
+    }, parent);
+    this.vpcId = vpc.id;
+    this.vpcCidrBlock = vpc.cidrBlock;
+
+    // The default security group allows all traffic between its members; nothing should use it.
+    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, ingress: [], egress: [], tags: { Name: `${name}-default-deny` } }, parent);
+
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, parent);
+    const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, {
+      vpcId: vpc.id,
+      routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }],
+      tags: { Name: `${name}-public` },
+    }, parent);
+
+    const publicSubnets = layout.publicCidrs.map((cidr, i) => {
+      const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
+        vpcId: vpc.id,
+        cidrBlock: cidr,
+        availabilityZone: this.availabilityZones[i],
+        // Nodes never live here; only load balancers and NAT gateways, which get their own addresses.
+        mapPublicIpOnLaunch: false,
+        tags: { Name: `${name}-public-${i}`, "kubernetes.io/role/elb": "1", [`kubernetes.io/cluster/${args.clusterName}`]: "shared" },
+      }, parent);
+      new aws.ec2.RouteTableAssociation(`${name}-public-${i}-rta`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
+      return subnet;
+    });
+    this.publicSubnetIds = publicSubnets.map((s) => s.id);
+
+    this.natGatewayCount = args.natGateways === "one-per-az" ? args.availabilityZones : 1;
+    const natGateways = Array.from({ length: this.natGatewayCount }, (_, i) => {
+      const eip = new aws.ec2.Eip(`${name}-nat-${i}-eip`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, parent);
+      return new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+        allocationId: eip.id,
+        subnetId: publicSubnets[i]!.id,
+        connectivityType: "public",
+        tags: { Name: `${name}-nat-${i}` },
+      }, { parent: this, dependsOn: [igw] });
+    });
+
+    const privateSubnets = layout.privateCidrs.map((cidr, i) => {
+      const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
+        vpcId: vpc.id,
+        cidrBlock: cidr,
+        availabilityZone: this.availabilityZones[i],
+        mapPublicIpOnLaunch: false,
+        tags: {
+          Name: `${name}-private-${i}`,
+          "kubernetes.io/role/internal-elb": "1",
+          [`kubernetes.io/cluster/${args.clusterName}`]: "shared",
+          // Karpenter launches nodes into subnets carrying this tag.
+          "karpenter.sh/discovery": args.clusterName,
+        },
+      }, parent);
+      // Each AZ egresses through its own NAT gateway when there is one per AZ.
+      const nat = natGateways[Math.min(i, natGateways.length - 1)]!;
+      const routes = new aws.ec2.RouteTable(`${name}-private-${i}-rt`, {
+        vpcId: vpc.id,
+        routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
+        tags: { Name: `${name}-private-${i}` },
+      }, parent);
+      new aws.ec2.RouteTableAssociation(`${name}-private-${i}-rta`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+      return subnet;
+    });
+    this.privateSubnetIds = privateSubnets.map((s) => s.id);
+
+    const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+      name: `/aws/vpc/${name}/flow-logs`,
+      retentionInDays: args.flowLogRetentionDays,
+      kmsKeyId: args.logsKmsKeyArn,
+    }, parent);
+    const flowLogRole = new aws.iam.Role(`${name}-flow-logs-role`, {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    }, parent);
+    new aws.iam.RolePolicy(`${name}-flow-logs-policy`, {
+      role: flowLogRole.id,
+      policy: flowLogGroup.arn.apply((arn) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+            Resource: [arn, `${arn}:*`],
+          }],
+        }),
+      ),
+    }, parent);
+    new aws.ec2.FlowLog(`${name}-flow-log`, {
+      vpcId: vpc.id,
+      trafficType: "ALL",
+      logDestinationType: "cloud-watch-logs",
+      logDestination: flowLogGroup.arn,
+      iamRoleArn: flowLogRole.arn,
+      maxAggregationInterval: 60,
+    }, parent);
+
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+      availabilityZones: this.availabilityZones,
+      natGatewayCount: this.natGatewayCount,
+    });
+  }
+}

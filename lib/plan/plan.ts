@@ -1,0 +1,48 @@
+/**
+ * The offline plan: validate a stack's settings, then run the real program (index.ts) under the
+ * mock runtime with that stack's configuration and collect every resource it would register.
+ */
+import * as path from "node:path";
+import { parseSettings, type PlatformSettings } from "../config/settings";
+import { rawConfigFromRuntimeConfig } from "../config/load";
+import { offlineStackConfig } from "./stackConfig";
+import { runUnderMocks, type PlannedResource } from "./mockRuntime";
+
+export const projectDir = path.resolve(__dirname, "../..");
+
+export interface StackPlan {
+  readonly project: string;
+  readonly stack: string;
+  readonly settings: PlatformSettings;
+  readonly resources: PlannedResource[];
+  readonly outputs: Record<string, unknown>;
+  /** Secret keys for which offline placeholders stood in. */
+  readonly placeholderKeys: string[];
+  readonly unknownInvokes: string[];
+}
+
+/** Throws SettingsError (bad stack file) before the mock runtime starts: nothing is registered. */
+export async function planStack(stack: string, options: { projectDir?: string; programPath?: string } = {}): Promise<StackPlan> {
+  const dir = options.projectDir ?? projectDir;
+  const offline = offlineStackConfig(dir, stack);
+  const settings = parseSettings(stack, rawConfigFromRuntimeConfig(offline.config, new Set(offline.secretKeys)));
+
+  const programPath = options.programPath ?? path.join(dir, "index.ts");
+  const result = await runUnderMocks(
+    { project: offline.project, stack, config: offline.config, secretKeys: offline.secretKeys, maskValues: offline.maskValues },
+    () => {
+      // A fresh module per run: the program's top level is the deployment.
+      delete require.cache[require.resolve(programPath)];
+      return { ...(require(programPath) as Record<string, unknown>) };
+    },
+  );
+  return {
+    project: offline.project,
+    stack,
+    settings,
+    resources: result.resources,
+    outputs: result.outputs,
+    placeholderKeys: offline.placeholderKeys,
+    unknownInvokes: result.unknownInvokes,
+  };
+}

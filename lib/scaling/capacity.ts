@@ -1,0 +1,86 @@
+/**
+ * Node capacity per workload class: how each class is split over spot and on-demand Karpenter
+ * NodePools, and the spot share and node ceilings that follow. Pure functions, shared by the Cluster
+ * component (which renders the NodePools), the policy pack (which checks them) and the plan.
+ */
+import {
+  capacitySpreadDomains,
+  karpenterWorkloadClasses,
+  type KarpenterWorkloadClass,
+} from "../catalog/workloadClasses";
+
+export type CapacityType = "spot" | "on-demand";
+
+export interface WorkloadClassCapacity {
+  /** Percent of the class's pods (and so capacity) that may run on spot, a multiple of 10. */
+  readonly spotPercent: number;
+  /** Node ceiling for the class, split over its pools. */
+  readonly maxNodes: number;
+}
+
+export interface NodePoolPlan {
+  /** NodePool name, e.g. `api-spot`. */
+  readonly name: string;
+  readonly workloadClass: KarpenterWorkloadClass;
+  readonly capacityType: CapacityType;
+  /** Values of the capacity-spread label this pool owns ("1".."10"). */
+  readonly spreadValues: readonly string[];
+  /** `limits.nodes` of the pool. */
+  readonly maxNodes: number;
+  readonly instanceTypes: readonly string[];
+}
+
+/**
+ * Splits every class into a spot and an on-demand NodePool. The spread domains are divided in the
+ * class's ratio (30% spot = 3 of 10 domains); the node ceiling in the same ratio, rounding the spot
+ * share down so the ceiling never allows more spot than the target. A pool with no domain is omitted.
+ */
+export function planNodePools(
+  classes: Readonly<Record<KarpenterWorkloadClass, WorkloadClassCapacity>>,
+  instanceTypes: { readonly spot: readonly string[]; readonly onDemand: readonly string[] },
+): NodePoolPlan[] {
+  const pools: NodePoolPlan[] = [];
+  for (const workloadClass of karpenterWorkloadClasses) {
+    const { spotPercent, maxNodes } = classes[workloadClass];
+    if (!Number.isInteger(spotPercent) || spotPercent < 0 || spotPercent > 100 || spotPercent % (100 / capacitySpreadDomains) !== 0) {
+      throw new Error(`workloadClasses.${workloadClass}.spotPercent = ${spotPercent}: must be a multiple of ${100 / capacitySpreadDomains} from 0 to 100`);
+    }
+    if (!Number.isInteger(maxNodes) || maxNodes < 1) {
+      throw new Error(`workloadClasses.${workloadClass}.maxNodes = ${maxNodes}: must be a positive integer`);
+    }
+    const spotDomains = (spotPercent / 100) * capacitySpreadDomains;
+    const values = Array.from({ length: capacitySpreadDomains }, (_, i) => String(i + 1));
+    let spotNodes = Math.floor((maxNodes * spotPercent) / 100);
+    // A class with spot domains needs at least one spot node to be schedulable at all.
+    if (spotDomains > 0 && spotNodes === 0) spotNodes = 1;
+    if (spotDomains === capacitySpreadDomains) spotNodes = maxNodes;
+    const onDemandNodes = maxNodes - spotNodes;
+    if (spotDomains > 0) {
+      pools.push({ name: `${workloadClass}-spot`, workloadClass, capacityType: "spot", spreadValues: values.slice(0, spotDomains), maxNodes: spotNodes, instanceTypes: instanceTypes.spot });
+    }
+    if (spotDomains < capacitySpreadDomains) {
+      if (onDemandNodes < 1) {
+        throw new Error(`workloadClasses.${workloadClass}.maxNodes = ${maxNodes}: too small to hold both a spot and an on-demand node`);
+      }
+      pools.push({ name: `${workloadClass}-on-demand`, workloadClass, capacityType: "on-demand", spreadValues: values.slice(spotDomains), maxNodes: onDemandNodes, instanceTypes: instanceTypes.onDemand });
+    }
+  }
+  return pools;
+}
+
+/** Spot share of each class implied by the pools' spread domains (0-1). */
+export function spotShareByWorkloadClass(pools: readonly Pick<NodePoolPlan, "workloadClass" | "capacityType" | "spreadValues">[]): Record<string, number> {
+  const totals = new Map<string, { spot: number; all: number }>();
+  for (const pool of pools) {
+    const t = totals.get(pool.workloadClass) ?? { spot: 0, all: 0 };
+    t.all += pool.spreadValues.length;
+    if (pool.capacityType === "spot") t.spot += pool.spreadValues.length;
+    totals.set(pool.workloadClass, t);
+  }
+  return Object.fromEntries([...totals].map(([c, t]) => [c, t.all === 0 ? 0 : t.spot / t.all]));
+}
+
+/** The most nodes the cluster can ever have: the system node group's maximum plus every pool's limit. */
+export function nodeCeiling(systemNodeGroupMax: number, pools: readonly Pick<NodePoolPlan, "maxNodes">[]): number {
+  return pools.reduce((sum, p) => sum + p.maxNodes, systemNodeGroupMax);
+}
