@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { nodeCeiling, planNodePools, spotShareByWorkloadClass } from "../lib/scaling/capacity";
+import { nodeCeiling, partitionsForConsumers, planNodePools, spotShareByWorkloadClass } from "../lib/scaling/capacity";
 import { formatCidr, parseCidr, planSubnets, subdivide } from "../lib/aws/cidr";
 
 const types = { spot: ["m5.large", "m5a.large", "m6i.large", "m6a.large"], onDemand: ["m5.large"] };
@@ -65,5 +65,14 @@ describe("CIDR layout (pure)", () => {
   it("rejects VPCs too small and AZ counts it cannot lay out", () => {
     assert.throws(() => planSubnets("10.40.0.0/24", 3), /too small/);
     assert.throws(() => planSubnets("10.40.0.0/16", 4), /1-3 AZs, not 4/);
+  });
+});
+
+describe("Kafka partitions for consumers (pure)", () => {
+  it("covers the largest consumer group, spread evenly over 3 or 6 brokers", () => {
+    assert.equal(partitionsForConsumers(15, [3, 6]), 18);
+    assert.equal(partitionsForConsumers(12, [3, 6]), 12);
+    assert.equal(partitionsForConsumers(3, [3, 6]), 6);
+    assert.throws(() => partitionsForConsumers(0, [3]), /maxConsumers = 0/);
   });
 });

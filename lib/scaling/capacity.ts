@@ -84,3 +84,15 @@ export function spotShareByWorkloadClass(pools: readonly Pick<NodePoolPlan, "wor
 export function nodeCeiling(systemNodeGroupMax: number, pools: readonly Pick<NodePoolPlan, "maxNodes">[]): number {
   return pools.reduce((sum, p) => sum + p.maxNodes, systemNodeGroupMax);
 }
+
+/**
+ * Kafka partitions a consumer group needs so that every replica can consume: KEDA's Kafka scaler
+ * never runs more consumers than partitions. Rounded up to a multiple of `spreadOver` (every broker
+ * count the stack may grow to), so partitions stay evenly spread when brokers are added.
+ */
+export function partitionsForConsumers(maxConsumers: number, spreadOver: readonly number[]): number {
+  if (!Number.isInteger(maxConsumers) || maxConsumers < 1) throw new Error(`maxConsumers = ${maxConsumers}: must be a positive integer`);
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const step = spreadOver.reduce((l, n) => (l * n) / gcd(l, n), 1);
+  return Math.ceil(maxConsumers / step) * step;
+}

@@ -1,0 +1,127 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformSettings } from "../lib/config/settings";
+import { customerManagedKey, logsKeyPolicy } from "../lib/aws/kms";
+import { serviceCatalog } from "../lib/catalog/services";
+import { designLimits } from "../lib/design";
+import { partitionsForConsumers } from "../lib/scaling/capacity";
+import { Network } from "./network";
+import { Cluster } from "./cluster";
+import { ClusterCapacity } from "./clusterCapacity";
+import { Database } from "./database";
+import { Cache } from "./cache";
+import { Streaming } from "./streaming";
+import { Search } from "./search";
+import { CostControls } from "./costControls";
+
+export interface PlatformArgs {
+  /** Validated settings of the stack (lib/config/settings.ts). */
+  settings: PlatformSettings;
+}
+
+/**
+ * One whole environment: network, EKS with its capacity, the data tier with its autoscaling, and
+ * cost controls. It only wires components together; each component owns its resources.
+ */
+export class Platform extends pulumi.ComponentResource {
+  public readonly network: Network;
+  public readonly cluster: Cluster;
+  public readonly capacity: ClusterCapacity;
+  public readonly database: Database;
+  public readonly cache: Cache;
+  public readonly streaming: Streaming;
+  public readonly search: Search;
+  public readonly costControls: CostControls;
+
+  constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pyairtable:index:Platform", name, {}, opts);
+    const s = args.settings;
+    const parent = { parent: this };
+
+    const identity = aws.getCallerIdentityOutput({}, parent);
+    const region = aws.getRegionOutput({}, parent);
+    const partition = aws.getPartitionOutput({}, parent);
+
+    // One key for every log group of the environment (flow logs, control plane, data services).
+    const logsKey = customerManagedKey(`${name}-logs`, `CloudWatch Logs encryption for ${name}`, parent,
+      logsKeyPolicy(identity.accountId, region.name, partition.partition));
+
+    this.network = new Network(`${name}-network`, {
+      ...s.network,
+      logsKmsKeyArn: logsKey.arn,
+      clusterName: s.cluster.name,
+    }, parent);
+
+    this.cluster = new Cluster(`${name}-cluster`, {
+      clusterName: s.cluster.name,
+      kubernetesVersion: s.cluster.kubernetesVersion,
+      vpcId: this.network.vpcId,
+      privateSubnetIds: this.network.privateSubnetIds,
+      publicSubnetIds: this.network.publicSubnetIds,
+      endpointPublicAccess: s.cluster.endpointPublicAccess,
+      publicAccessCidrs: s.cluster.publicAccessCidrs,
+      logRetentionDays: s.cluster.logRetentionDays,
+      logsKmsKeyArn: logsKey.arn,
+      systemNodeGroup: s.cluster.systemNodeGroup,
+      accountId: identity.accountId,
+      partition: partition.partition,
+    }, parent);
+
+    this.capacity = new ClusterCapacity(`${name}-capacity`, {
+      clusterName: s.cluster.name,
+      provider: this.cluster.provider,
+      oidcProviderArn: this.cluster.oidcProviderArn,
+      oidcIssuer: this.cluster.oidcIssuer,
+      clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
+      nodeRole: this.cluster.nodeRole,
+      ebsKmsKeyArn: this.cluster.ebsKmsKeyArn,
+      availabilityZones: this.network.availabilityZones,
+      workloadClasses: s.cluster.workloadClasses,
+      spotInstanceTypes: s.cluster.spotInstanceTypes,
+      onDemandInstanceTypes: s.cluster.onDemandInstanceTypes,
+      systemNodeGroupMaxSize: s.cluster.systemNodeGroup.maxSize,
+      maxNodes: s.cluster.maxNodes,
+      amiAlias: s.cluster.amiAlias,
+      nodeDiskSizeGiB: s.cluster.systemNodeGroup.diskSizeGiB,
+      dependsOn: [this.cluster.systemNodeGroup],
+      region: region.name,
+      accountId: identity.accountId,
+      partition: partition.partition,
+    }, parent);
+
+    // Pods reach the data tier from nodes, which all carry the EKS cluster security group.
+    const dataTierAccess = {
+      environment: s.environment,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      clientSecurityGroupIds: [this.cluster.clusterSecurityGroupId],
+      logsKmsKeyArn: logsKey.arn,
+    };
+
+    this.database = new Database(`${name}-database`, { ...s.database, ...dataTierAccess }, parent);
+    this.cache = new Cache(`${name}-cache`, {
+      ...dataTierAccess,
+      settings: s.cache,
+      authToken: pulumi.secret(s.secrets.redisAuthToken),
+    }, parent);
+    // Enough partitions for the largest Kafka consumer group at its maximum, spread evenly over any
+    // broker count the design allows (3 or 6).
+    const kafkaConsumerCeiling = Math.max(...serviceCatalog
+      .filter((svc) => svc.signals.some((sig) => sig.type === "kafkaLag"))
+      .map((svc) => s.services[svc.name]?.maxReplicas ?? 1));
+    this.streaming = new Streaming(`${name}-streaming`, {
+      ...s.streaming,
+      ...dataTierAccess,
+      defaultPartitions: partitionsForConsumers(kafkaConsumerCeiling, [designLimits.mskBrokers.min, designLimits.mskBrokers.max]),
+    }, parent);
+    this.search = new Search(`${name}-search`, { ...s.search, ...dataTierAccess }, parent);
+
+    this.costControls = new CostControls(`${name}-cost`, {
+      ...s.budgets,
+      environment: s.environment,
+      alertEmail: pulumi.secret(s.secrets.alertEmail),
+    }, parent);
+
+    this.registerOutputs({});
+  }
+}

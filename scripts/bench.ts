@@ -1,0 +1,57 @@
+/**
+ * `npm run bench`: measurements, not tests. Prints ratios measured in this one run, so they can be
+ * compared across machines; absolute times are shown for context only.
+ *
+ * - SDK load floor: a fresh process that only loads @pulumi/pulumi, aws, eks and kubernetes.
+ * - Plan per stack: a fresh process running `npm run plan -- --stack <s>` end to end, and the
+ *   in-process plan time of repeated runs (after the SDKs are loaded).
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { planStack } from "../lib/plan/plan";
+
+const repo = path.resolve(__dirname, "..");
+const tsx = path.join(repo, "node_modules", ".bin", "tsx");
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+
+function timeProcess(args: string[]): number {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(tsx, args, { cwd: repo, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${args.join(" ")} failed:\n${r.stderr}`);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const loadOnly = "require('@pulumi/pulumi'); require('@pulumi/aws'); require('@pulumi/eks'); require('@pulumi/kubernetes');";
+  const floor = median(Array.from({ length: repeats }, () => timeProcess(["-e", loadOnly])));
+
+  const rows: string[][] = [];
+  for (const stack of ["prod", "dev"]) {
+    const endToEnd = median(Array.from({ length: repeats }, () => timeProcess(["scripts/plan.ts", "--stack", stack])));
+    const inProcess: number[] = [];
+    let resources = 0;
+    for (let i = 0; i < repeats; i++) {
+      const started = process.hrtime.bigint();
+      const plan = await planStack(stack);
+      inProcess.push(Number(process.hrtime.bigint() - started) / 1e9);
+      resources = plan.resources.length;
+    }
+    const warm = median(inProcess.slice(1).length ? inProcess.slice(1) : inProcess);
+    rows.push([stack, String(resources), endToEnd.toFixed(2), (endToEnd / floor).toFixed(2), warm.toFixed(3), ((warm * 1000) / resources).toFixed(2)]);
+  }
+
+  console.log(`SDK load floor (fresh process, median of ${repeats}): ${floor.toFixed(2)} s`);
+  console.log("");
+  console.log("stack  resources  plan s (fresh process)  x SDK floor  plan s (warm, in process)  ms/resource (warm)");
+  for (const r of rows) console.log(`${r[0]!.padEnd(6)} ${r[1]!.padStart(9)}  ${r[2]!.padStart(21)}  ${r[3]!.padStart(11)}  ${r[4]!.padStart(25)}  ${r[5]!.padStart(18)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
