@@ -57,3 +57,13 @@ export const prometheusUrl = `http://kube-prometheus-stack-prometheus.${namespac
 
 /** SQS queue receiving the file bucket's S3 event notifications (file-processing scales on it). */
 export const fileEventsQueueName = "file-events";
+
+/**
+ * Custom metrics prometheus-adapter serves (custom.metrics.k8s.io) for the HPAs' Pods metrics.
+ * The adapter's rules and the HPAs both read these names.
+ */
+export const customMetricNames = {
+  requestsPerSecond: "http_requests_per_second",
+  latencyP95: "http_request_duration_seconds_p95",
+  dbConnections: "db_connections_in_use",
+} as const;

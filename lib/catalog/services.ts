@@ -111,10 +111,8 @@ export const serviceCatalog = [
     container: "file-service",
     scaler: "keda",
     critical: false,
-    signals: [
-      { type: "cpu", targetUtilizationPercent: 70 },
-      { type: "redisList", listName: "files:requests", targetPerReplica: 20 },
-    ],
+    // Event signals only: KEDA's fallback (used when a scaler fails) rejects CPU/memory triggers.
+    signals: [{ type: "redisList", listName: "files:requests", targetPerReplica: 20 }],
   },
   {
     name: "file-processing",
@@ -155,7 +153,9 @@ export const serviceCatalog = [
       {
         type: "prometheus",
         metricName: "gpu_utilization",
-        query: 'avg(DCGM_FI_DEV_GPU_UTIL{namespace="pyairtable-workers", pod=~"ai-llm-.*"})',
+        // KEDA divides the query's value by the threshold to get replicas (AverageValue): summing the
+        // GPUs' utilisation and dividing by 70 gives the replicas that keep each GPU near 70%.
+        query: 'sum(DCGM_FI_DEV_GPU_UTIL{namespace="pyairtable-workers", pod=~"ai-llm-.*"})',
         threshold: 70,
       },
     ],

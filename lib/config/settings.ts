@@ -273,6 +273,16 @@ const schedulesSchema = strict({
   scaleToZeroOffHours: bool,
 });
 
+const workloadsSchema = strict({
+  /** Whether app pods run an Istio sidecar (`istio-proxy`): VPAs then right-size it too. */
+  istioSidecars: bool,
+  /**
+   * Business-hours floor as a percent of each KEDA service's maxReplicas (rounded up, at least its
+   * minReplicas): KEDA cron triggers hold it 08:00-18:00 on business days. 0 disables the floors.
+   */
+  businessHoursFloorPercent: intIn(0, 100),
+});
+
 const replicaRangeSchema = strict({
   minReplicas: intIn(designLimits.replicas.min, designLimits.replicas.max),
   maxReplicas: intIn(1, designLimits.replicas.max),
@@ -311,6 +321,7 @@ const settingsObjectSchema = z.strictObject(
       search: searchSchema,
       budgets: budgetsSchema,
       schedules: schedulesSchema,
+      workloads: workloadsSchema,
       services: servicesSchema,
     },
   { error: "must be a map of settings" },
@@ -339,6 +350,7 @@ export type SearchSettings = PlainSettings["search"];
 export type BudgetSettings = PlainSettings["budgets"];
 export type ScheduleSettings = PlainSettings["schedules"];
 export type ServiceReplicaSettings = PlainSettings["services"];
+export type WorkloadSettings = PlainSettings["workloads"];
 
 /** Secret values are kept apart from plain settings, so nothing logs them by accident. */
 export interface PlatformSettings extends PlainSettings {
