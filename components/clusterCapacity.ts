@@ -7,7 +7,14 @@ import {
   type KarpenterWorkloadClass,
   workloadClassLabel,
 } from "../lib/catalog/workloadClasses";
-import { nodeCeiling, planNodePools, type NodePoolPlan, type WorkloadClassCapacity } from "../lib/scaling/capacity";
+import {
+  expectedNodesAnnotation,
+  expectedNodesByPool,
+  nodeCeiling,
+  planNodePools,
+  type NodePoolPlan,
+  type WorkloadClassCapacity,
+} from "../lib/scaling/capacity";
 import { addonCharts } from "../lib/catalog/addons";
 
 export interface ClusterCapacityArgs {
@@ -35,6 +42,8 @@ export interface ClusterCapacityArgs {
   systemNodeGroupMaxSize: number;
   /** Hard ceiling on total nodes; the pools' limits plus the system group must not exceed it. */
   maxNodes: number;
+  /** Spot nodes expected in steady state (design: 6 in prod), annotated on the spot pools for the cost model. */
+  expectedSpotNodes: number;
   /** AMI alias, e.g. `al2023@v20251209` (pinned) or `al2023@latest`. */
   amiAlias: string;
   /** Root volume per node, GiB. Default 50. */
@@ -174,11 +183,17 @@ export class ClusterCapacity extends pulumi.ComponentResource {
       },
     }, { parent: this, provider: args.provider, dependsOn: [release] });
 
+    const expected = expectedNodesByPool(args.expectedSpotNodes, this.nodePools);
     for (const pool of this.nodePools) {
       new k8s.apiextensions.CustomResource(`${name}-pool-${pool.name}`, {
         apiVersion: "karpenter.sh/v1",
         kind: "NodePool",
-        metadata: { name: pool.name, labels: { [workloadClassLabel]: pool.workloadClass } },
+        metadata: {
+          name: pool.name,
+          labels: { [workloadClassLabel]: pool.workloadClass },
+          // Karpenter decides the real count; this is the steady state the cost model prices.
+          annotations: { [expectedNodesAnnotation]: String(expected[pool.name] ?? 0) },
+        },
         spec: nodePoolSpec(pool, nodeClassName, args.availabilityZones),
       }, { parent: this, provider: args.provider, dependsOn: [release] });
     }

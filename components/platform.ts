@@ -81,6 +81,7 @@ export class Platform extends pulumi.ComponentResource {
       onDemandInstanceTypes: s.cluster.onDemandInstanceTypes,
       systemNodeGroupMaxSize: s.cluster.systemNodeGroup.maxSize,
       maxNodes: s.cluster.maxNodes,
+      expectedSpotNodes: s.cluster.expectedSpotNodes,
       amiAlias: s.cluster.amiAlias,
       nodeDiskSizeGiB: s.cluster.systemNodeGroup.diskSizeGiB,
       dependsOn: [this.cluster.systemNodeGroup],

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { nodeCeiling, partitionsForConsumers, planNodePools, spotShareByWorkloadClass } from "../lib/scaling/capacity";
+import { expectedNodesByPool, nodeCeiling, partitionsForConsumers, planNodePools, spotShareByWorkloadClass } from "../lib/scaling/capacity";
 import { formatCidr, parseCidr, planSubnets, subdivide } from "../lib/aws/cidr";
 
 const types = { spot: ["m5.large", "m5a.large", "m6i.large", "m6a.large"], onDemand: ["m5.large"] };
@@ -74,5 +74,15 @@ describe("Kafka partitions for consumers (pure)", () => {
     assert.equal(partitionsForConsumers(12, [3, 6]), 12);
     assert.equal(partitionsForConsumers(3, [3, 6]), 6);
     assert.throws(() => partitionsForConsumers(0, [3]), /maxConsumers = 0/);
+  });
+});
+
+describe("expected spot nodes per pool (pure)", () => {
+  it("splits the design's 6 spot nodes over the spot pools by their limits, exactly", () => {
+    const pools = planNodePools(designClasses, types);
+    const expected = expectedNodesByPool(6, pools);
+    assert.deepEqual(expected, { "api-spot": 1, "api-on-demand": 0, "batch-spot": 5, "batch-on-demand": 0, "data-on-demand": 0 });
+    for (let n = 0; n <= 17; n++) assert.equal(Object.values(expectedNodesByPool(n, pools)).reduce((a, b) => a + b, 0), n);
+    assert.throws(() => expectedNodesByPool(18, pools), /expectedSpotNodes = 18: must not exceed the spot pools' node limits \(17\)/);
   });
 });

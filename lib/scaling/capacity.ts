@@ -96,3 +96,27 @@ export function partitionsForConsumers(maxConsumers: number, spreadOver: readonl
   const step = spreadOver.reduce((l, n) => (l * n) / gcd(l, n), 1);
   return Math.ceil(maxConsumers / step) * step;
 }
+
+/** NodePool annotation carrying the steady-state node count the cost model prices. */
+export const expectedNodesAnnotation = "pyairtable.io/expected-nodes";
+
+/**
+ * Splits the expected steady-state spot nodes over the spot pools in proportion to their node
+ * limits (largest remainder, so the parts add up exactly). On-demand pools expect none: the
+ * on-demand baseline is the system node group.
+ */
+export function expectedNodesByPool(expectedSpotNodes: number, pools: readonly Pick<NodePoolPlan, "name" | "capacityType" | "maxNodes">[]): Record<string, number> {
+  const spot = pools.filter((p) => p.capacityType === "spot");
+  const capacity = spot.reduce((s, p) => s + p.maxNodes, 0);
+  const result: Record<string, number> = Object.fromEntries(pools.map((p) => [p.name, 0]));
+  if (expectedSpotNodes === 0 || capacity === 0) return result;
+  if (expectedSpotNodes > capacity) throw new Error(`expectedSpotNodes = ${expectedSpotNodes}: must not exceed the spot pools' node limits (${capacity})`);
+  const shares = spot.map((p) => ({ name: p.name, exact: (expectedSpotNodes * p.maxNodes) / capacity }));
+  for (const s of shares) result[s.name] = Math.floor(s.exact);
+  let left = expectedSpotNodes - shares.reduce((n, s) => n + Math.floor(s.exact), 0);
+  for (const s of [...shares].sort((a, b) => (b.exact % 1) - (a.exact % 1))) {
+    if (left-- <= 0) break;
+    result[s.name]! += 1;
+  }
+  return result;
+}

@@ -37,6 +37,7 @@ async function buildCluster(settings: PlatformSettings, overrides: { maxNodes?: 
       onDemandInstanceTypes: settings.cluster.onDemandInstanceTypes,
       systemNodeGroupMaxSize: settings.cluster.systemNodeGroup.maxSize,
       maxNodes: overrides.maxNodes ?? settings.cluster.maxNodes,
+      expectedSpotNodes: settings.cluster.expectedSpotNodes,
       amiAlias: settings.cluster.amiAlias,
       dependsOn: [cluster.systemNodeGroup],
       region: "us-east-1",
@@ -143,6 +144,9 @@ describe("Network, Cluster and ClusterCapacity components", function () {
     assert.equal(nodeClass.spec.metadataOptions.httpTokens, "required");
     assert.equal(nodeClass.spec.blockDeviceMappings[0].ebs.encrypted, true);
     const poolLimits = pools.reduce((n, p) => n + Number(p.spec.limits.nodes), 0);
+    // The design's 6 steady-state spot nodes are annotated on the spot pools for the cost model.
+    const expected = pools.reduce((n, p) => n + Number(p.metadata.annotations["pyairtable.io/expected-nodes"]), 0);
+    assert.equal(expected, 6);
     assert.equal(outputs.nodeCeiling, 4 + poolLimits);
     assert.ok((outputs.nodeCeiling as number) <= 40);
   });
@@ -156,7 +160,7 @@ describe("Network, Cluster and ClusterCapacity components", function () {
           clusterName: "x", provider: undefined as never, oidcProviderArn: "a", oidcIssuer: "i", clusterSecurityGroupId: "sg",
           nodeRole: undefined as never, ebsKmsKeyArn: "k", availabilityZones: ["a", "b", "c"], workloadClasses: s.cluster.workloadClasses,
           spotInstanceTypes: s.cluster.spotInstanceTypes, onDemandInstanceTypes: s.cluster.onDemandInstanceTypes,
-          systemNodeGroupMaxSize: 4, maxNodes: 10, amiAlias: "al2023@latest", region: "us-east-1", accountId: "1", partition: "aws",
+          systemNodeGroupMaxSize: 4, maxNodes: 10, expectedSpotNodes: 0, amiAlias: "al2023@latest", region: "us-east-1", accountId: "1", partition: "aws",
         });
       }),
       /cluster\.maxNodes = 10: must be at least 36/,
