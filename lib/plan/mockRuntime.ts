@@ -78,6 +78,9 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, partit
       return { ...base, bootstrapBrokersSaslIam: `b-1.${args.name}.kafka.${region}.amazonaws.com:9098`, bootstrapBrokersTls: `b-1.${args.name}.kafka.${region}.amazonaws.com:9094` };
     case "aws:opensearch/domain:Domain":
       return { ...base, endpoint: `vpc-${args.name}.${region}.es.amazonaws.com` };
+    case "aws:iam/accessKey:AccessKey":
+      // Provider-computed secrets: a stand-in that the SDK marks secret (additionalSecretOutputs).
+      return { ...base, secret: "mock-secret-access-key", sesSmtpPasswordV4: "mock-ses-smtp-password" };
     case "aws:sqs/queue:Queue":
       return { ...base, url: `https://sqs.${region}.amazonaws.com/${accountId}/${physicalName}` };
     default:
