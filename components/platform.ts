@@ -13,6 +13,10 @@ import { Cache } from "./cache";
 import { Streaming } from "./streaming";
 import { Search } from "./search";
 import { CostControls } from "./costControls";
+import { alertmanagerConfigSecretName, ClusterAddons } from "./clusterAddons";
+import { fileEventsQueueName } from "../lib/catalog/cluster";
+import { WorkloadScaling } from "./workloadScaling";
+import { Monitoring } from "./monitoring";
 
 export interface PlatformArgs {
   /** Validated settings of the stack (lib/config/settings.ts). */
@@ -32,6 +36,9 @@ export class Platform extends pulumi.ComponentResource {
   public readonly streaming: Streaming;
   public readonly search: Search;
   public readonly costControls: CostControls;
+  public readonly addons: ClusterAddons;
+  public readonly workloads: WorkloadScaling;
+  public readonly monitoring: Monitoring;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:index:Platform", name, {}, opts);
@@ -121,6 +128,61 @@ export class Platform extends pulumi.ComponentResource {
       ...s.budgets,
       environment: s.environment,
       alertEmail: pulumi.secret(s.secrets.alertEmail),
+    }, parent);
+
+    // --- In the cluster -------------------------------------------------------------------------
+    this.addons = new ClusterAddons(`${name}-addons`, {
+      environment: s.environment,
+      clusterName: s.cluster.name,
+      provider: this.cluster.provider,
+      oidcProviderArn: this.cluster.oidcProviderArn,
+      oidcIssuer: this.cluster.oidcIssuer,
+      region: region.name,
+      accountId: identity.accountId,
+      partition: partition.partition,
+      redis: { endpoint: this.cache.endpoint, port: this.cache.port, authToken: pulumi.secret(s.secrets.redisAuthToken) },
+      kafka: { clusterArn: this.streaming.clusterArn, bootstrapBrokersSaslIam: this.streaming.bootstrapBrokersSaslIam },
+      database: {
+        endpoint: this.database.endpoint,
+        readerEndpoint: this.database.readerEndpoint,
+        port: this.database.port,
+        minAcu: s.database.minAcu,
+        maxAcu: s.database.maxAcu,
+      },
+      services: s.services,
+      istioSidecars: s.workloads.istioSidecars,
+      dependsOn: [this.capacity],
+    }, parent);
+
+    this.workloads = new WorkloadScaling(`${name}-workloads`, {
+      environment: s.environment,
+      provider: this.cluster.provider,
+      ranges: s.services,
+      schedules: s.schedules,
+      workloads: s.workloads,
+      sources: {
+        redis: { mode: s.cache.mode, address: this.addons.redisAddress },
+        kafka: { bootstrapServers: this.addons.kafkaBootstrapServers },
+        sqsQueueUrl: (queue) => {
+          if (queue !== fileEventsQueueName) throw new Error(`no SQS queue '${queue}' in this stack (only ${fileEventsQueueName})`);
+          return this.addons.fileEventsQueueUrl;
+        },
+        awsRegion: region.name,
+      },
+      dependsOn: this.addons.scalingReady,
+    }, parent);
+
+    this.monitoring = new Monitoring(`${name}-monitoring`, {
+      environment: s.environment,
+      provider: this.cluster.provider,
+      services: serviceCatalog.map((svc) => ({ name: svc.name, namespace: svc.namespace })),
+      budgets: s.budgets,
+      slackWebhookUrl: pulumi.secret(s.secrets.slackWebhookUrl),
+      alertEmail: pulumi.secret(s.secrets.alertEmail),
+      smtp: {},
+      alertmanagerConfigSecretName,
+      region: pulumi.runtime.getConfig("aws:region") ?? "us-east-1",
+      dependsOn: this.addons.monitoringReady,
     }, parent);
 
     this.registerOutputs({});

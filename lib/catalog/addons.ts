@@ -1,5 +1,11 @@
 /**
  * Helm charts of the cluster add-ons, pinned. Upgrading one is a reviewed change of this table.
+ *
+ * There is no network where this program is planned, so nothing here is resolved at plan time:
+ * every version below was chosen from the chart's published release line (the newest release we
+ * could confirm as published when the table was written) and must be bumped deliberately, with the
+ * chart's upgrade notes read and the values in components/clusterAddons.ts checked against the new
+ * chart. `helm show values <repo>/<chart> --version <version>` is the reference for the values keys.
  */
 export interface AddonChart {
   /** Chart reference: `oci://...` or a chart name in `repo`. */
@@ -12,4 +18,41 @@ export interface AddonChart {
 export const addonCharts = {
   /** Karpenter v1.14 (the CRD schemas in shared/schemas come from the same tag). */
   karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1" },
+  /**
+   * metrics-server chart 3.13 (metrics-server 0.8.x): resource metrics (CPU, memory) for HPAs and
+   * the VPA recommender.
+   */
+  metricsServer: { chart: "metrics-server", repo: "https://kubernetes-sigs.github.io/metrics-server/", version: "3.13.0" },
+  /**
+   * KEDA 2.20.2: the chart is versioned like KEDA itself, and 2.20.2 is the tag the KEDA CRD schemas
+   * in shared/schemas were copied from, so the ScaledObjects and ClusterTriggerAuthentications this
+   * stack validates are exactly what this chart's CRDs accept.
+   */
+  keda: { chart: "keda", repo: "https://kedacore.github.io/charts", version: "2.20.2" },
+  /**
+   * Fairwinds' VPA chart (recommender, updater, admission controller), the maintained Helm packaging
+   * of kubernetes/autoscaler's VPA (the upstream repository publishes manifests, not a chart release
+   * line). 4.11 ships VPA 1.x with the `autoscaling.k8s.io/v1` API the VPAs of this stack use.
+   * Before bumping, check that the chart's CRD (`helm show crds`) accepts `updateMode: InPlaceOrRecreate`.
+   */
+  vpa: { chart: "vpa", repo: "https://charts.fairwinds.com/stable", version: "4.11.0" },
+  /**
+   * kube-prometheus-stack 78.x (Prometheus Operator, Prometheus, Alertmanager, Grafana,
+   * kube-state-metrics, node-exporter). The `monitoring.coreos.com/v1` ServiceMonitor and
+   * PrometheusRule APIs this stack uses are stable across the operator versions involved.
+   */
+  kubePrometheusStack: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "78.2.1" },
+  /** prometheus-adapter 4.13 (adapter v0.12): custom metrics API (custom.metrics.k8s.io) for HPA Pods metrics. */
+  prometheusAdapter: { chart: "prometheus-adapter", repo: "https://prometheus-community.github.io/helm-charts", version: "4.13.0" },
 } as const satisfies Record<string, AddonChart>;
+
+/**
+ * Container images this stack runs directly (not through a chart), pinned by tag like the charts.
+ * Same rule: chosen from the projects' published release lines, bumped deliberately.
+ */
+export const addonImages = {
+  /** PgBouncer 1.25.1 packaged by edoburu (Alpine, runs as uid 70); `-p0` is the packaging revision. */
+  pgbouncer: "docker.io/edoburu/pgbouncer:v1.25.1-p0",
+  /** prometheus-community pgbouncer_exporter: pools, stats and config (max_client_conn) metrics. */
+  pgbouncerExporter: "quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.0",
+} as const;

@@ -14,7 +14,8 @@ export type MetricSource =
   | "karpenter"
   | "application"
   | "automation-service"
-  | "prometheus";
+  | "prometheus"
+  | "pgbouncer-exporter";
 
 export interface MetricDefinition {
   readonly name: string;
@@ -116,7 +117,36 @@ export const metricCatalog: readonly MetricDefinition[] = [
   { name: automationServiceMetrics.budgetLimitUsd, source: "automation-service", type: "gauge", help: "Budget limit for the period, USD." },
   { name: automationServiceMetrics.costEstimateMonthlyUsd, source: "automation-service", type: "gauge", help: "Cost model's monthly estimate by component, USD." },
   { name: automationServiceMetrics.emergencyProfileActive, source: "automation-service", type: "gauge", help: "1 while the budget emergency profile is applied." },
+  // PgBouncer exporter (sidecar of the PgBouncer pods, prometheus-community pgbouncer_exporter)
+  { name: "pgbouncer_up", source: "pgbouncer-exporter", type: "gauge", help: "1 when the exporter could query PgBouncer's admin console." },
+  { name: "pgbouncer_pools_client_active_connections", source: "pgbouncer-exporter", type: "gauge", help: "Client connections linked to a server connection or idle (SHOW POOLS cl_active), by database and user." },
+  { name: "pgbouncer_pools_client_waiting_connections", source: "pgbouncer-exporter", type: "gauge", help: "Client connections waiting for a server connection (cl_waiting), by database and user." },
+  { name: "pgbouncer_pools_server_active_connections", source: "pgbouncer-exporter", type: "gauge", help: "Server connections linked to a client (sv_active), by database and user." },
+  { name: "pgbouncer_pools_server_idle_connections", source: "pgbouncer-exporter", type: "gauge", help: "Idle server connections ready for a client (sv_idle), by database and user." },
+  { name: "pgbouncer_pools_client_maxwait_seconds", source: "pgbouncer-exporter", type: "gauge", help: "Age of the oldest unserved client connection (maxwait), by database and user." },
+  { name: "pgbouncer_config_max_client_connections", source: "pgbouncer-exporter", type: "gauge", help: "Configured max_client_conn of the PgBouncer instance." },
 ];
+
+/** PgBouncer exporter series (see the metric catalog), for rules, dashboards and the adapter. */
+export const pgbouncerExporterMetrics = {
+  up: "pgbouncer_up",
+  clientActiveConnections: "pgbouncer_pools_client_active_connections",
+  clientWaitingConnections: "pgbouncer_pools_client_waiting_connections",
+  serverActiveConnections: "pgbouncer_pools_server_active_connections",
+  serverIdleConnections: "pgbouncer_pools_server_idle_connections",
+  clientMaxWaitSeconds: "pgbouncer_pools_client_maxwait_seconds",
+  maxClientConnections: "pgbouncer_config_max_client_connections",
+} as const;
+
+/**
+ * Custom metrics (custom.metrics.k8s.io) that prometheus-adapter derives for the add-ons' own HPAs.
+ * They are not Prometheus series (not in the catalog above): HPAs name them, PromQL cannot query them.
+ * The application services' custom metrics are `customMetricNames` in lib/catalog/cluster.ts.
+ */
+export const addonCustomMetricNames = {
+  /** (client connections active + waiting) / max_client_conn per PgBouncer pod, 0-1. */
+  pgbouncerClientConnectionUtilisation: "pgbouncer_client_connection_utilisation",
+} as const;
 
 /** Histograms expose `_bucket`, `_sum` and `_count` series; this lists every queryable series name. */
 export function queryableSeriesNames(): Set<string> {

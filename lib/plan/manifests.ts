@@ -50,7 +50,7 @@ export function kubernetesObjects(resources: readonly PlannedResource[]): Kubern
   };
   return resources
     .filter(isKubernetesObjectResource)
-    .map((r) => stripUndefined(r.inputs) as KubernetesObject)
+    .map((r) => redactSecretData(stripUndefined(r.inputs) as KubernetesObject))
     .sort((a, b) => rank(a.kind) - rank(b.kind) || a.kind.localeCompare(b.kind) || `${a.metadata.namespace ?? ""}/${a.metadata.name ?? ""}`.localeCompare(`${b.metadata.namespace ?? ""}/${b.metadata.name ?? ""}`));
 }
 
@@ -93,6 +93,39 @@ export function writeManifests(dir: string, resources: readonly PlannedResource[
     written.push(file);
   }
   return written;
+}
+
+/**
+ * A Secret whose whole data is a Pulumi secret arrives masked as the string "[secret]". Keep the
+ * object well-formed (an empty map) and say what was redacted, so it still validates and reviews.
+ */
+function redactSecretData(obj: KubernetesObject): KubernetesObject {
+  if (obj.kind !== "Secret") return obj;
+  const redacted = (["data", "stringData"] as const).filter((k) => obj[k] === "[secret]");
+  if (redacted.length === 0) return obj;
+  const copy: KubernetesObject = { ...obj, metadata: { ...obj.metadata } };
+  for (const k of redacted) copy[k] = {};
+  const annotations = { ...((obj.metadata.annotations as Record<string, string> | undefined) ?? {}), "pyairtable.io/redacted": redacted.join(",") };
+  copy.metadata.annotations = annotations;
+  return copy;
+}
+
+/**
+ * Plain files for review next to the manifests: the Prometheus rule groups as a rule file
+ * (for `promtool check rules`), the Grafana dashboards as JSON, from the planned objects.
+ */
+export function reviewFilesFromObjects(objects: readonly KubernetesObject[]): ExtraFile[] {
+  const groups = objects.filter((o) => o.kind === "PrometheusRule").flatMap((o) => ((o.spec as { groups?: unknown[] } | undefined)?.groups ?? []));
+  const files: ExtraFile[] = [];
+  if (groups.length > 0) {
+    files.push({ name: "prometheus-rules.yaml", content: "# Rule groups of the PrometheusRule objects, as a Prometheus rule file.\n" + stringify({ groups }, { lineWidth: 0 }) });
+  }
+  for (const o of objects.filter((o) => o.kind === "ConfigMap" && (o.metadata.labels as Record<string, string> | undefined)?.grafana_dashboard === "1")) {
+    for (const [key, json] of Object.entries((o.data as Record<string, string> | undefined) ?? {})) {
+      files.push({ name: `dashboard-${key}`, content: json });
+    }
+  }
+  return files;
 }
 
 function stripUndefined(value: unknown): unknown {

@@ -103,6 +103,21 @@ export function capacityFigures(resources: readonly PlannedResource[]): Capacity
     add("search", "warm tier", c.warmEnabled ? `${c.warmCount} x ${c.warmType}` : "none");
   }
 
+  const count = (type: string) => ofType(resources, type).length;
+  const hpas = count("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+  const scaledObjects = count("kubernetes:keda.sh/v1alpha1:ScaledObject");
+  if (hpas + scaledObjects > 0) {
+    add("workloads", "scaling objects", `${hpas} HPAs, ${scaledObjects} KEDA ScaledObjects, ${count("kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler")} VPAs, ${count("kubernetes:policy/v1:PodDisruptionBudget")} PDBs`);
+  }
+  for (const h of ofType(resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")) {
+    const spec = (h.inputs as Inputs).spec;
+    add("workloads", `HPA ${(h.inputs as Inputs).metadata?.name}`, `${spec.minReplicas}-${spec.maxReplicas} on ${(spec.metrics as Inputs[]).map((m) => m.resource?.name ?? m.pods?.metric?.name).join(", ")}`);
+  }
+  for (const so of ofType(resources, "kubernetes:keda.sh/v1alpha1:ScaledObject")) {
+    const spec = (so.inputs as Inputs).spec;
+    add("workloads", `ScaledObject ${(so.inputs as Inputs).metadata?.name}`, `${spec.minReplicaCount}-${spec.maxReplicaCount} on ${(spec.triggers as Inputs[]).map((t) => t.type).join(", ")}`);
+  }
+
   for (const b of ofType(resources, "aws:budgets/budget:Budget")) {
     const i = b.inputs as Inputs;
     const thresholds = ((i.notifications ?? []) as Inputs[]).map((n) =>
