@@ -104,7 +104,7 @@ describe("offline plan", function () {
     assert.match(r.stdout, /Resources by component/);
     assert.match(r.stdout, /Aurora Serverless v2 ACU\s+0\.5-4/);
     const doc = JSON.parse(fs.readFileSync(out, "utf8"));
-    assert.deepEqual(Object.keys(doc), ["stack", "project", "resources"]);
+    assert.deepEqual(Object.keys(doc), ["stack", "project", "resources", "violations", "cost"]);
     assert.equal(doc.stack, "dev");
     assert.equal(doc.project, "autoscaling");
     assert.deepEqual(Object.keys(doc.resources[0]).sort(), ["inputs", "name", "parent", "type", "urn"]);

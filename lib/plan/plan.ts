@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { parseSettings, type PlatformSettings } from "../config/settings";
-import { rawConfigFromRuntimeConfig } from "../config/load";
+import { rawConfigFromRuntimeConfig, type StackFile } from "../config/load";
 import { offlineStackConfig } from "./stackConfig";
 import { runUnderMocks, type PlannedResource } from "./mockRuntime";
 
@@ -14,6 +14,8 @@ export interface StackPlan {
   readonly project: string;
   readonly stack: string;
   readonly settings: PlatformSettings;
+  /** The stack file as read (plain config only; secure values stay ciphertext). */
+  readonly stackFile: StackFile;
   readonly resources: PlannedResource[];
   readonly outputs: Record<string, unknown>;
   /** Secret keys for which offline placeholders stood in. */
@@ -21,11 +23,16 @@ export interface StackPlan {
   readonly unknownInvokes: string[];
 }
 
+/** A stack's validated settings from its stack file (throws SettingsError / StackFileError). */
+export function stackSettings(stack: string, dir: string = projectDir): { settings: PlatformSettings; offline: ReturnType<typeof offlineStackConfig> } {
+  const offline = offlineStackConfig(dir, stack);
+  return { settings: parseSettings(stack, rawConfigFromRuntimeConfig(offline.config, new Set(offline.secretKeys))), offline };
+}
+
 /** Throws SettingsError (bad stack file) before the mock runtime starts: nothing is registered. */
 export async function planStack(stack: string, options: { projectDir?: string; programPath?: string } = {}): Promise<StackPlan> {
   const dir = options.projectDir ?? projectDir;
-  const offline = offlineStackConfig(dir, stack);
-  const settings = parseSettings(stack, rawConfigFromRuntimeConfig(offline.config, new Set(offline.secretKeys)));
+  const { settings, offline } = stackSettings(stack, dir);
 
   const programPath = options.programPath ?? path.join(dir, "index.ts");
   const result = await runUnderMocks(
@@ -40,6 +47,7 @@ export async function planStack(stack: string, options: { projectDir?: string; p
     project: offline.project,
     stack,
     settings,
+    stackFile: offline.stackFile,
     resources: result.resources,
     outputs: result.outputs,
     placeholderKeys: offline.placeholderKeys,

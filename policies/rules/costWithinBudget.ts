@@ -1,0 +1,61 @@
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { estimateCost, resolveUsageAssumptions, type UsageAssumptions } from "../../lib/cost/estimate";
+import { formatUsd } from "../../lib/cost/prices";
+import { isComponentType } from "../../lib/plan/planFile";
+import type { PlannedResource } from "../../lib/plan/mockRuntime";
+
+export interface CostWithinBudgetConfig {
+  /** Environment whose usage assumptions apply ("prod" or "dev"). */
+  environment: "prod" | "dev";
+  /** Monthly budget, USD: the estimate must not exceed it. */
+  monthlyBudgetUsd: number;
+  /** Daily budget, USD: the estimate's daily run-rate must not exceed it. */
+  dailyBudgetUsd: number;
+  /** Overrides of the cost model's usage assumptions (spot discount, average ACU, traffic...). */
+  usage?: Partial<UsageAssumptions>;
+}
+
+/**
+ * The budget guardrail on preview: the cost model prices every resource of the stack (list prices,
+ * usage assumptions from this config) and the change fails when the monthly estimate exceeds the
+ * monthly budget or the daily run-rate exceeds the daily budget. Resources the model cannot price
+ * are reported too: an estimate with holes cannot vouch for a budget.
+ */
+export const costWithinBudget: StackValidationPolicy = {
+  name: "cost-within-budget",
+  description: "The cost model's monthly estimate and daily run-rate stay within the monthly and daily budgets.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  remediationSteps:
+    "Run `npm run plan -- --stack <stack>` to see the cost breakdown by component and line; lower the capacity that grew (replica ceilings, node pools, data tier) or, if the budget itself changed, raise it in the policy config through a reviewed change.",
+  configSchema: {
+    properties: {
+      environment: { type: "string", enum: ["prod", "dev"], default: "prod" },
+      monthlyBudgetUsd: { type: "number", exclusiveMinimum: 0, default: 12000 },
+      dailyBudgetUsd: { type: "number", exclusiveMinimum: 0, default: 500 },
+      usage: { type: "object", default: {} },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const config = args.getConfig<CostWithinBudgetConfig>();
+    const assumptions = resolveUsageAssumptions(config.environment, config.usage ?? {});
+    const resources: PlannedResource[] = args.resources.map((r) => ({
+      urn: r.urn,
+      type: r.type,
+      name: r.name,
+      parent: r.opts.parent ?? "",
+      custom: !isComponentType(r.type),
+      inputs: r.props,
+    }));
+    const estimate = estimateCost(resources, assumptions);
+    if (estimate.monthlyUsd > config.monthlyBudgetUsd) {
+      reportViolation(`monthly cost estimate ${formatUsd(estimate.monthlyUsd)} exceeds the monthly budget of ${formatUsd(config.monthlyBudgetUsd)}`);
+    }
+    if (estimate.dailyUsd > config.dailyBudgetUsd) {
+      reportViolation(`daily run-rate ${formatUsd(estimate.dailyUsd)} exceeds the daily budget of ${formatUsd(config.dailyBudgetUsd)}`);
+    }
+    for (const u of estimate.unpriced) {
+      reportViolation(`cannot price ${u.type} '${u.name}': ${u.reason}`, u.urn);
+    }
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * Every policy of the pack, in one list: the pack's entry file (policies/index.ts) constructs the
+ * PolicyPack from it, and the offline plan evaluates it. Side-effect free: importing this module
+ * never starts the policy server.
+ */
+import type { Policies } from "@pulumi/policy";
+// Ceilings against runaway scaling
+import { replicaCeilings } from "./replicaCeilings";
+import { scaleToZeroAllowList } from "./scaleToZeroAllowList";
+import { productionApiMinimumReplicas } from "./productionApiMinimumReplicas";
+import { dataTierCeilings } from "./dataTierCeilings";
+import { nodeCountCeiling } from "./nodeCountCeiling";
+// Spot capacity
+import { spotShareByWorkloadClass } from "./spotShareByWorkloadClass";
+import { noStatefulWorkloadsOnSpot } from "./noStatefulWorkloadsOnSpot";
+import { spotDiversification } from "./spotDiversification";
+// Budgets
+import { costWithinBudget } from "./costWithinBudget";
+import { budgetNotifications } from "./budgetNotifications";
+// Scaling safety
+import { vpaDoesNotFightHorizontalScaler } from "./vpaDoesNotFightHorizontalScaler";
+import { scaledObjectFallback } from "./scaledObjectFallback";
+import { scaleDownStabilization } from "./scaleDownStabilization";
+import { scaledServicesHavePdb } from "./scaledServicesHavePdb";
+// Security
+import { encryptionAtRestWithCustomerKeys } from "./encryptionAtRestWithCustomerKeys";
+import { encryptionInTransit } from "./encryptionInTransit";
+import { eksEndpointRestricted } from "./eksEndpointRestricted";
+import { productionDatabaseProtection } from "./productionDatabaseProtection";
+import { imdsv2Required } from "./imdsv2Required";
+import { s3PublicAccessBlocked } from "./s3PublicAccessBlocked";
+import { kmsKeyRotation } from "./kmsKeyRotation";
+import { loggingEnabled } from "./loggingEnabled";
+
+export const allPolicies: Policies = [
+  replicaCeilings,
+  scaleToZeroAllowList,
+  productionApiMinimumReplicas,
+  dataTierCeilings,
+  nodeCountCeiling,
+  spotShareByWorkloadClass,
+  noStatefulWorkloadsOnSpot,
+  spotDiversification,
+  costWithinBudget,
+  budgetNotifications,
+  vpaDoesNotFightHorizontalScaler,
+  scaledObjectFallback,
+  scaleDownStabilization,
+  scaledServicesHavePdb,
+  encryptionAtRestWithCustomerKeys,
+  encryptionInTransit,
+  eksEndpointRestricted,
+  productionDatabaseProtection,
+  imdsv2Required,
+  s3PublicAccessBlocked,
+  kmsKeyRotation,
+  loggingEnabled,
+];

@@ -1,0 +1,415 @@
+/**
+ * The cost model: price catalog, estimator and reports. Expected amounts are computed here from the
+ * catalog's unit prices and the stacks' settings (not from the estimator), then compared with the
+ * estimate of the real planned resources.
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import { planStack, type StackPlan } from "../lib/plan/plan";
+import type { PlannedResource } from "../lib/plan/mockRuntime";
+import {
+  daysPerMonth,
+  hoursPerMonth,
+  parsePriceCatalog,
+  priceCatalog,
+  priceCatalogFile,
+  priceEntry,
+  priceOf,
+  PriceCatalogError,
+  UnknownPriceError,
+} from "../lib/cost/prices";
+import {
+  defaultUsageAssumptions,
+  estimateCost,
+  freeReason,
+  pricedResourceTypes,
+  resolveUsageAssumptions,
+  usageAssumptionsSchema,
+  type CostEstimate,
+  type CostItem,
+} from "../lib/cost/estimate";
+import { compareWithDesign, costByComponent, designCostTable, designTotalUsd, formatCostMarkdown, formatCostTable } from "../lib/cost/report";
+
+const stacks = ["prod", "dev"] as const;
+type Stack = (typeof stacks)[number];
+
+const round2 = (n: number) => Math.round((n + Number.EPSILON) * 100) / 100;
+const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
+const H = 730;
+/** Unit price as the basis prints it (at least two decimals, the catalog's digits). */
+const printedPrice = (usd: number) => (Math.abs(usd * 100 - Math.round(usd * 100)) < 1e-9 ? `$${usd.toFixed(2)}` : `$${usd}`);
+const printedQuantity = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toFixed(4))));
+
+function near(actual: number, expected: number, message: string, tolerance = 0.005): void {
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${message}: expected ${expected.toFixed(4)}, got ${actual}`);
+}
+
+const byLine = (e: CostEstimate, type: string, line: string) => e.items.filter((i) => i.type === type && i.line === line);
+const total = (items: readonly CostItem[]) => round2(sum(items.map((i) => i.monthlyUsd)));
+const rawCatalog = () => JSON.parse(fs.readFileSync(priceCatalogFile, "utf8")) as { sources: unknown[]; prices: Array<Record<string, unknown>> } & Record<string, unknown>;
+
+describe("cost model", function () {
+  const plans = {} as Record<Stack, StackPlan>;
+  const estimates = {} as Record<Stack, CostEstimate>;
+
+  before(async () => {
+    for (const s of stacks) {
+      plans[s] = await planStack(s);
+      estimates[s] = estimateCost(plans[s].resources, defaultUsageAssumptions(s));
+    }
+  });
+
+  describe("price catalog", () => {
+    it("loads, with 730 h/month and every entry sourced", () => {
+      const catalog = priceCatalog();
+      assert.equal(hoursPerMonth, 730);
+      assert.equal(catalog.hoursPerMonth, 730);
+      const ids = new Set(catalog.sources.map((s) => s.id));
+      for (const id of ["S1", "S2", "S4", "S5", "S6", "S7"]) assert.ok(ids.has(id), `source ${id} from shared/data/pricing kept`);
+      for (const e of catalog.entries.values()) for (const id of e.sourceId.split(";")) assert.ok(ids.has(id), `${e.key}: ${id}`);
+    });
+
+    it("copies the shared price list's unit prices", () => {
+      const expected: Record<string, number> = {
+        "eks.cluster.hour": 0.1, "ec2.m5.large.hour": 0.096, "ec2.t3.medium.hour": 0.0416, "ebs.gp3.gbMonth": 0.08,
+        "aurora.serverlessV2.acuHour": 0.12, "aurora.storage.gbMonth": 0.1, "elasticache.cache.r6g.large.hour": 0.206,
+        "elasticache.cache.t3.micro.hour": 0.017, "msk.kafka.m5.xlarge.hour": 0.42, "msk.kafka.t3.small.hour": 0.0456,
+        "msk.storage.gbMonth": 0.1, "opensearch.t3.medium.search.hour": 0.073, "opensearch.t3.small.search.hour": 0.036,
+        "opensearch.gp3.gbMonth": 0.122, "nat.hour": 0.045, "nat.gb": 0.045, "alb.hour": 0.0225, "alb.lcuHour": 0.008, "kms.keyMonth": 1,
+      };
+      for (const [key, usd] of Object.entries(expected)) assert.equal(priceOf(key), usd, key);
+    });
+
+    it("does not claim high confidence for the dedicated-master price that is not in the shared list", () => {
+      const masters = priceEntry("opensearch.m6g.large.search.hour");
+      assert.notEqual(masters.confidence, "high");
+      assert.match(masters.notes, /NOT in \.\.\/shared\/data\/pricing/);
+      assert.match(masters.notes, /[Uu]nverified/);
+    });
+
+    it("priceOf throws a clear error for an unknown key", () => {
+      assert.throws(() => priceOf("ec2.x99.mega.hour"), (e: unknown) => e instanceof UnknownPriceError && /'ec2\.x99\.mega\.hour'/.test(e.message));
+    });
+
+    it("rejects a malformed entry with a message naming its key", () => {
+      const negative = rawCatalog();
+      negative.prices.push({ ...negative.prices[0], key: "ec2.bad.hour", usd: -1 });
+      assert.throws(() => parsePriceCatalog(negative, "test"), (e: unknown) => e instanceof PriceCatalogError && /price 'ec2\.bad\.hour': usd/.test(e.message));
+
+      const unknownSource = rawCatalog();
+      unknownSource.prices.push({ ...unknownSource.prices[0], key: "ec2.nosource.hour", sourceId: "S42" });
+      assert.throws(() => parsePriceCatalog(unknownSource, "test"), /price 'ec2\.nosource\.hour': sourceId S42 is not in the sources table/);
+
+      const missing = rawCatalog();
+      const { confidence: _dropped, ...rest } = missing.prices[0]!;
+      missing.prices.push({ ...rest, key: "ec2.noconfidence.hour" });
+      assert.throws(() => parsePriceCatalog(missing, "test"), /price 'ec2\.noconfidence\.hour': confidence/);
+
+      const duplicate = rawCatalog();
+      duplicate.prices.push({ ...duplicate.prices[0] });
+      assert.throws(() => parsePriceCatalog(duplicate, "test"), new RegExp(`price '${String(duplicate.prices[0]!.key).replace(/\./g, "\\.")}': duplicate key`));
+    });
+  });
+
+  describe("usage assumptions", () => {
+    it("defaults validate; prod averages 8 ACU over 2-16 as the design says (not the midpoint)", () => {
+      for (const s of stacks) usageAssumptionsSchema.parse(defaultUsageAssumptions(s));
+      const prod = defaultUsageAssumptions("prod");
+      near(2 + prod.auroraAverageAcuFraction * (16 - 2), 8, "prod average ACU", 1e-9);
+      assert.equal(prod.spotDiscount, 0.7);
+    });
+
+    it("an absolute auroraAverageAcu overrides the fraction, clamped to the cluster's range", () => {
+      const acu = (average: number) =>
+        estimateCost(plans.prod.resources, { ...defaultUsageAssumptions("prod"), auroraAverageAcu: average }).items.find((i) => i.type === "aws:rds/clusterInstance:ClusterInstance")!;
+      assert.equal(acu(4).quantity, 4);
+      assert.equal(acu(4).monthlyUsd, round2(4 * priceOf("aurora.serverlessV2.acuHour") * H));
+      assert.equal(acu(100).quantity, plans.prod.settings.database.maxAcu);
+    });
+
+    it("rejects out-of-range values and unknown keys", () => {
+      assert.throws(() => resolveUsageAssumptions("prod", { spotDiscount: 1.5 }));
+      assert.throws(() => resolveUsageAssumptions("prod", { natGbPerMonth: -1 }));
+      assert.throws(() => usageAssumptionsSchema.parse({ ...defaultUsageAssumptions("dev"), surprise: 1 }));
+    });
+  });
+
+  for (const s of stacks) {
+    describe(`${s}: line items reproduce hand-computed amounts`, () => {
+      it("EKS control plane: 1 x $0.10 x 730 h = $73.00", () => {
+        const items = estimates[s].items.filter((i) => i.category === "eks");
+        assert.equal(items.length, 1, "control plane priced exactly once");
+        assert.equal(items[0]!.monthlyUsd, round2(priceOf("eks.cluster.hour") * H));
+        assert.equal(items[0]!.monthlyUsd, 73);
+        assert.equal(items[0]!.component, `pyairtable-${s}-cluster`);
+      });
+
+      it("system node group: desiredSize x first instance type (spot discounted) + gp3 root volumes", () => {
+        const ng = plans[s].settings.cluster.systemNodeGroup;
+        const spot = ng.capacityType === "SPOT";
+        const hourly = priceOf(`ec2.${ng.instanceTypes[0]}.hour`);
+        const nodes = byLine(estimates[s], "aws:eks/nodeGroup:NodeGroup", "nodes");
+        assert.equal(nodes.length, 1);
+        assert.equal(nodes[0]!.monthlyUsd, round2(ng.desiredSize * hourly * H * (spot ? 1 - 0.7 : 1)));
+        assert.equal(nodes[0]!.capacityType, spot ? "spot" : "on-demand");
+        const volumes = byLine(estimates[s], "aws:eks/nodeGroup:NodeGroup", "root volumes");
+        assert.equal(volumes[0]!.monthlyUsd, round2(ng.desiredSize * ng.diskSizeGiB * priceOf("ebs.gp3.gbMonth")));
+        if (s === "prod") {
+          assert.equal(nodes[0]!.monthlyUsd, 210.24);
+          assert.equal(volumes[0]!.monthlyUsd, 12);
+        } else {
+          assert.equal(nodes[0]!.monthlyUsd, 18.22);
+        }
+      });
+
+      it("Karpenter pools: expected spot nodes x first spot type at the spot discount + root volumes", () => {
+        const c = plans[s].settings.cluster;
+        const pools = byLine(estimates[s], "kubernetes:karpenter.sh/v1:NodePool", "nodes");
+        assert.equal(pools.length, 5);
+        const spot = pools.filter((i) => i.capacityType === "spot");
+        assert.equal(sum(spot.map((i) => i.quantity)), c.expectedSpotNodes);
+        near(total(spot), c.expectedSpotNodes * priceOf(`ec2.${c.spotInstanceTypes[0]}.hour`) * H * 0.3, "spot pool nodes", 0.01 * spot.length);
+        for (const p of spot) assert.equal(p.monthlyUsd, round2(p.quantity * priceOf(`ec2.${c.spotInstanceTypes[0]}.hour`) * H * 0.3), p.name);
+        for (const p of pools.filter((i) => i.capacityType === "on-demand")) assert.equal(p.monthlyUsd, 0, `${p.name}: on-demand pools expect no nodes`);
+        const volumes = byLine(estimates[s], "kubernetes:karpenter.sh/v1:NodePool", "root volumes");
+        near(total(volumes), c.expectedSpotNodes * c.systemNodeGroup.diskSizeGiB * priceOf("ebs.gp3.gbMonth"), "pool root volumes");
+        if (s === "prod") near(total(spot), 126.14, "design's 6 spot m5.large at 70% off");
+      });
+
+      it("Aurora: every db.serverless instance x average ACU x ACU-hour, + storage and I/O assumptions", () => {
+        const db = plans[s].settings.database;
+        const a = defaultUsageAssumptions(s);
+        const acu = db.minAcu + a.auroraAverageAcuFraction * (db.maxAcu - db.minAcu);
+        const instances = byLine(estimates[s], "aws:rds/clusterInstance:ClusterInstance", "ACU");
+        assert.equal(instances.length, 1 + db.readers);
+        for (const i of instances) assert.equal(i.monthlyUsd, round2(acu * priceOf("aurora.serverlessV2.acuHour") * H), i.name);
+        if (s === "prod") assert.equal(instances[0]!.monthlyUsd, 700.8);
+        assert.equal(total(byLine(estimates[s], "aws:rds/cluster:Cluster", "storage (assumption)")), round2(a.auroraStorageGb * priceOf("aurora.storage.gbMonth")));
+        const storage = byLine(estimates[s], "aws:rds/cluster:Cluster", "storage (assumption)")[0]!;
+        assert.match(storage.basis, /read-replica auto scaling \(\d+-\d+ replicas\) adds no fixed cost/);
+      });
+
+      it("ElastiCache: shards x (1 + replicas) or single nodes x node price", () => {
+        const cache = plans[s].settings.cache;
+        const nodes = cache.mode === "cluster" ? cache.shards * (1 + cache.replicasPerShard) : 1;
+        const item = byLine(estimates[s], "aws:elasticache/replicationGroup:ReplicationGroup", "nodes");
+        assert.equal(item.length, 1);
+        assert.equal(item[0]!.quantity, nodes);
+        assert.equal(item[0]!.monthlyUsd, round2(nodes * priceOf(`elasticache.${cache.nodeType}.hour`) * H));
+        if (s === "prod") assert.equal(item[0]!.monthlyUsd, 902.28); // 3 x (1 + 1) x 0.206 x 730
+        else assert.equal(item[0]!.monthlyUsd, 12.41);
+      });
+
+      it("MSK: brokers x broker price + brokers x volume x storage price", () => {
+        const st = plans[s].settings.streaming;
+        const brokers = byLine(estimates[s], "aws:msk/cluster:Cluster", "brokers")[0]!;
+        const storage = byLine(estimates[s], "aws:msk/cluster:Cluster", "storage")[0]!;
+        assert.equal(brokers.monthlyUsd, round2(st.brokers * priceOf(`msk.${st.brokerInstanceType}.hour`) * H));
+        assert.equal(storage.monthlyUsd, round2(st.brokers * st.volumeSizeGiB * priceOf("msk.storage.gbMonth")));
+        if (s === "prod") {
+          assert.equal(brokers.monthlyUsd, 919.8);
+          assert.equal(storage.monthlyUsd, 150);
+          assert.match(storage.basis, /storage auto scaling may grow each volume to 2000 GB/);
+        } else {
+          assert.equal(brokers.monthlyUsd, 99.86);
+        }
+      });
+
+      it("OpenSearch: data nodes + dedicated masters + gp3 per data node", () => {
+        const se = plans[s].settings.search;
+        const data = byLine(estimates[s], "aws:opensearch/domain:Domain", "data nodes")[0]!;
+        assert.equal(data.monthlyUsd, round2(se.dataNodes * priceOf(`opensearch.${se.dataInstanceType}.hour`) * H));
+        const masters = byLine(estimates[s], "aws:opensearch/domain:Domain", "dedicated masters");
+        if (se.dedicatedMasters) {
+          assert.equal(masters[0]!.monthlyUsd, round2(se.dedicatedMasters.count * priceOf(`opensearch.${se.dedicatedMasters.instanceType}.hour`) * H));
+          assert.match(masters[0]!.basis, /price confidence medium/);
+        } else {
+          assert.equal(masters.length, 0);
+        }
+        const storage = byLine(estimates[s], "aws:opensearch/domain:Domain", "storage")[0]!;
+        assert.equal(storage.monthlyUsd, round2(se.dataNodes * se.volumeSizeGiB * priceOf("opensearch.gp3.gbMonth")));
+        if (s === "prod") {
+          assert.equal(data.monthlyUsd, 159.87);
+          assert.equal(storage.monthlyUsd, 36.6);
+        }
+      });
+
+      it("NAT gateways: hours per gateway + assumed GB processed; their Elastic IPs as public IPv4", () => {
+        const n = plans[s].settings.network.natGateways === "one-per-az" ? plans[s].settings.network.availabilityZones : 1;
+        const hours = byLine(estimates[s], "aws:ec2/natGateway:NatGateway", "hours");
+        assert.equal(hours.length, n);
+        assert.equal(total(hours), round2(n * priceOf("nat.hour") * H));
+        if (s === "prod") assert.equal(total(hours), 98.55);
+        near(total(byLine(estimates[s], "aws:ec2/natGateway:NatGateway", "data processed (assumption)")), defaultUsageAssumptions(s).natGbPerMonth * priceOf("nat.gb"), "NAT data", 0.01);
+        assert.equal(total(byLine(estimates[s], "aws:ec2/eip:Eip", "public IPv4")), round2(n * priceOf("vpc.publicIpv4.hour") * H));
+      });
+
+      it("KMS: every customer managed key x key-month", () => {
+        const keys = plans[s].resources.filter((r) => r.type === "aws:kms/key:Key").length;
+        assert.ok(keys > 0);
+        assert.equal(total(estimates[s].items.filter((i) => i.category === "kms")), round2(keys * priceOf("kms.keyMonth")));
+      });
+
+      it("usage lines come from the assumptions, marked as such", () => {
+        const a = defaultUsageAssumptions(s);
+        const flat = (name: string) => estimates[s].items.find((i) => i.urn === `assumption:${name}`)!;
+        assert.equal(flat("cloudwatch").monthlyUsd, a.cloudwatchUsd);
+        assert.equal(flat("s3").monthlyUsd, a.s3Usd);
+        assert.equal(flat("data-transfer").monthlyUsd, a.dataTransferUsd);
+        assert.equal(flat("lambda").monthlyUsd, a.lambdaUsd);
+        assert.equal(flat("sns-sqs").monthlyUsd, a.snsSqsUsd);
+        const alb = estimates[s].items.filter((i) => i.category === "alb");
+        near(total(alb), a.albCount * H * (priceOf("alb.hour") + a.albLcuPerAlb * priceOf("alb.lcuHour") + a.albPublicIpv4PerAlb * priceOf("vpc.publicIpv4.hour")), "ALB", 0.02);
+        for (const i of estimates[s].items.filter((x) => x.assumption)) assert.match(i.basis, /^assumption: /, i.line);
+      });
+    });
+
+    describe(`${s}: the estimate as a whole`, () => {
+      it("every item's basis shows its quantity and unit price, and its amount", () => {
+        for (const i of estimates[s].items) {
+          assert.ok(Number.isFinite(i.monthlyUsd) && i.monthlyUsd >= 0, `${i.name} ${i.line}`);
+          assert.ok(i.basis.includes(`${printedQuantity(i.quantity)} x `), `${i.name} ${i.line}: quantity ${i.quantity} in "${i.basis}"`);
+          assert.ok(i.basis.includes(printedPrice(i.unitPriceUsd)), `${i.name} ${i.line}: unit price ${i.unitPriceUsd} in "${i.basis}"`);
+          for (const key of i.priceKeys) assert.equal(priceOf(key), i.unitPriceUsd, `${i.name}: ${key}`);
+        }
+      });
+
+      it("prices or lists as free every planned resource: nothing is unpriced", () => {
+        assert.deepEqual(estimates[s].unpriced.map((u) => `${u.type} ${u.name}: ${u.reason}`), []);
+        const covered = new Set([...estimates[s].items.filter((i) => !i.assumption).map((i) => i.urn)]);
+        assert.equal(estimates[s].free + covered.size, plans[s].resources.length, "each resource priced or free, once");
+        for (const r of plans[s].resources) {
+          if (covered.has(r.urn)) continue;
+          assert.ok(freeReason(r.type) !== undefined || !r.custom || pricedResourceTypes.includes(r.type), `${r.type} counted free without being on the free list`);
+        }
+      });
+
+      it("the total is the sum of the items and the daily run-rate is monthly / (730 / 24)", () => {
+        const e = estimates[s];
+        near(e.monthlyUsd, sum(e.items.map((i) => i.monthlyUsd)), "total");
+        assert.equal(daysPerMonth, 730 / 24);
+        near(e.dailyUsd, e.monthlyUsd / (730 / 24), "daily");
+      });
+
+      it("items carry their nearest component", () => {
+        const byName = new Map(estimates[s].items.map((i) => [i.name, i.component]));
+        assert.equal(byName.get(`pyairtable-${s}-cache-redis`), `pyairtable-${s}-cache`);
+        assert.equal(byName.get(`pyairtable-${s}-capacity-pool-batch-spot`), `pyairtable-${s}-capacity`);
+        assert.equal(byName.get("cloudwatch"), "usage assumptions");
+        near(sum(costByComponent(estimates[s]).map((c) => c.monthlyUsd)), estimates[s].monthlyUsd, "components add up", 0.05);
+      });
+
+      it("the spot discount changes only spot lines", () => {
+        const other = estimateCost(plans[s].resources, { ...defaultUsageAssumptions(s), spotDiscount: 0.5 });
+        let changed = 0;
+        estimates[s].items.forEach((item, index) => {
+          const o = other.items[index]!;
+          assert.equal(o.urn, item.urn);
+          assert.equal(o.line, item.line);
+          const spotNodes = item.capacityType === "spot" && item.line === "nodes";
+          if (spotNodes && item.quantity > 0) {
+            assert.ok(o.monthlyUsd > item.monthlyUsd, `${item.name}: 50% off costs more than 70% off`);
+            assert.equal(o.monthlyUsd, round2(item.quantity * item.unitPriceUsd * H * 0.5));
+            changed++;
+          } else {
+            assert.equal(o.monthlyUsd, item.monthlyUsd, `${item.name} ${item.line} is not a spot line`);
+          }
+        });
+        assert.ok(changed > 0);
+      });
+    });
+  }
+
+  describe("what cannot be priced is listed, never $0", () => {
+    const stackUrn = "urn:pulumi:test::autoscaling::pulumi:pulumi:Stack::autoscaling-test";
+    const fake = (type: string, name: string, inputs: Record<string, unknown>, custom = true): PlannedResource => ({
+      urn: `urn:pulumi:test::autoscaling::${type}::${name}`, type, name, parent: stackUrn, custom, inputs,
+    });
+
+    it("an unknown resource type appears in unpriced and leaves the total unchanged", () => {
+      const resources = [...plans.prod.resources, fake("aws:sagemaker/endpoint:Endpoint", "mystery", { instanceType: "ml.g5.48xlarge" })];
+      const e = estimateCost(resources, defaultUsageAssumptions("prod"));
+      const u = e.unpriced.find((x) => x.name === "mystery");
+      assert.ok(u, "listed as unpriced");
+      assert.match(u.reason, /no pricing rule for aws:sagemaker\/endpoint:Endpoint/);
+      assert.ok(!e.items.some((i) => i.name === "mystery"), "no $0 item for it");
+      assert.equal(e.monthlyUsd, estimates.prod.monthlyUsd);
+      assert.match(formatCostTable(e), /Unpriced \(1\): NOT included in the total/);
+      assert.match(formatCostMarkdown(e), /could not be priced/);
+    });
+
+    it("a known type whose price is missing from the catalog is unpriced with the key", () => {
+      const ng = plans.prod.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup")!;
+      const odd = { ...ng, urn: `${ng.urn}-odd`, name: "odd", inputs: { ...ng.inputs, instanceTypes: ["x9.huge"] } };
+      const e = estimateCost([...plans.prod.resources, odd], defaultUsageAssumptions("prod"));
+      assert.ok(e.unpriced.some((u) => u.name === "odd" && /ec2\.x9\.huge\.hour/.test(u.reason)));
+      assert.ok(!e.items.some((i) => i.name === "odd" && i.line === "nodes"));
+    });
+
+    it("a NodePool without the expected-nodes annotation is unpriced", () => {
+      const pool = plans.prod.resources.find((r) => r.type === "kubernetes:karpenter.sh/v1:NodePool")!;
+      const inputs = JSON.parse(JSON.stringify(pool.inputs)) as { metadata: { annotations: Record<string, string> } };
+      delete inputs.metadata.annotations["pyairtable.io/expected-nodes"];
+      const e = estimateCost([{ ...pool, inputs }], defaultUsageAssumptions("prod"));
+      assert.match(e.unpriced[0]!.reason, /pyairtable\.io\/expected-nodes/);
+    });
+
+    it("free types are an explicit list; components are free; an EKS component with its cluster child is priced once", () => {
+      assert.ok(freeReason("aws:iam/role:Role"));
+      assert.ok(freeReason("kubernetes:apps/v1:Deployment"));
+      assert.equal(freeReason("aws:ec2/eip:Eip"), undefined, "public IPv4 is charged since 2024-02");
+      assert.equal(freeReason("aws:ec2/instance:Instance"), undefined);
+      const eks = fake("eks:index:Cluster", "c", {}, false);
+      const child: PlannedResource = { ...fake("aws:eks/cluster:Cluster", "c-eksCluster", {}), parent: eks.urn };
+      const e = estimateCost([eks, child], defaultUsageAssumptions("dev"));
+      assert.equal(e.items.filter((i) => i.category === "eks").length, 1);
+      assert.equal(e.free, 1);
+    });
+  });
+
+  describe("reports", () => {
+    it("the design table copy adds up to the design's totals", () => {
+      assert.equal(designTotalUsd("prod"), 3775);
+      assert.equal(designTotalUsd("dev"), 600);
+      assert.equal(sum(designCostTable("prod").map((r) => r.designUsd)), 3775);
+      assert.equal(sum(designCostTable("dev").map((r) => r.designUsd)), 600);
+    });
+
+    it("the plain-text table shows components, lines, monthly and daily", () => {
+      const text = formatCostTable(estimates.prod);
+      assert.match(text, /Cost by component/);
+      assert.match(text, /Cost by line/);
+      assert.match(text, /pyairtable-prod-cache\s+\$903\.28/);
+      assert.ok(text.includes("3 x m5.large on-demand x 730 h x $0.096/hour = $210.24"));
+      assert.match(text, /Unpriced: none/);
+    });
+
+    for (const s of stacks) {
+      it(`${s}: lines up with the design's table and explains every difference`, () => {
+        const c = compareWithDesign(estimates[s], s);
+        assert.equal(c.designTotalUsd, designTotalUsd(s));
+        near(sum(c.rows.map((r) => r.estimateUsd)), estimates[s].monthlyUsd, "every estimate line in one row", 0.05);
+        for (const r of c.rows) {
+          assert.ok(r.explanation.length > 0 && r.explanation.endsWith("."), r.item);
+          if (Math.abs(r.deltaUsd) >= 0.01) assert.doesNotMatch(r.explanation, /^matches/, `${r.item} differs by ${r.deltaUsd}`);
+        }
+        const row = (item: string) => c.rows.find((r) => r.item === item)!;
+        assert.match(row("EKS Control Plane").explanation, /720 h/);
+        if (s === "prod") {
+          assert.match(row("ElastiCache Redis").explanation, /6 nodes where the design has 3.*failover/);
+          assert.match(row("ElastiCache Redis").explanation, /list-price mismatch: 3 x cache\.r6g\.large x 730 h x \$0\.206 = \$451\.14/);
+          assert.match(row("OpenSearch").explanation, /dedicated masters \$280\.32/);
+          assert.match(row("Aurora Serverless v2").explanation, /16 ACU where the design has 8/);
+          assert.match(row("NAT Gateways").explanation, /public IPv4/);
+          assert.equal(row("S3 Storage").explanation, "usage assumption taken from the design's table.");
+        } else {
+          assert.match(row("Worker Nodes (Spot)").explanation, /on-demand price .* spot discount was not applied/);
+          assert.ok(c.rows.some((r) => r.designUsd === null && /not in the design's dev table/.test(r.explanation)), "NAT/KMS have no dev design row");
+        }
+        const markdown = formatCostMarkdown(estimates[s], c);
+        assert.match(markdown, /\| Design row \| Configuration \| Design \| Estimate \| Difference \| Why \|/);
+        assert.match(markdown, new RegExp(`\\*\\*\\$${designTotalUsd(s).toLocaleString("en-US")}\\.00\\*\\*`));
+      });
+    }
+  });
+});
