@@ -9,6 +9,10 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { planStack } from "../lib/plan/plan";
+import { allPolicies } from "../policies/rules";
+import { evaluatePolicies } from "../lib/policy/evaluate";
+import { loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
+import { estimateCost, resolveUsageAssumptions } from "../lib/cost/estimate";
 
 const repo = path.resolve(__dirname, "..");
 const tsx = path.join(repo, "node_modules", ".bin", "tsx");
@@ -45,10 +49,31 @@ async function main(): Promise<void> {
     rows.push([stack, String(resources), endToEnd.toFixed(2), (endToEnd / floor).toFixed(2), warm.toFixed(3), ((warm * 1000) / resources).toFixed(2)]);
   }
 
+  // Policies and cost model over the prod plan, in process (the plan itself measured above).
+  const prodPlan = await planStack("prod");
+  const config = loadPolicyConfig(policyConfigPath(repo, "prod"));
+  const analyzed = prodPlan.resources.filter((r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack").length;
+  const policyRuns: number[] = [];
+  const costRuns: number[] = [];
+  for (let i = 0; i < Math.max(5, repeats); i++) {
+    let t = process.hrtime.bigint();
+    await evaluatePolicies(allPolicies, prodPlan.resources, config);
+    policyRuns.push(Number(process.hrtime.bigint() - t) / 1e6);
+    t = process.hrtime.bigint();
+    estimateCost(prodPlan.resources, resolveUsageAssumptions("prod"));
+    costRuns.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const policyMs = median(policyRuns.slice(1));
+  const costMs = median(costRuns.slice(1));
+
   console.log(`SDK load floor (fresh process, median of ${repeats}): ${floor.toFixed(2)} s`);
   console.log("");
   console.log("stack  resources  plan s (fresh process)  x SDK floor  plan s (warm, in process)  ms/resource (warm)");
   for (const r of rows) console.log(`${r[0]!.padEnd(6)} ${r[1]!.padStart(9)}  ${r[2]!.padStart(21)}  ${r[3]!.padStart(11)}  ${r[4]!.padStart(25)}  ${r[5]!.padStart(18)}`);
+  const warmProd = Number(rows[0]![4]) * 1000;
+  console.log("");
+  console.log(`Policies: ${allPolicies.length} policies over ${analyzed} prod resources: ${policyMs.toFixed(1)} ms per evaluation (median), ${((policyMs * 1000) / analyzed).toFixed(1)} us per resource, ${(policyMs / warmProd).toFixed(3)} x the warm plan time`);
+  console.log(`Cost model over the prod plan: ${costMs.toFixed(1)} ms (median), ${(costMs / warmProd).toFixed(3)} x the warm plan time`);
 }
 
 main().catch((e) => {

@@ -5,6 +5,7 @@
  * test/serviceTable.test.ts fails when the committed section differs from the rendered one.
  */
 import type { ServiceDefinition, Signal } from "./services";
+import { readmeSection, replaceReadmeSection, sectionMarkers } from "../readme";
 
 export interface ReplicaRange {
   readonly minReplicas: number;
@@ -23,8 +24,9 @@ export interface CatalogResponseTime {
   readonly kedaSeconds: number;
 }
 
-export const README_CATALOG_BEGIN = "<!-- service-catalog:begin -->";
-export const README_CATALOG_END = "<!-- service-catalog:end -->";
+export const README_CATALOG_SECTION = "service-catalog";
+export const README_CATALOG_BEGIN = sectionMarkers(README_CATALOG_SECTION).begin;
+export const README_CATALOG_END = sectionMarkers(README_CATALOG_SECTION).end;
 /** The command that regenerates the README section (a package.json script). */
 export const README_CATALOG_COMMAND = "npm run readme:catalog";
 
@@ -105,26 +107,12 @@ export function readmeCatalogSectionBody(table: string): string {
   return `${note}\n\n${table.endsWith("\n") ? table : `${table}\n`}\n`;
 }
 
-function markerPositions(readme: string): { begin: number; end: number } {
-  const count = (m: string) => readme.split(m).length - 1;
-  if (count(README_CATALOG_BEGIN) !== 1 || count(README_CATALOG_END) !== 1) {
-    throw new Error(`README.md must contain ${README_CATALOG_BEGIN} and ${README_CATALOG_END} exactly once each`);
-  }
-  const begin = readme.indexOf(README_CATALOG_BEGIN);
-  const end = readme.indexOf(README_CATALOG_END);
-  if (end < begin) throw new Error(`README.md: ${README_CATALOG_END} comes before ${README_CATALOG_BEGIN}`);
-  return { begin, end };
-}
-
-/** The text between the markers (without the line breaks right after/before them). */
+/** The text between the catalog markers. */
 export function readmeCatalogSection(readme: string): string {
-  const { begin, end } = markerPositions(readme);
-  return readme.slice(begin + README_CATALOG_BEGIN.length, end).replace(/^\r?\n/, "");
+  return readmeSection(readme, README_CATALOG_SECTION);
 }
 
-/** The README with the text between the markers replaced by `body`; nothing else changes. */
+/** The README with the catalog section replaced by `body`; nothing else changes. */
 export function replaceReadmeCatalogSection(readme: string, body: string): string {
-  const { begin, end } = markerPositions(readme);
-  const content = body.endsWith("\n") ? body : `${body}\n`;
-  return `${readme.slice(0, begin + README_CATALOG_BEGIN.length)}\n${content}${readme.slice(end)}`;
+  return replaceReadmeSection(readme, README_CATALOG_SECTION, body);
 }

@@ -29,7 +29,10 @@ export function stackSettings(stack: string, dir: string = projectDir): { settin
   return { settings: parseSettings(stack, rawConfigFromRuntimeConfig(offline.config, new Set(offline.secretKeys))), offline };
 }
 
-/** Throws SettingsError (bad stack file) before the mock runtime starts: nothing is registered. */
+/**
+ * Throws SettingsError (bad stack file) before the mock runtime starts: nothing is registered.
+ * The mock runtime is process-global: run one plan at a time (await each), never concurrently.
+ */
 export async function planStack(stack: string, options: { projectDir?: string; programPath?: string } = {}): Promise<StackPlan> {
   const dir = options.projectDir ?? projectDir;
   const { settings, offline } = stackSettings(stack, dir);

@@ -1,0 +1,52 @@
+/**
+ * `npm run readme:review [-- --check]`: regenerates the README's policy table and the prod/dev cost
+ * comparison with the design (sections `policies` and `cost-estimate`). `--check` only reports.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { allPolicies } from "../policies/rules";
+import { planStack, projectDir } from "../lib/plan/plan";
+import { loadPolicyConfig, policyConfigPath, reviewPlan } from "../lib/plan/review";
+import { compareWithDesign } from "../lib/cost/report";
+import { generatedSectionBody, readmeSection, replaceReadmeSection } from "../lib/readme";
+import { renderCostComparison, renderPolicyTable } from "../lib/plan/readmeReview";
+
+export const readmeReviewCommand = "npm run readme:review";
+
+export async function renderReadmeReviewSections(): Promise<Record<"policies" | "cost-estimate", string>> {
+  const configs = { prod: loadPolicyConfig(policyConfigPath(projectDir, "prod")), dev: loadPolicyConfig(policyConfigPath(projectDir, "dev")) };
+  // One stack at a time: the mock runtime is process-global.
+  const comparisons = [];
+  for (const stack of ["prod", "dev"]) {
+    const plan = await planStack(stack);
+    const review = await reviewPlan(plan.resources, plan.settings.environment, policyConfigPath(projectDir, stack));
+    comparisons.push(compareWithDesign(review.estimate, plan.settings.environment));
+  }
+  const [prod, dev] = comparisons;
+  return {
+    policies: generatedSectionBody(renderPolicyTable(allPolicies, configs), readmeReviewCommand),
+    "cost-estimate": generatedSectionBody(renderCostComparison(prod!, dev!), readmeReviewCommand),
+  };
+}
+
+async function main(): Promise<number> {
+  const check = process.argv.includes("--check");
+  const readmePath = path.join(projectDir, "README.md");
+  let readme = fs.readFileSync(readmePath, "utf8");
+  const sections = await renderReadmeReviewSections();
+  let stale = 0;
+  for (const [name, body] of Object.entries(sections)) {
+    if (readmeSection(readme, name) === body) continue;
+    stale++;
+    readme = replaceReadmeSection(readme, name, body);
+  }
+  if (check) {
+    console.log(stale ? `README.md: ${stale} generated section(s) out of date; run ${readmeReviewCommand}` : "README.md is up to date");
+    return stale ? 1 : 0;
+  }
+  fs.writeFileSync(readmePath, readme);
+  console.log(stale ? `README.md: updated ${stale} section(s)` : "README.md is up to date");
+  return 0;
+}
+
+if (require.main === module) main().then((c) => process.exit(c), (e) => { console.error(e); process.exit(1); });
