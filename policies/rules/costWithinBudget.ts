@@ -38,7 +38,13 @@ export const costWithinBudget: StackValidationPolicy = {
   },
   validateStack: (args, reportViolation) => {
     const config = args.getConfig<CostWithinBudgetConfig>();
-    const assumptions = resolveUsageAssumptions(config.environment, config.usage ?? {});
+    let assumptions: UsageAssumptions;
+    try {
+      assumptions = resolveUsageAssumptions(config.environment, config.usage ?? {});
+    } catch (e) {
+      const issues = (e as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
+      throw new Error(`cost-within-budget: config usage is invalid: ${issues ? issues.map((i) => `${i.path.join(".") || "usage"}: ${i.message}`).join("; ") : (e as Error).message}`);
+    }
     const resources: PlannedResource[] = args.resources.map((r) => ({
       urn: r.urn,
       type: r.type,
