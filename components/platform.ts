@@ -17,6 +17,7 @@ import { alertmanagerConfigSecretName, ClusterAddons } from "./clusterAddons";
 import { fileEventsQueueName } from "../lib/catalog/cluster";
 import { WorkloadScaling } from "./workloadScaling";
 import { Monitoring } from "./monitoring";
+import { AutomationService } from "./automationService";
 
 export interface PlatformArgs {
   /** Validated settings of the stack (lib/config/settings.ts). */
@@ -39,6 +40,7 @@ export class Platform extends pulumi.ComponentResource {
   public readonly addons: ClusterAddons;
   public readonly workloads: WorkloadScaling;
   public readonly monitoring: Monitoring;
+  public readonly automation: AutomationService;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:index:Platform", name, {}, opts);
@@ -183,6 +185,21 @@ export class Platform extends pulumi.ComponentResource {
       alertmanagerConfigSecretName,
       region: pulumi.runtime.getConfig("aws:region") ?? "us-east-1",
       dependsOn: this.addons.monitoringReady,
+    }, parent);
+
+    this.automation = new AutomationService(`${name}-automation`, {
+      ...s.automation,
+      stack: pulumi.getStack(),
+      provider: this.cluster.provider,
+      oidcProviderArn: this.cluster.oidcProviderArn,
+      oidcIssuer: this.cluster.oidcIssuer,
+      region: region.name,
+      emergencyQueueArn: this.costControls.emergencyQueueArn,
+      emergencyQueueUrl: this.costControls.emergencyQueueUrl,
+      emergencyQueueKmsKeyArn: this.costControls.kmsKeyArn,
+      weeklyLimitUsd: s.budgets.weeklyUsd,
+      // The namespace, priority class and the monitoring CRDs come from the add-ons.
+      dependsOn: [this.addons],
     }, parent);
 
     this.registerOutputs({});

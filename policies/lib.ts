@@ -1,8 +1,17 @@
 /**
- * Small helpers shared by the policies: reading Kubernetes objects out of resource props and
- * describing resources in violation messages. Side-effect free.
+ * Small helpers shared by the policies: reading Kubernetes objects out of resource props, reading
+ * values that may not be known (preview unknowns, masked secrets), reading capacity out of Karpenter
+ * NodePools and EKS managed node groups, and describing resources in violation messages.
+ * Side-effect free.
  */
-import type { ResourceValidationArgs } from "@pulumi/policy";
+import { UnknownValueError, type PolicyResource, type ResourceValidationArgs } from "@pulumi/policy";
+import {
+  capacitySpreadDomains,
+  capacitySpreadLabel,
+  karpenterCapacityTypeLabel,
+  workloadClassLabel,
+} from "../lib/catalog/workloadClasses";
+import type { CapacityType } from "../lib/scaling/capacity";
 
 export type Props = Record<string, any>;
 
@@ -23,6 +32,8 @@ export const pdbType = "kubernetes:policy/v1:PodDisruptionBudget";
 export const nodePoolType = "kubernetes:karpenter.sh/v1:NodePool";
 export const nodeClassType = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass";
 export const deploymentType = "kubernetes:apps/v1:Deployment";
+/** Pulumi type of an EKS managed node group (`aws.eks.NodeGroup`). */
+export const managedNodeGroupType = "aws:eks/nodeGroup:NodeGroup";
 
 /** `namespace/name` of a Kubernetes object's props. */
 export function objectName(props: Props): string {
@@ -38,3 +49,275 @@ export function replicaBounds(type: string, props: Props): { min: number; max: n
 }
 
 export type ValidationArgs = Pick<ResourceValidationArgs, "type" | "props" | "urn" | "name">;
+
+// ---------------------------------------------------------------------------------------------
+// Values that cannot be judged: preview unknowns (the analyzer's proxy throws UnknownValueError when
+// one is read; the offline plan records `{ __pulumiUnknown: true }`) and masked secrets (`[secret]`).
+// Two families of readers: `known` / `knownShallow` take a getter and keep masked strings (the
+// capacity and budget policies check them with `isMasked`); `peek` / `peekList` take a path and
+// treat a masked secret as unknown.
+// ---------------------------------------------------------------------------------------------
+
+/** A value that cannot be judged: unknown during preview, or masked (`[secret]`) in an offline plan. */
+export const UNKNOWN: unique symbol = Symbol("unknown");
+export type Unknown = typeof UNKNOWN;
+
+const maskedValue = "[secret]";
+
+/** Whether `value` is a masked secret (`"[secret]"`, as an offline plan records it). */
+export const isMasked = (value: unknown): boolean => value === maskedValue;
+
+function isUnknownMarker(value: unknown): boolean {
+  // The offline plan's marker for an output not known before creation.
+  return value !== null && typeof value === "object" && (value as { __pulumiUnknown?: unknown }).__pulumiUnknown === true;
+}
+
+function isUnknownValueError(e: unknown): boolean {
+  // @pulumi/policy's analyzer wraps props in a proxy that throws UnknownValueError on unknown values.
+  return e instanceof Error && (e.constructor?.name === "UnknownValueError" || /can't be known during preview/.test(e.message));
+}
+
+/** A plain deep copy of `value`; UNKNOWN if it or anything inside it is unknown. Masked strings are kept. */
+function materialize(value: unknown): unknown {
+  if (isUnknownMarker(value)) return UNKNOWN;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const v = materialize(value[i]);
+      if (v === UNKNOWN) return UNKNOWN;
+      out.push(v);
+    }
+    return out;
+  }
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      const v = materialize((value as Record<string, unknown>)[key]);
+      if (v === UNKNOWN) return UNKNOWN;
+      out[key] = v;
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Reads `get()` safely: UNKNOWN when the value (or any part of it) is unknown during preview,
+ * otherwise a plain copy. Masked secrets stay `"[secret]"` (see `isMasked`).
+ */
+export function known<T>(get: () => T): T | Unknown {
+  try {
+    return materialize(get()) as T | Unknown;
+  } catch (e) {
+    if (isUnknownValueError(e)) return UNKNOWN;
+    throw e;
+  }
+}
+
+/** Like `known`, without the deep copy: the value itself (for reading its fields one by one), or UNKNOWN. */
+export function knownShallow<T>(get: () => T): T | Unknown {
+  try {
+    const value = get();
+    return isUnknownMarker(value) ? UNKNOWN : value;
+  } catch (e) {
+    if (isUnknownValueError(e)) return UNKNOWN;
+    throw e;
+  }
+}
+
+/** Whether `v` cannot be judged: UNKNOWN, a masked secret or the offline plan's unknown marker. */
+export const isUnknown = (v: unknown): boolean => v === UNKNOWN || isMasked(v) || isUnknownMarker(v);
+
+/** `value[path[0]][path[1]]...`: undefined when absent, UNKNOWN when it cannot be judged. */
+export function peek(value: unknown, ...path: (string | number)[]): unknown {
+  try {
+    for (const key of path) {
+      if (isUnknown(value)) return UNKNOWN;
+      value = (value as Record<string | number, unknown> | null | undefined)?.[key];
+    }
+    return isUnknown(value) ? UNKNOWN : value;
+  } catch (e) {
+    if (e instanceof UnknownValueError) return UNKNOWN;
+    throw e;
+  }
+}
+
+/** The elements (each peeked) of the array at `path`; UNKNOWN, or undefined when absent. */
+export function peekList(value: unknown, ...path: (string | number)[]): unknown[] | Unknown | undefined {
+  const list = peek(value, ...path);
+  if (list === UNKNOWN) return UNKNOWN;
+  return Array.isArray(list) ? Array.from({ length: list.length }, (_, i) => peek(list, i)) : undefined;
+}
+
+/**
+ * Whether `from.props[prop]` refers to `to`: by the engine's property dependencies (during a preview a
+ * new resource's id is unknown, but the dependency is recorded), else by value against `to`'s ids
+ * (its physical name, its `id` output, its logical name and `<logical name>-id`, which the offline
+ * plan's mocks use for autonamed resources). UNKNOWN when it cannot be told.
+ */
+export function refersTo(from: PolicyResource, prop: string, to: PolicyResource, ids: unknown[]): boolean | Unknown {
+  const deps = from.propertyDependencies?.[prop] ?? [];
+  if (deps.some((d) => d.urn === to.urn)) return true;
+  const value = peek(from.props, prop);
+  if (value === UNKNOWN) return deps.length > 0 ? false : UNKNOWN;
+  const candidates = [...ids, peek(to.props, "id"), to.name, `${to.name}-id`].filter((v) => typeof v === "string" && v !== "");
+  return typeof value === "string" && candidates.includes(value);
+}
+
+/** Set, or to be set by an output not known yet (which is a value being present). */
+export const isSet = (v: unknown) => v === UNKNOWN || (v !== undefined && v !== null && v !== "");
+
+/** A (peeked) value for violation messages: "not set" when absent, else its JSON. */
+export const show = (v: unknown) => (v === undefined ? "not set" : JSON.stringify(v));
+
+/** A number from a number or a numeric string (`"4"`); undefined for anything else (absent, masked, unknown). */
+export function asNumber(value: unknown): number | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading capacity out of NodePools and managed node groups. Shared by the capacity policies
+// (spot-share-by-workload-class, no-stateful-workloads-on-spot, spot-diversification,
+// node-count-ceiling).
+// ---------------------------------------------------------------------------------------------
+
+export interface NodeSelectorRequirement {
+  readonly key: string;
+  readonly operator: string;
+  readonly values?: readonly string[];
+}
+
+/** `spec.template.spec.requirements` of a NodePool, or UNKNOWN. */
+export function nodePoolRequirements(props: Props): NodeSelectorRequirement[] | Unknown {
+  const reqs = known(() => props.spec?.template?.spec?.requirements as unknown);
+  if (reqs === UNKNOWN) return UNKNOWN;
+  if (!Array.isArray(reqs)) return [];
+  if (reqs.some((r) => typeof r?.key !== "string" || typeof r?.operator !== "string" || isMasked(r.key))) return UNKNOWN;
+  return reqs as NodeSelectorRequirement[];
+}
+
+/** Values of `universe` a set of requirements on `key` admits (all of them when there is no requirement on the key). */
+export function admittedValues(requirements: readonly NodeSelectorRequirement[], key: string, universe: readonly string[]): string[] {
+  let admitted = [...universe];
+  for (const r of requirements.filter((q) => q.key === key)) {
+    const values = r.values ?? [];
+    switch (r.operator) {
+      case "In":
+        admitted = admitted.filter((v) => values.includes(v));
+        break;
+      case "NotIn":
+        admitted = admitted.filter((v) => !values.includes(v));
+        break;
+      case "DoesNotExist":
+        admitted = [];
+        break;
+      default: // Exists, Gt, Lt: no restriction among these values
+        break;
+    }
+  }
+  return admitted;
+}
+
+const karpenterCapacityTypes = ["spot", "on-demand", "reserved"] as const;
+
+/**
+ * Capacity type of a NodePool from its `karpenter.sh/capacity-type` requirements. A pool that
+ * admits spot at all (alone or with on-demand, `Exists`, `NotIn [on-demand]`) counts as spot.
+ * Without any requirement on the key Karpenter launches on-demand capacity only (its documented
+ * default), so such a pool counts as on-demand.
+ */
+export function nodePoolCapacityType(requirements: readonly NodeSelectorRequirement[]): CapacityType {
+  if (!requirements.some((r) => r.key === karpenterCapacityTypeLabel)) return "on-demand";
+  return admittedValues(requirements, karpenterCapacityTypeLabel, karpenterCapacityTypes).includes("spot") ? "spot" : "on-demand";
+}
+
+/** The capacity-spread values a NodePool owns: its `In` values, or every domain it does not exclude. */
+export function nodePoolSpreadValues(requirements: readonly NodeSelectorRequirement[]): string[] {
+  const domains = Array.from({ length: capacitySpreadDomains }, (_, i) => String(i + 1));
+  const ins = requirements.filter((r) => r.key === capacitySpreadLabel && r.operator === "In");
+  // `In` values are taken as written (a value outside 1..10 still owns capacity); other operators
+  // restrict the ten domains. A pool without any requirement on the key may take every domain.
+  let values = ins.length > 0 ? [...new Set(ins[0]!.values ?? [])] : domains;
+  for (const r of ins.slice(1)) values = values.filter((v) => (r.values ?? []).includes(v));
+  return admittedValues(requirements.filter((r) => r.operator !== "In"), capacitySpreadLabel, values);
+}
+
+/** Workload class of a NodePool: its template label, else a single-valued `In` requirement on the label. */
+export function nodePoolWorkloadClass(props: Props, requirements: readonly NodeSelectorRequirement[]): string | undefined | Unknown {
+  const label = known(() => props.spec?.template?.metadata?.labels?.[workloadClassLabel] as unknown);
+  if (label === UNKNOWN || isMasked(label)) return UNKNOWN;
+  if (typeof label === "string") return label;
+  const req = requirements.find((r) => r.key === workloadClassLabel && r.operator === "In" && r.values?.length === 1);
+  return req?.values?.[0];
+}
+
+export interface PoolFacts {
+  readonly kind: "NodePool";
+  readonly name: string;
+  readonly urn: string;
+  readonly workloadClass: string | undefined;
+  readonly capacityType: CapacityType;
+  readonly spreadValues: readonly string[];
+}
+
+export interface NodeGroupFacts {
+  readonly kind: "node group";
+  readonly name: string;
+  readonly urn: string;
+  readonly workloadClass: string | undefined;
+  readonly capacityType: CapacityType;
+  /** scalingConfig.desiredSize, or undefined when it cannot be judged. */
+  readonly desiredSize: number | undefined;
+}
+
+/** Name of a NodePool (metadata.name) for messages, else the logical name. */
+export function nodePoolName(props: Props, fallback: string): string {
+  const name = known(() => props.metadata?.name as unknown);
+  return typeof name === "string" && !isMasked(name) ? name : fallback;
+}
+
+/** Name of a managed node group for messages: nodeGroupName, else the logical name. */
+export function nodeGroupName(props: Props, fallback: string): string {
+  const name = known(() => props.nodeGroupName as unknown);
+  return typeof name === "string" && !isMasked(name) ? name : fallback;
+}
+
+/** What a NodePool contributes to its class's capacity; UNKNOWN when that cannot be judged. */
+export function nodePoolFacts(r: Pick<PolicyResource, "props" | "urn" | "name">): PoolFacts | Unknown {
+  const requirements = nodePoolRequirements(r.props);
+  if (requirements === UNKNOWN) return UNKNOWN;
+  const workloadClass = nodePoolWorkloadClass(r.props, requirements);
+  if (workloadClass === UNKNOWN) return UNKNOWN;
+  return {
+    kind: "NodePool",
+    name: nodePoolName(r.props, r.name),
+    urn: r.urn,
+    workloadClass,
+    capacityType: nodePoolCapacityType(requirements),
+    spreadValues: nodePoolSpreadValues(requirements),
+  };
+}
+
+/** Capacity type of an EKS managed node group: SPOT, else ON_DEMAND (the EKS default). UNKNOWN if unknown. */
+export function nodeGroupCapacityType(props: Props): CapacityType | Unknown {
+  const type = known(() => props.capacityType as unknown);
+  if (type === UNKNOWN || isMasked(type)) return UNKNOWN;
+  return type === "SPOT" ? "spot" : "on-demand";
+}
+
+/** What an EKS managed node group contributes to its class's capacity; UNKNOWN when that cannot be judged. */
+export function nodeGroupFacts(r: Pick<PolicyResource, "props" | "urn" | "name">): NodeGroupFacts | Unknown {
+  const capacityType = nodeGroupCapacityType(r.props);
+  const workloadClass = known(() => r.props.labels?.[workloadClassLabel] as unknown);
+  if (capacityType === UNKNOWN || workloadClass === UNKNOWN || isMasked(workloadClass)) return UNKNOWN;
+  return {
+    kind: "node group",
+    name: nodeGroupName(r.props, r.name),
+    urn: r.urn,
+    workloadClass: typeof workloadClass === "string" ? workloadClass : undefined,
+    capacityType,
+    desiredSize: asNumber(known(() => r.props.scalingConfig?.desiredSize as unknown)),
+  };
+}

@@ -283,6 +283,19 @@ const workloadsSchema = strict({
   businessHoursFloorPercent: intIn(0, 100),
 });
 
+const automationSchema = strict({
+  /** Container image of the automation service, pinned by tag or digest. */
+  image: matching(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "a container image reference pinned by tag or digest, e.g. registry.example.com/team/app:1.2.3"),
+  /** Replicas; one is the leader (PostgreSQL advisory lock), the others stand by. */
+  replicas: intIn(1, 3),
+  /** Pulumi backend the service runs `pulumi up` against (s3://bucket, https://api.pulumi.com, ...). */
+  backendUrl: matching(/^(s3|gs|azblob|file|https):\/\/\S+$/, "a Pulumi backend URL (s3://, gs://, azblob://, file:// or https://)"),
+  /** IAM role the service assumes to update the stack (managed outside this stack); null: no updates, plans only. */
+  deployRoleArn: z.union([matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, "an IAM role ARN"), z.null()], { error: "must be an IAM role ARN or null" }),
+  /** Kubernetes Secret (in the automation namespace) whose key DATABASE_URL points at PostgreSQL; null: embedded database. */
+  databaseSecretName: z.union([matching(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes Secret name"), z.null()], { error: "must be a Secret name or null" }),
+});
+
 const replicaRangeSchema = strict({
   minReplicas: intIn(designLimits.replicas.min, designLimits.replicas.max),
   maxReplicas: intIn(1, designLimits.replicas.max),
@@ -322,6 +335,7 @@ const settingsObjectSchema = z.strictObject(
       budgets: budgetsSchema,
       schedules: schedulesSchema,
       workloads: workloadsSchema,
+      automation: automationSchema,
       services: servicesSchema,
     },
   { error: "must be a map of settings" },
@@ -351,6 +365,7 @@ export type BudgetSettings = PlainSettings["budgets"];
 export type ScheduleSettings = PlainSettings["schedules"];
 export type ServiceReplicaSettings = PlainSettings["services"];
 export type WorkloadSettings = PlainSettings["workloads"];
+export type AutomationSettings = PlainSettings["automation"];
 
 /** Secret values are kept apart from plain settings, so nothing logs them by accident. */
 export interface PlatformSettings extends PlainSettings {
@@ -432,6 +447,10 @@ function checkCrossFieldRules(s: z.infer<typeof settingsObjectSchema>, ctx: z.Re
   if (b.warningPercent >= b.emergencyPercent) issue(["budgets", "warningPercent"], `must be below emergencyPercent (${b.emergencyPercent})`);
   if (b.weeklyUsd > b.monthlyUsd) issue(["budgets", "weeklyUsd"], `must not exceed monthlyUsd (${b.monthlyUsd})`);
   if (b.dailyUsd > b.weeklyUsd) issue(["budgets", "dailyUsd"], `must not exceed weeklyUsd (${b.weeklyUsd})`);
+
+  if (s.environment === "prod" && s.automation.databaseSecretName === null) {
+    issue(["automation", "databaseSecretName"], "must name a Secret with DATABASE_URL in prod: the embedded database does not survive a pod restart or serve several replicas");
+  }
 
   const bh = s.schedules.businessHours;
   if (bh.start >= bh.end) issue(["schedules", "businessHours", "end"], `must be after start (${bh.start})`);

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { asNumber, isMasked, known, peek, UNKNOWN } from "./spotShareByWorkloadClass";
+import { asNumber, isMasked, known, knownShallow, UNKNOWN } from "../lib";
 
 export interface BudgetNotificationsConfig {
   /** Percentages of the budget at which an ACTUAL-spend notification must go to a subscriber. */
@@ -96,12 +96,12 @@ export const budgetNotifications: StackValidationPolicy = {
         }
       }
 
-      const list = peek(() => r.props.notifications as unknown);
+      const list = knownShallow(() => r.props.notifications as unknown);
       if (list === UNKNOWN) continue;
       const notifications: Record<string, any>[] = [];
       let unknownNotification = false;
       for (let i = 0; i < (Array.isArray(list) ? list.length : 0); i++) {
-        const n = peek(() => (list as Record<string, any>[])[i]!);
+        const n = knownShallow(() => (list as Record<string, any>[])[i]!);
         if (n === UNKNOWN) unknownNotification = true;
         else notifications.push(n);
       }

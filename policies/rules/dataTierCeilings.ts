@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
-import { asNumber, isMasked, known } from "./spotShareByWorkloadClass";
+import { asNumber, isMasked, known } from "../lib";
 
 export interface DataTierCeilingsConfig {
   /** Highest Aurora Serverless v2 maxCapacity, ACU. */

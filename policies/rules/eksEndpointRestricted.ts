@@ -1,34 +1,10 @@
 import * as aws from "@pulumi/aws";
-import { validateResourceOfType, type ResourceValidationPolicy, type ReportViolation, UnknownValueError } from "@pulumi/policy";
+import { validateResourceOfType, type ResourceValidationPolicy, type ReportViolation } from "@pulumi/policy";
+import { peek, peekList, UNKNOWN } from "../lib";
 
 export interface EksEndpointRestrictedConfig {
   /** Accept a public endpoint open to the whole internet (0.0.0.0/0, ::/0). */
   allowOpenEndpoint: boolean;
-}
-
-// Values that cannot be judged: preview unknowns (the analyzer's proxy throws UnknownValueError when one
-// is read; the offline plan records `{ __pulumiUnknown: true }`) and masked secrets.
-const UNKNOWN = Symbol("unknown");
-const isUnknown = (v: unknown): boolean =>
-  v === UNKNOWN || v === "[secret]" || (typeof v === "object" && v !== null && (v as { __pulumiUnknown?: unknown }).__pulumiUnknown === true);
-/** `value[path[0]][path[1]]...`: undefined when absent, UNKNOWN when it cannot be judged. */
-function peek(value: unknown, ...path: (string | number)[]): unknown {
-  try {
-    for (const key of path) {
-      if (isUnknown(value)) return UNKNOWN;
-      value = (value as Record<string | number, unknown> | null | undefined)?.[key];
-    }
-    return isUnknown(value) ? UNKNOWN : value;
-  } catch (e) {
-    if (e instanceof UnknownValueError) return UNKNOWN;
-    throw e;
-  }
-}
-/** The elements (each peeked) of the array at `path`; UNKNOWN, or undefined when absent. */
-function peekList(value: unknown, ...path: (string | number)[]): unknown[] | typeof UNKNOWN | undefined {
-  const list = peek(value, ...path);
-  if (list === UNKNOWN) return UNKNOWN;
-  return Array.isArray(list) ? Array.from({ length: list.length }, (_, i) => peek(list, i)) : undefined;
 }
 
 /** A CIDR with a zero-length prefix matches every address: 0.0.0.0/0, ::/0 and their spellings. */

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
-import { type PolicyResource, type StackValidationPolicy, UnknownValueError } from "@pulumi/policy";
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { peek, peekList, refersTo, UNKNOWN } from "../lib";
 
 export interface LoggingEnabledConfig {
   /** EKS control-plane log types that must be on. */
@@ -10,45 +11,6 @@ export interface LoggingEnabledConfig {
   openSearchLogTypes: string[];
   /** Every VPC needs a flow log. */
   requireVpcFlowLogs: boolean;
-}
-
-// Values that cannot be judged: preview unknowns (the analyzer's proxy throws UnknownValueError when one
-// is read; the offline plan records `{ __pulumiUnknown: true }`) and masked secrets.
-const UNKNOWN = Symbol("unknown");
-const isUnknown = (v: unknown): boolean =>
-  v === UNKNOWN || v === "[secret]" || (typeof v === "object" && v !== null && (v as { __pulumiUnknown?: unknown }).__pulumiUnknown === true);
-/** `value[path[0]][path[1]]...`: undefined when absent, UNKNOWN when it cannot be judged. */
-function peek(value: unknown, ...path: (string | number)[]): unknown {
-  try {
-    for (const key of path) {
-      if (isUnknown(value)) return UNKNOWN;
-      value = (value as Record<string | number, unknown> | null | undefined)?.[key];
-    }
-    return isUnknown(value) ? UNKNOWN : value;
-  } catch (e) {
-    if (e instanceof UnknownValueError) return UNKNOWN;
-    throw e;
-  }
-}
-/** The elements (each peeked) of the array at `path`; UNKNOWN, or undefined when absent. */
-function peekList(value: unknown, ...path: (string | number)[]): unknown[] | typeof UNKNOWN | undefined {
-  const list = peek(value, ...path);
-  if (list === UNKNOWN) return UNKNOWN;
-  return Array.isArray(list) ? Array.from({ length: list.length }, (_, i) => peek(list, i)) : undefined;
-}
-/**
- * Whether `from.props[prop]` refers to `to`: by the engine's property dependencies (during a preview a
- * new resource's id is unknown, but the dependency is recorded), else by value against `to`'s ids
- * (its physical name, its `id` output, its logical name and `<logical name>-id`, which the offline
- * plan's mocks use for autonamed resources). UNKNOWN when it cannot be told.
- */
-function refersTo(from: PolicyResource, prop: string, to: PolicyResource, ids: unknown[]): boolean | typeof UNKNOWN {
-  const deps = from.propertyDependencies?.[prop] ?? [];
-  if (deps.some((d) => d.urn === to.urn)) return true;
-  const value = peek(from.props, prop);
-  if (value === UNKNOWN) return deps.length > 0 ? false : UNKNOWN;
-  const known = [...ids, peek(to.props, "id"), to.name, `${to.name}-id`].filter((v) => typeof v === "string" && v !== "");
-  return typeof value === "string" && known.includes(value);
 }
 
 /** The required entries missing from a list; undefined when the list cannot be judged. */

@@ -2,8 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
 import { karpenterCapacityTypeLabel, workloadClassLabel } from "../../lib/catalog/workloadClasses";
-import { nodePoolType, objectName, type Props } from "../lib";
-import { isMasked, known, nodeGroupFacts, nodePoolFacts, UNKNOWN } from "./spotShareByWorkloadClass";
+import { isMasked, known, nodeGroupFacts, nodePoolFacts, nodePoolType, objectName, UNKNOWN, type Props } from "../lib";
 
 /** Node label EKS managed node groups set to their capacity type (`SPOT` / `ON_DEMAND`). */
 export const eksCapacityTypeLabel = "eks.amazonaws.com/capacityType";

@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { nodePoolType } from "../lib";
-import { asNumber, isMasked, known, nodeGroupName, nodePoolName, UNKNOWN } from "./spotShareByWorkloadClass";
+import { asNumber, isMasked, known, nodeGroupName, nodePoolName, nodePoolType, UNKNOWN } from "../lib";
 
 export interface NodeCountCeilingConfig {
   /** Most nodes the cluster may ever have: managed node groups' maxSize plus every NodePool's limits.nodes. */

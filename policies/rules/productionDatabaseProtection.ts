@@ -1,28 +1,10 @@
 import * as aws from "@pulumi/aws";
-import { validateResourceOfType, type ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
+import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
+import { peek, UNKNOWN } from "../lib";
 
 export interface ProductionDatabaseProtectionConfig {
   /** Shortest automated backup retention, days. */
   minBackupRetentionDays: number;
-}
-
-// Values that cannot be judged: preview unknowns (the analyzer's proxy throws UnknownValueError when one
-// is read; the offline plan records `{ __pulumiUnknown: true }`) and masked secrets.
-const UNKNOWN = Symbol("unknown");
-const isUnknown = (v: unknown): boolean =>
-  v === UNKNOWN || v === "[secret]" || (typeof v === "object" && v !== null && (v as { __pulumiUnknown?: unknown }).__pulumiUnknown === true);
-/** `value[path[0]][path[1]]...`: undefined when absent, UNKNOWN when it cannot be judged. */
-function peek(value: unknown, ...path: (string | number)[]): unknown {
-  try {
-    for (const key of path) {
-      if (isUnknown(value)) return UNKNOWN;
-      value = (value as Record<string | number, unknown> | null | undefined)?.[key];
-    }
-    return isUnknown(value) ? UNKNOWN : value;
-  } catch (e) {
-    if (e instanceof UnknownValueError) return UNKNOWN;
-    throw e;
-  }
 }
 
 const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;

@@ -1,6 +1,5 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { hpaType, objectName, scaledObjectType, type Props } from "../lib";
-import { asNumber, isMasked, known, UNKNOWN } from "./spotShareByWorkloadClass";
+import { asNumber, hpaType, isMasked, known, objectName, scaledObjectType, UNKNOWN, type Props } from "../lib";
 
 export interface ScaleToZeroAllowListConfig {
   /** Services (scale target names) that may scale to zero replicas. */

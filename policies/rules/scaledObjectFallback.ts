@@ -1,34 +1,9 @@
-import { type ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
-import { objectName, scaledObjectType } from "../lib";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { objectName, peek, peekList, scaledObjectType, UNKNOWN } from "../lib";
 
 export interface ScaledObjectFallbackConfig {
   /** Lowest `spec.fallback.failureThreshold` (failed polls before the fallback replicas apply). */
   minFailureThreshold: number;
-}
-
-// Values that cannot be judged: preview unknowns (the analyzer's proxy throws UnknownValueError when one
-// is read; the offline plan records `{ __pulumiUnknown: true }`) and masked secrets.
-const UNKNOWN = Symbol("unknown");
-const isUnknown = (v: unknown): boolean =>
-  v === UNKNOWN || v === "[secret]" || (typeof v === "object" && v !== null && (v as { __pulumiUnknown?: unknown }).__pulumiUnknown === true);
-/** `value[path[0]][path[1]]...`: undefined when absent, UNKNOWN when it cannot be judged. */
-function peek(value: unknown, ...path: (string | number)[]): unknown {
-  try {
-    for (const key of path) {
-      if (isUnknown(value)) return UNKNOWN;
-      value = (value as Record<string | number, unknown> | null | undefined)?.[key];
-    }
-    return isUnknown(value) ? UNKNOWN : value;
-  } catch (e) {
-    if (e instanceof UnknownValueError) return UNKNOWN;
-    throw e;
-  }
-}
-/** The elements (each peeked) of the array at `path`; UNKNOWN, or undefined when absent. */
-function peekList(value: unknown, ...path: (string | number)[]): unknown[] | typeof UNKNOWN | undefined {
-  const list = peek(value, ...path);
-  if (list === UNKNOWN) return UNKNOWN;
-  return Array.isArray(list) ? Array.from({ length: list.length }, (_, i) => peek(list, i)) : undefined;
 }
 
 /** KEDA's defaults when the ScaledObject leaves the bounds out. */

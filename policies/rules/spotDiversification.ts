@@ -1,6 +1,5 @@
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
-import { nodePoolType } from "../lib";
 import {
   known,
   nodeGroupCapacityType,
@@ -8,9 +7,10 @@ import {
   nodePoolCapacityType,
   nodePoolName,
   nodePoolRequirements,
+  nodePoolType,
   UNKNOWN,
   type NodeSelectorRequirement,
-} from "./spotShareByWorkloadClass";
+} from "../lib";
 
 export interface SpotDiversificationConfig {
   /** Fewest instance types a spot pool or node group may draw from. */

@@ -1,35 +1,11 @@
-import { type PolicyResource, type StackValidationPolicy, UnknownValueError } from "@pulumi/policy";
-import { deploymentType, hpaType, objectName, scaledObjectType, vpaType } from "../lib";
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { deploymentType, hpaType, objectName, peek, peekList, scaledObjectType, UNKNOWN, vpaType } from "../lib";
 
 export interface VpaDoesNotFightHorizontalScalerConfig {
   /** Resources a VPA must leave alone when the horizontal scaler of the same workload scales on them. */
   resources: string[];
 }
 
-// Values that cannot be judged: preview unknowns (the analyzer's proxy throws UnknownValueError when one
-// is read; the offline plan records `{ __pulumiUnknown: true }`) and masked secrets.
-const UNKNOWN = Symbol("unknown");
-const isUnknown = (v: unknown): boolean =>
-  v === UNKNOWN || v === "[secret]" || (typeof v === "object" && v !== null && (v as { __pulumiUnknown?: unknown }).__pulumiUnknown === true);
-/** `value[path[0]][path[1]]...`: undefined when absent, UNKNOWN when it cannot be judged. */
-function peek(value: unknown, ...path: (string | number)[]): unknown {
-  try {
-    for (const key of path) {
-      if (isUnknown(value)) return UNKNOWN;
-      value = (value as Record<string | number, unknown> | null | undefined)?.[key];
-    }
-    return isUnknown(value) ? UNKNOWN : value;
-  } catch (e) {
-    if (e instanceof UnknownValueError) return UNKNOWN;
-    throw e;
-  }
-}
-/** The elements (each peeked) of the array at `path`; UNKNOWN, or undefined when absent. */
-function peekList(value: unknown, ...path: (string | number)[]): unknown[] | typeof UNKNOWN | undefined {
-  const list = peek(value, ...path);
-  if (list === UNKNOWN) return UNKNOWN;
-  return Array.isArray(list) ? Array.from({ length: list.length }, (_, i) => peek(list, i)) : undefined;
-}
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 /** What a horizontal scaler scales one workload on: a resource, for every container or for one. */

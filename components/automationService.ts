@@ -1,0 +1,134 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { namespaces, priorityClasses, prometheusUrl } from "../lib/catalog/cluster";
+import { workloadClassLabel } from "../lib/catalog/workloadClasses";
+import type { AutomationSettings } from "../lib/config/settings";
+import { automationMetricsService } from "./monitoring";
+
+export interface AutomationServiceArgs extends AutomationSettings {
+  /** Stack the service updates (`pulumi up --stack <stack>`). */
+  stack: string;
+  provider: k8s.Provider;
+  oidcProviderArn: pulumi.Input<string>;
+  /** OIDC issuer without scheme. */
+  oidcIssuer: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  /** SQS queue subscribed to the budget-emergency topic (the budget guard consumes it). */
+  emergencyQueueArn: pulumi.Input<string>;
+  emergencyQueueUrl: pulumi.Input<string>;
+  /** KMS key encrypting that queue. */
+  emergencyQueueKmsKeyArn: pulumi.Input<string>;
+  /** Weekly spend limit the service enforces (AWS Budgets has no weekly period), USD. */
+  weeklyLimitUsd: number;
+  /** What must exist first (namespace, monitoring CRDs). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export const automationServiceAccount = "pyairtable-automation";
+const appName = automationMetricsService.selector["app.kubernetes.io/name"];
+const httpPort = 8080;
+
+/**
+ * The automation service in the cluster: a Deployment on on-demand system capacity (it must not
+ * be evicted by the spot interruptions it reacts to), its ServiceAccount with an IRSA role
+ * (consume the budget-emergency queue, read Cost Explorer, assume the deploy role that may update
+ * the stack), a Service for /metrics and a PodDisruptionBudget. Replicas elect a leader with a
+ * PostgreSQL advisory lock, so more than one is safe.
+ */
+export class AutomationService extends pulumi.ComponentResource {
+  public readonly roleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: AutomationServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("pyairtable:automation:AutomationService", name, {}, opts);
+    if (args.replicas > 1 && args.databaseSecretName === null) {
+      throw new Error(`automation.replicas = ${args.replicas}: more than one replica needs automation.databaseSecretName (a shared PostgreSQL); the embedded database is per pod`);
+    }
+    const ns = namespaces.automation;
+    const k8sOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
+
+    const role = new aws.iam.Role(`${name}-role`, {
+      description: `PyAirtable automation service (${args.stack})`,
+      assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcIssuer]).apply(([arn, issuer]) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+          Effect: "Allow",
+          Principal: { Federated: arn },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${ns}:${automationServiceAccount}`, [`${issuer}:aud`]: "sts.amazonaws.com" } },
+        }],
+      })),
+    }, { parent: this });
+    this.roleArn = role.arn;
+    new aws.iam.RolePolicy(`${name}-policy`, {
+      role: role.id,
+      policy: pulumi.all([args.emergencyQueueArn, args.emergencyQueueKmsKeyArn]).apply(([queueArn, keyArn]) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Sid: "ConsumeBudgetEmergencies", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], Resource: queueArn },
+          { Sid: "DecryptBudgetEmergencies", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn },
+          { Sid: "ReadSpend", Effect: "Allow", Action: ["ce:GetCostAndUsage", "ce:GetCostForecast", "budgets:ViewBudget"], Resource: "*" },
+          ...(args.deployRoleArn ? [{ Sid: "UpdateTheStack", Effect: "Allow", Action: "sts:AssumeRole", Resource: args.deployRoleArn }] : []),
+        ],
+      })),
+    }, { parent: this });
+
+    const labels = { ...automationMetricsService.selector, "app.kubernetes.io/part-of": "pyairtable", "app.kubernetes.io/managed-by": "pulumi" };
+    new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+      metadata: { name: automationServiceAccount, namespace: ns, labels, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+    }, k8sOpts);
+
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      { name: "PORT", value: String(httpPort) },
+      { name: "STACK", value: args.stack },
+      { name: "PULUMI_BACKEND_URL", value: args.backendUrl },
+      { name: "AWS_REGION", value: args.region },
+      { name: "PROMETHEUS_URL", value: prometheusUrl },
+      { name: "BUDGET_EMERGENCY_QUEUE_URL", value: args.emergencyQueueUrl },
+      { name: "WEEKLY_LIMIT_USD", value: String(args.weeklyLimitUsd) },
+      ...(args.deployRoleArn ? [{ name: "DEPLOY_ROLE_ARN", value: args.deployRoleArn }] : []),
+      ...(args.databaseSecretName ? [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }] : []),
+    ];
+    new k8s.apps.v1.Deployment(`${name}-deployment`, {
+      metadata: { name: appName, namespace: ns, labels },
+      spec: {
+        replicas: args.replicas,
+        selector: { matchLabels: { ...automationMetricsService.selector } },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: automationServiceAccount,
+            priorityClassName: priorityClasses.automation.name,
+            nodeSelector: { [workloadClassLabel]: "system" },
+            securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{
+              name: "automation",
+              image: args.image,
+              args: ["--stack", args.stack],
+              ports: [{ name: automationMetricsService.port, containerPort: httpPort }],
+              env,
+              readinessProbe: { httpGet: { path: "/readyz", port: automationMetricsService.port }, periodSeconds: 10 },
+              livenessProbe: { httpGet: { path: "/healthz", port: automationMetricsService.port }, periodSeconds: 20, failureThreshold: 3 },
+              resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+              volumeMounts: [{ name: "work", mountPath: "/tmp" }],
+            }],
+            volumes: [{ name: "work", emptyDir: {} }],
+          },
+        },
+      },
+    }, k8sOpts);
+
+    new k8s.core.v1.Service(`${name}-service`, {
+      metadata: { name: appName, namespace: ns, labels },
+      spec: { selector: { ...automationMetricsService.selector }, ports: [{ name: automationMetricsService.port, port: httpPort, targetPort: automationMetricsService.port }] },
+    }, k8sOpts);
+    new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
+      metadata: { name: appName, namespace: ns, labels },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { ...automationMetricsService.selector } } },
+    }, k8sOpts);
+
+    this.registerOutputs({ roleArn: this.roleArn });
+  }
+}
