@@ -1,0 +1,404 @@
+/**
+ * The ensemble: linear regression, the Prophet-style model and SARIMA, weighted by their recent
+ * validation error, with calibrated intervals and a decision confidence.
+ *
+ * At each (daily) fit on the history [start, end) (the last trainingDays, default 30):
+ * 1. out-of-sample forecasts of every model and baseline, from every 15-minute origin, 1…H steps
+ *    ahead, using only data before each origin (rolling origins):
+ *    - chained (the previous fit ended where today's validation day starts): yesterday's models
+ *      ARE the held-out models, so their forecasts over yesterday (recorded as they were made, or
+ *      recomputed) are the validation day, and the previous days' blocks are kept as the pool;
+ *    - otherwise: each model is fitted once on the history before a calibration window
+ *      (calibrationDays, 7 by default, shorter if the history is) and forecasts across it.
+ *    Any forecast in the validation window (the last day) that fails the guard (non-finite, above
+ *    10× the history max, negative for a non-negative series) or throws drops the model for this
+ *    run, with the reason; it is still refitted as a "shadow" (no weight) so the chain goes on;
+ * 2. per model: MAPE at H over the validation day, interval calibration and out-of-sample coverage
+ *    from the pool (model.ts: calibrateBlocks);
+ * 3. the reference is the seasonal-naive baseline (naive while there are fewer than 8 days, then
+ *    persistence); a model gets weight ∝ 1/MAPE² (weightPower) only if its MAPE is below the
+ *    reference's; weights sum to 1. If no model beats the reference, the ensemble IS the reference;
+ * 4. the ensemble's own out-of-sample forecasts — as issued over the last days when chained, else
+ *    the members' held-out forecasts combined with today's weights — give its MAPE, its interval
+ *    calibration, its coverage and its decision confidence (model.ts: confidenceOf);
+ * 5. every model is refitted on the full history for today's forecasts.
+ */
+import { Calendar } from "./calendar";
+import { naiveDefinition, persistenceDefinition, seasonalNaiveDefinition } from "./baselines";
+import { linearDefinition } from "./linear";
+import {
+  calibrateBlocks,
+  confidenceOf,
+  forecastBlock,
+  holdoutBlocks,
+  guardForecast,
+  intervalAt,
+  levelFloor,
+  makeContext,
+  minHistoryCheck,
+  seriesMax,
+  toSeries,
+  type Calibration,
+  type ForecastBlock,
+  type GuardLimits,
+  type ModelContext,
+  type ModelDefinition,
+  type ValidationStats,
+} from "./model";
+import { resolveForecastOptions, type ForecastOptions, type ForecastOptionsInput } from "./options";
+import { prophetDefinition } from "./prophet";
+import { trailingUnobserved } from "./resample";
+import { arimaDefinition, sarimaDefinition } from "./sarima";
+import { InsufficientHistoryError, type Exclusion, type ForecastOutput, type RegularSeries, type Sample } from "./types";
+
+/** Name under which the ensemble's own forecasts are pooled and recorded. */
+export const ensembleName = "ensemble";
+
+export const baselineDefinitions: readonly ModelDefinition[] = [persistenceDefinition, naiveDefinition, seasonalNaiveDefinition] as ModelDefinition[];
+export const defaultMemberDefinitions: readonly ModelDefinition[] = [linearDefinition, prophetDefinition, arimaDefinition, sarimaDefinition] as ModelDefinition[];
+
+export interface MemberState {
+  readonly name: string;
+  readonly kind: "baseline" | "model";
+  readonly definition: ModelDefinition;
+  /**
+   * Parameters fitted on the full history; undefined when it could not be fitted. A model excluded
+   * by the guard keeps its parameters as a shadow: no weight, forecasts only for reports and for the
+   * next day's validation.
+   */
+  readonly params: unknown;
+  readonly calibration?: Calibration;
+  readonly validation?: ValidationStats;
+  /** Why the model takes no part in this run. */
+  readonly excluded?: string;
+  readonly weight: number;
+}
+
+export interface EnsembleState {
+  readonly series: RegularSeries;
+  readonly ctx: ModelContext;
+  readonly start: number;
+  /** Forecasts start at this bucket or later. */
+  readonly end: number;
+  readonly members: readonly MemberState[];
+  /** The baseline a model must beat, and the ensemble's fallback. */
+  readonly reference: string;
+  /** Model name → weight (sums to 1). Just { [reference]: 1 } when no model beats it. */
+  readonly weights: Readonly<Record<string, number>>;
+  readonly calibration: Calibration;
+  readonly validation: ValidationStats;
+  readonly confidence: number;
+  readonly confidenceTerms: { readonly accuracyTerm: number; readonly coverageTerm: number };
+  readonly limits: GuardLimits;
+  /** Things a reader should know: short history, excluded models, fallback to the reference. */
+  readonly notes: readonly string[];
+  /** Out-of-sample forecast blocks of the last calibrationDays by model (and "ensemble"): the calibration pool. */
+  readonly pool: ReadonlyMap<string, readonly ForecastBlock[]>;
+  /** Forecasts made over [end, end + validationSteps) at horizons 1…H by model and "ensemble", reused by the next day's fit. */
+  readonly recorded: Map<string, Float64Array>;
+  disposed: boolean;
+}
+
+export interface EnsembleForecast extends ForecastOutput {
+  /** Upper bound for the within-bucket peak (the max of the raw samples in a bucket). */
+  readonly peakUpper: number[];
+  readonly confidence: number;
+  /** "ensemble", or the reference baseline's name when the ensemble fell back to it. */
+  readonly source: string;
+  /** Weights actually used (renormalised after guard drops). */
+  readonly weights: Readonly<Record<string, number>>;
+  /** Models dropped by the guard at this origin. */
+  readonly dropped: readonly Exclusion[];
+  /** Buckets at the end of the history without any sample. */
+  readonly staleSteps: number;
+  /** Every available model's own forecast with its own intervals (when asked for). */
+  readonly models?: Readonly<Record<string, ForecastOutput & { peakUpper: number[] }>>;
+}
+
+export interface EnsembleFitExtras {
+  /** The previous fit (normally yesterday's): its models serve as today's held-out models when it ended where today's validation starts. */
+  readonly previous?: EnsembleState;
+  /** Models to use instead of linear, prophet and sarima (tests inject fakes here). */
+  readonly members?: readonly ModelDefinition[];
+  readonly calendar?: Calendar;
+}
+
+/**
+ * Fits the ensemble on buckets [max(0, end − trainingSteps), end) of `series`.
+ * Throws InsufficientHistoryError (with the reason) when there is too little history.
+ */
+export function fitEnsembleAt(series: RegularSeries, end: number, opts: ForecastOptions, extras: EnsembleFitExtras = {}): EnsembleState {
+  const ctx = makeContext(opts, series, end, extras.calendar ?? extras.previous?.ctx.calendar);
+  minHistoryCheck(ctx, end);
+  const H = opts.horizonSteps;
+  const V = ctx.validationSteps;
+  const start = Math.max(0, end - ctx.trainingSteps);
+  const vStart = end - V;
+  const poolFrom = end - ctx.calibrationSteps;
+  const notes: string[] = [];
+  if (end - start < ctx.trainingSteps) {
+    notes.push(`history is ${((end - start) / ctx.stepsPerDay).toFixed(1)} days, shorter than the ${opts.trainingDays}-day training window: fitted on what exists`);
+  }
+  const floor = levelFloor(series, start, end);
+  const limits: GuardLimits = { historyMax: seriesMax(series, start, end), nonNegative: ctx.nonNegative, maxFactor: opts.guardMaxFactor };
+  const prev = extras.previous && !extras.previous.disposed && extras.previous.end === vStart && extras.previous.series === series ? extras.previous : undefined;
+  const defs = [...baselineDefinitions, ...(extras.members ?? defaultMemberDefinitions)];
+  const pool = new Map<string, ForecastBlock[]>();
+
+  interface Work {
+    def: ModelDefinition;
+    params?: unknown;
+    cal?: Calibration;
+    stats?: ValidationStats;
+    blocks?: ForecastBlock[];
+    excluded?: string;
+  }
+  const members: Work[] = [];
+  for (const def of defs) {
+    const m: Work = { def };
+    members.push(m);
+    // 1. Out-of-sample forecasts: yesterday's model over yesterday (chained), or a held-out fit.
+    //    Any forecast in the validation window that fails the guard drops the model for this run;
+    //    it is still refitted ("shadow") so tomorrow's validation can use it, but gets no weight.
+    const reused = prev?.members.find((p) => p.definition === def && p.params !== undefined);
+    let guardFailure: string | undefined;
+    if (reused) {
+      const r = forecastBlock(def, reused.params, series, vStart, end, ctx, limits, prev!.recorded.get(def.name));
+      if (r.failures) guardFailure = `${r.failures} validation forecasts rejected, first: ${r.firstFailure}`;
+      m.blocks = [...(prev!.pool.get(def.name) ?? []).filter((b) => b.start >= poolFrom && b.start < vStart), r.block];
+    } else {
+      const r = holdoutBlocks(def, series, end, ctx, limits);
+      if ("reason" in r) {
+        m.excluded = r.reason;
+        continue;
+      }
+      if (r.validationFailure) guardFailure = `${r.validationFailures} validation forecasts rejected, first: ${r.validationFailure}`;
+      m.blocks = r.blocks;
+    }
+    // 2. Validation statistics and calibration.
+    const cal = calibrateBlocks(m.blocks, series, end, H, opts, floor, V);
+    if ("reason" in cal) m.excluded = cal.reason;
+    else {
+      m.cal = cal.calibration;
+      m.stats = cal.stats;
+    }
+    if (guardFailure) m.excluded = guardFailure;
+    // 5. Refit on the full history.
+    try {
+      m.params = def.fit(series, start, end, ctx);
+      pool.set(def.name, m.blocks);
+    } catch (e) {
+      m.excluded = `fit failed: ${(e as Error).message}`;
+      m.cal = undefined;
+      m.stats = undefined;
+    }
+  }
+
+  // 3. Reference and weights.
+  const byName = (n: string) => members.find((m) => m.def.name === n);
+  const usable = (m: Work | undefined): m is Work => m !== undefined && m.excluded === undefined && m.stats !== undefined && Number.isFinite(m.stats.mape);
+  const ref = [seasonalNaiveDefinition.name, naiveDefinition.name, persistenceDefinition.name].map(byName).find(usable);
+  if (!ref) {
+    for (const m of members) if (m.params !== undefined) m.def.dispose?.(m.params);
+    const why = members.filter((m) => m.def.kind === "baseline").map((m) => `${m.def.name}: ${m.excluded ?? "no validation error"}`).join("; ");
+    throw new InsufficientHistoryError(`no baseline could be validated (${why})`);
+  }
+  if (ref.def !== seasonalNaiveDefinition) notes.push(`reference is ${ref.def.name}: seasonal-naive ${byName(seasonalNaiveDefinition.name)?.excluded ?? "unavailable"}`);
+  const err = (m: Work) => (opts.weightWindow === "pool" ? m.stats!.poolMape : m.stats!.mape);
+  const refMape = err(ref);
+  const raw: Record<string, number> = {};
+  for (const m of members) {
+    if ((m.def.kind !== "model" && !(opts.baselineMembers && m !== ref)) || !usable(m)) continue;
+    if (err(m) < refMape) raw[m.def.name] = 1 / Math.max(err(m), 1e-6) ** opts.weightPower;
+  }
+  const total = Object.values(raw).reduce((a, b) => a + b, 0);
+  const weights: Record<string, number> = total > 0 ? Object.fromEntries(Object.entries(raw).map(([k, w]) => [k, w / total])) : { [ref.def.name]: 1 };
+  if (total === 0) notes.push(`no model beats ${ref.def.name} on the validation window (MAPE ${(refMape * 100).toFixed(1)}%): the ensemble is ${ref.def.name}`);
+  for (const m of members) if (m.excluded) notes.push(`${m.def.name} excluded: ${m.excluded}`);
+
+  // 4. The ensemble's own out-of-sample forecasts: as issued (chained), else recombined with today's weights.
+  let ensembleBlocks: ForecastBlock[];
+  const issued = prev?.recorded.get(ensembleName);
+  if (prev && issued) {
+    ensembleBlocks = [...(prev.pool.get(ensembleName) ?? []).filter((b) => b.start >= poolFrom && b.start < vStart), { start: vStart, steps: V, forecasts: issued }];
+  } else {
+    ensembleBlocks = [];
+    const parts = Object.entries(weights).map(([name, w]) => ({ w, blocks: byName(name)!.blocks! }));
+    for (const b of parts[0]!.blocks) {
+      const same = parts.map((p) => p.blocks.find((x) => x.start === b.start && x.steps === b.steps));
+      if (same.some((x) => !x)) continue;
+      const f = new Float64Array(b.forecasts.length);
+      parts.forEach((p, i) => {
+        const src = same[i]!.forecasts;
+        for (let j = 0; j < f.length; j++) f[j] += p.w * src[j]!;
+      });
+      ensembleBlocks.push({ start: b.start, steps: b.steps, forecasts: f });
+    }
+  }
+  pool.set(ensembleName, ensembleBlocks);
+  const ecal = calibrateBlocks(ensembleBlocks, series, end, H, opts, floor, V);
+  const calibration = "reason" in ecal ? ref.cal! : ecal.calibration;
+  const validation = "reason" in ecal ? ref.stats! : ecal.stats;
+  const conf = confidenceOf(validation, opts);
+
+  return {
+    series,
+    ctx,
+    start,
+    end,
+    members: members.map((m) => ({
+      name: m.def.name,
+      kind: m.def.kind,
+      definition: m.def,
+      params: m.params,
+      calibration: m.cal,
+      validation: m.stats,
+      excluded: m.excluded,
+      weight: weights[m.def.name] ?? 0,
+    })),
+    reference: ref.def.name,
+    weights,
+    calibration,
+    validation,
+    confidence: conf.confidence,
+    confidenceTerms: { accuracyTerm: conf.accuracyTerm, coverageTerm: conf.coverageTerm },
+    limits,
+    notes,
+    pool,
+    recorded: new Map(),
+    disposed: false,
+  };
+}
+
+export interface ForecastAtOptions {
+  /** Also return every available model's own forecast (baselines included). */
+  readonly allModels?: boolean;
+}
+
+/**
+ * Forecast from `origin` (≥ state.end) for `horizon` buckets, using only buckets before `origin`.
+ * Members whose forecast fails the guard are dropped for this forecast and the weights
+ * renormalised; if none is left, the reference baseline's forecast is used (source says so).
+ */
+export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon: number, o: ForecastAtOptions = {}): EnsembleForecast {
+  if (state.disposed) throw new Error("ensemble state already disposed");
+  if (origin < state.end) throw new RangeError(`origin ${origin} is before the end of the fitted history (${state.end}): that would use the future`);
+  if (!Number.isInteger(horizon) || horizon < 1) throw new RangeError(`horizon ${horizon} must be an integer ≥ 1`);
+  const { series, ctx } = state;
+  const H = ctx.opts.horizonSteps;
+  const recordAt = origin - state.end;
+  const recording = recordAt < ctx.validationSteps && horizon >= H;
+  const dropped: Exclusion[] = [];
+  const own: Record<string, Float64Array> = {};
+  const models: Record<string, ForecastOutput & { peakUpper: number[] }> = {};
+  for (const m of state.members) {
+    if (m.params === undefined) continue;
+    // Excluded models with parameters are shadows: forecast only for reports and tomorrow's validation.
+    if (!o.allModels && !(m.name in state.weights) && m.name !== state.reference) continue;
+    let f: Float64Array;
+    try {
+      f = m.definition.forecast(m.params, series, origin, horizon, ctx);
+    } catch (e) {
+      dropped.push({ name: m.name, reason: `forecast failed: ${(e as Error).message}` });
+      continue;
+    }
+    const bad = guardForecast(f, state.limits);
+    if (bad) {
+      if (m.excluded === undefined) dropped.push({ name: m.name, reason: `guard: ${bad}` });
+      continue;
+    }
+    own[m.name] = f;
+    if (recording) {
+      let rec = state.recorded.get(m.name);
+      if (!rec) {
+        rec = new Float64Array(ctx.validationSteps * H).fill(Number.NaN);
+        state.recorded.set(m.name, rec);
+      }
+      for (let h = 0; h < H; h++) rec[recordAt * H + h] = f[h]!;
+    }
+    if (o.allModels && m.calibration) models[m.name] = withPeak(f, m.calibration, ctx.nonNegative);
+  }
+  let point = new Float64Array(horizon);
+  let wsum = 0;
+  const used: Record<string, number> = {};
+  for (const [name, w] of Object.entries(state.weights)) {
+    const f = own[name];
+    if (!f) continue;
+    used[name] = w;
+    wsum += w;
+    for (let h = 0; h < horizon; h++) point[h] += w * f[h]!;
+  }
+  let source = "ensemble";
+  let cal = state.calibration;
+  let confidence = state.confidence;
+  if (wsum > 0) {
+    for (let h = 0; h < horizon; h++) point[h] /= wsum;
+    for (const k of Object.keys(used)) used[k] = used[k]! / wsum;
+    if (Object.keys(state.weights).length === 1 && state.reference in state.weights) source = state.reference;
+  } else {
+    // Every weighted model dropped at this origin: the reference baseline stands in.
+    const ref = state.members.find((m) => m.name === state.reference)!;
+    const f = own[ref.name];
+    if (!f) throw new Error(`no forecast at origin ${origin}: ${dropped.map((d) => `${d.name}: ${d.reason}`).join("; ")}`);
+    point = Float64Array.from(f);
+    source = ref.name;
+    cal = ref.calibration!;
+    confidence = confidenceOf(ref.validation!, ctx.opts).confidence;
+    used[ref.name] = 1;
+  }
+  if (recording) {
+    let rec = state.recorded.get(ensembleName);
+    if (!rec) {
+      rec = new Float64Array(ctx.validationSteps * H).fill(Number.NaN);
+      state.recorded.set(ensembleName, rec);
+    }
+    for (let h = 0; h < H; h++) rec[recordAt * H + h] = point[h]!;
+  }
+  const iv = withPeak(point, cal, ctx.nonNegative);
+  return { ...iv, confidence, source, weights: used, dropped, staleSteps: trailingUnobserved(series, origin), ...(o.allModels ? { models } : {}) };
+}
+
+function withPeak(f: ArrayLike<number>, cal: Calibration, nonNegative: boolean): ForecastOutput & { peakUpper: number[] } {
+  const point: number[] = [];
+  const lower: number[] = [];
+  const upper: number[] = [];
+  const peakUpper: number[] = [];
+  for (let h = 1; h <= f.length; h++) {
+    const iv = intervalAt(f[h - 1]!, cal, h, nonNegative);
+    point.push(f[h - 1]!);
+    lower.push(iv.lower);
+    upper.push(iv.upper);
+    peakUpper.push(iv.peakUpper);
+  }
+  return { point, lower, upper, peakUpper };
+}
+
+export function disposeEnsemble(state: EnsembleState): void {
+  if (state.disposed) return;
+  state.disposed = true;
+  for (const m of state.members) if (m.params !== undefined) m.definition.dispose?.(m.params);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The common interface: fit(history, opts) → model; predict(model, horizonSteps).
+
+export interface EnsembleModel {
+  readonly state: EnsembleState;
+  readonly options: ForecastOptions;
+}
+
+export const ensemble = {
+  name: "ensemble",
+  /** Fits on raw samples (resampled to the step, mean per bucket) or a series at the step. */
+  fit(history: readonly Sample[] | RegularSeries, input: ForecastOptionsInput = {}, extras: Omit<EnsembleFitExtras, "previous"> = {}): EnsembleModel {
+    const options = resolveForecastOptions(input);
+    const series = toSeries(history, options);
+    return { state: fitEnsembleAt(series, series.mean.length, options, extras), options };
+  },
+  predict(model: EnsembleModel, horizonSteps: number, o: ForecastAtOptions = {}): EnsembleForecast {
+    return forecastEnsembleAt(model.state, model.state.end, horizonSteps, o);
+  },
+  dispose(model: EnsembleModel): void {
+    disposeEnsemble(model.state);
+  },
+};

@@ -1,0 +1,434 @@
+/**
+ * The automation service, wired: configuration, store, leader election, the Pulumi runner, the
+ * scheduler, the collector, the predictor, the budget guard and the HTTP endpoints; and the
+ * one-shot commands (`run <profile | predict | budget-check>`), which take the same leader lock.
+ */
+import type * as http from "node:http";
+import { Cron } from "croner";
+import { Applier, composeDesired, type ApplyResult, type Leadership } from "./applier";
+import { MissingSdkError, CostExplorerSpendSource, SqsEmergencyQueue } from "./aws";
+import { BudgetGuard, type EmergencyQueue, type SpendSource } from "./budget";
+import { Collector } from "./collector";
+import { defaultConfigFile, emergencyProfileName, loadAutomationConfig, type AutomationConfig } from "./config";
+import { loadEnsembleForecaster } from "./forecastAdapter";
+import { createHttpServer, listen } from "./http";
+import { createLogger, type Logger } from "./logger";
+import { AutomationMetrics } from "./metrics";
+import { getPath, loadStackBase } from "./overrides";
+import { Predictor, SeasonalNaiveForecaster, type Forecaster, type PredictionRun } from "./predict";
+import { PulumiStackRunner, type StackRunner } from "./runner";
+import { Scheduler } from "./scheduler";
+import { openStore, Store, redactDatabaseUrl, type AutomationState } from "./store";
+
+// -------------------------------------------------------------------------------------------------
+// Leader election
+// -------------------------------------------------------------------------------------------------
+
+/** Holds the leader lock (advisory lock in the store) and reports it as a metric. */
+export class LeaderElector implements Leadership {
+  private leading = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly stack: string,
+    readonly holder: string,
+    private readonly metrics: AutomationMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  get leader(): boolean {
+    return this.leading;
+  }
+
+  /** Tries to (re)acquire or confirm the lock. Returns true when this process became leader now. */
+  async tick(): Promise<boolean> {
+    const was = this.leading;
+    try {
+      if (this.leading) {
+        this.leading = await this.store.stillLeading();
+        if (this.leading) await this.store.heartbeat(this.stack, this.holder);
+      }
+      if (!this.leading) this.leading = await this.store.tryLead(this.stack, this.holder);
+    } catch (e) {
+      this.leading = false;
+      this.logger.warn({ err: (e as Error).message }, "leader lock check failed");
+    }
+    this.metrics.leaderLockHeld.set(this.leading ? 1 : 0);
+    if (this.leading !== was) this.logger.info({ holder: this.holder, leader: this.leading }, this.leading ? "leader lock acquired" : "leader lock lost");
+    return this.leading && !was;
+  }
+
+  async isLeader(): Promise<boolean> {
+    if (!this.leading) return false;
+    this.leading = await this.store.stillLeading().catch(() => false);
+    this.metrics.leaderLockHeld.set(this.leading ? 1 : 0);
+    return this.leading;
+  }
+
+  async release(): Promise<void> {
+    if (this.leading) await this.store.stepDown(this.stack).catch(() => undefined);
+    this.leading = false;
+    this.metrics.leaderLockHeld.set(0);
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Building blocks from the environment
+// -------------------------------------------------------------------------------------------------
+
+export interface ServiceEnvironment {
+  readonly env: NodeJS.ProcessEnv;
+  readonly config: AutomationConfig;
+  readonly logger: Logger;
+}
+
+export function loadConfigFromEnv(stack: string | undefined, env: NodeJS.ProcessEnv, file?: string): AutomationConfig {
+  const configFile = file ?? env.AUTOMATION_CONFIG ?? (stack ? defaultConfigFile(stack) : undefined);
+  if (!configFile) throw new Error("no stack given: pass --stack <name>, or set AUTOMATION_STACK or AUTOMATION_CONFIG");
+  const config = loadAutomationConfig(configFile);
+  if (stack && config.stack !== stack) throw new Error(`${configFile} is for stack '${config.stack}', not '${stack}'`);
+  return config;
+}
+
+export function createRunner(config: AutomationConfig, logger: Logger, env: NodeJS.ProcessEnv): StackRunner {
+  return new PulumiStackRunner({
+    stack: config.stack,
+    projectDir: config.projectDir,
+    policyPack: config.runner.policyPack,
+    policyPackConfig: config.runner.policyPackConfig,
+    retry: { maxAttempts: config.runner.maxAttempts, baseDelayMs: config.runner.baseDelayMs, maxDelayMs: config.runner.maxDelayMs },
+    logger: logger.child({ component: "runner" }),
+    env,
+  });
+}
+
+async function createForecaster(logger: Logger): Promise<Forecaster> {
+  const loaded = await loadEnsembleForecaster();
+  if (loaded.forecaster) return loaded.forecaster;
+  logger.warn({ err: loaded.error }, "forecasting engine unavailable: using the seasonal-naive stand-in");
+  return new SeasonalNaiveForecaster();
+}
+
+async function createBudgetInputs(config: AutomationConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<{ queue?: EmergencyQueue; spendSource?: SpendSource }> {
+  const out: { queue?: EmergencyQueue; spendSource?: SpendSource } = {};
+  if (!config.budget.enabled) return out;
+  const queueUrl = env.BUDGET_EMERGENCY_QUEUE_URL ?? config.budget.queueUrl;
+  if (queueUrl) {
+    try {
+      out.queue = await SqsEmergencyQueue.create(queueUrl);
+    } catch (e) {
+      if (!(e instanceof MissingSdkError)) throw e;
+      logger.error({ err: e.message }, "budget-emergency queue NOT consumed");
+    }
+  } else {
+    logger.warn("no BUDGET_EMERGENCY_QUEUE_URL (stack output emergencyQueueUrl): budget notifications are not consumed");
+  }
+  if (env.AUTOMATION_SPEND_SOURCE !== "none") {
+    try {
+      out.spendSource = await CostExplorerSpendSource.create({ key: "environment", value: config.base.settings.environment });
+    } catch (e) {
+      if (!(e instanceof MissingSdkError)) throw e;
+      logger.warn({ err: e.message }, "spend polling disabled: the weekly budget is tracked only from queue notifications");
+    }
+  }
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// The long-running service
+// -------------------------------------------------------------------------------------------------
+
+export interface ServiceOptions {
+  readonly config: AutomationConfig;
+  readonly store: Store;
+  readonly runner: StackRunner;
+  readonly logger: Logger;
+  readonly metrics?: AutomationMetrics;
+  readonly forecaster?: Forecaster;
+  readonly queue?: EmergencyQueue;
+  readonly spendSource?: SpendSource;
+  readonly port?: number;
+  readonly host?: string;
+  readonly prometheusUrl?: string;
+  /** Seconds between leader-lock checks (default 15). */
+  readonly leaderIntervalSeconds?: number;
+  /** Start the cron jobs (default true; tests drive the components directly). */
+  readonly startJobs?: boolean;
+}
+
+export class AutomationService {
+  readonly metrics: AutomationMetrics;
+  readonly applier: Applier;
+  readonly scheduler: Scheduler;
+  readonly collector: Collector;
+  readonly predictor: Predictor;
+  readonly budget: BudgetGuard;
+  readonly elector: LeaderElector;
+  private server: http.Server | undefined;
+  private jobs: Cron[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private started = false;
+  port: number | undefined;
+
+  constructor(private readonly opts: ServiceOptions) {
+    const { config, store, runner, logger } = opts;
+    this.metrics = opts.metrics ?? new AutomationMetrics({ defaultMetrics: true, profiles: [...config.profiles.map((p) => p.name), emergencyProfileName] });
+    const holder = `${process.env.HOSTNAME ?? "local"}:${process.pid}`;
+    this.elector = new LeaderElector(store, config.stack, holder, this.metrics, logger.child({ component: "leader" }));
+    this.applier = new Applier({ config, store, runner, metrics: this.metrics, logger: logger.child({ component: "applier" }), leadership: this.elector, holder });
+    this.scheduler = new Scheduler({ config, store, applier: this.applier, logger: logger.child({ component: "scheduler" }) });
+    this.collector = new Collector({
+      prometheusUrl: opts.prometheusUrl ?? config.collector.prometheusUrl,
+      store,
+      logger: logger.child({ component: "collector" }),
+      stepSeconds: config.collector.stepSeconds,
+      windowMinutes: config.collector.windowMinutes,
+      timeoutMs: config.collector.timeoutSeconds * 1000,
+    });
+    this.predictor = new Predictor({ config, store, applier: this.applier, metrics: this.metrics, logger: logger.child({ component: "predictor" }), forecaster: opts.forecaster ?? new SeasonalNaiveForecaster() });
+    this.budget = new BudgetGuard({
+      stack: config.stack,
+      store,
+      applier: this.applier,
+      metrics: this.metrics,
+      logger: logger.child({ component: "budget" }),
+      budgets: () => loadStackBase(config.projectDir, config.stack).settings.budgets,
+      queue: opts.queue,
+      spendSource: opts.spendSource,
+    });
+  }
+
+  /** Opens everything from the environment (DATABASE_URL, PORT, PULUMI_BACKEND_URL, ...). */
+  static async fromEnvironment(opts: { stack?: string; configFile?: string; env?: NodeJS.ProcessEnv; logger?: Logger } = {}): Promise<AutomationService> {
+    const env = opts.env ?? process.env;
+    const logger = opts.logger ?? createLogger();
+    const config = loadConfigFromEnv(opts.stack ?? env.AUTOMATION_STACK, env, opts.configFile);
+    const port = env.PORT === undefined || env.PORT === "" ? 8080 : Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT = ${JSON.stringify(env.PORT)}: must be a TCP port number (default 8080)`);
+    const store = await openStore(env, { onBackgroundError: (e) => logger.warn({ err: e.message }, "database connection error (reconnecting)") });
+    logger.info({ stack: config.stack, store: env.DATABASE_URL ? redactDatabaseUrl(env.DATABASE_URL) : store.db.description, config: config.file }, "automation service configured");
+    const budgetInputs = await createBudgetInputs(config, logger, env);
+    return new AutomationService({
+      config,
+      store,
+      runner: createRunner(config, logger, env),
+      logger,
+      forecaster: await createForecaster(logger),
+      ...budgetInputs,
+      port,
+      prometheusUrl: env.PROMETHEUS_URL,
+    });
+  }
+
+  get store(): Store {
+    return this.opts.store;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.opts;
+    this.server = createHttpServer({ store: this.opts.store, metrics: this.metrics, logger: logger.child({ component: "http" }), stack: config.stack, ready: () => this.started });
+    this.port = await listen(this.server, this.opts.port ?? 8080, this.opts.host);
+    logger.info({ port: this.port }, "http listening (/healthz, /readyz, /metrics, /api/forecasts, /api/decisions, /api/state)");
+    this.applier.exportState(await this.opts.store.getState(config.stack));
+    await this.leaderTick();
+    if (this.opts.startJobs !== false) this.startJobs();
+    this.started = true;
+  }
+
+  /**
+   * Leader check; on becoming leader, catch up the schedule once. The catch-up (a `pulumi up` can
+   * take many minutes) runs in the background: readiness and the leader heartbeat do not wait for it.
+   */
+  async leaderTick(): Promise<void> {
+    const became = await this.elector.tick();
+    if (became) this.catchingUp = this.guard("catch-up", () => this.scheduler.catchUp()).then(() => undefined);
+  }
+
+  /** The catch-up started when this process last became leader (tests and shutdown wait for it). */
+  catchingUp: Promise<void> = Promise.resolve();
+
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.opts.logger.error({ job: what, err: (e as Error).message }, `${what} failed`);
+      return undefined;
+    }
+  }
+
+  private leaderOnly(what: string, fn: () => Promise<unknown>): () => Promise<void> {
+    return async () => {
+      if (!this.elector.leader) return;
+      await this.guard(what, fn);
+    };
+  }
+
+  private startJobs(): void {
+    const { config } = this.opts;
+    const tz = config.timezone;
+    const every = (seconds: number, fn: () => Promise<void>) => {
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        fn().finally(() => (busy = false));
+      }, seconds * 1000);
+      this.timers.push(t);
+    };
+    every(this.opts.leaderIntervalSeconds ?? 15, () => this.leaderTick());
+    this.scheduler.start((e, profile) => this.opts.logger.error({ profile, err: (e as Error).message }, "scheduled profile failed"));
+    // Reconcile: retries a scheduled run that failed (catch-up applies only what is not handled yet).
+    this.jobs.push(new Cron("*/15 * * * *", { timezone: tz, protect: true }, this.leaderOnly("reconcile", () => this.scheduler.catchUp())));
+    if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collector.collect())));
+    if (config.predictive.enabled) this.jobs.push(new Cron(config.predictive.schedule, { timezone: tz, protect: true }, this.leaderOnly("predict", () => this.predictor.run())));
+    if (config.budget.enabled) {
+      every(config.budget.pollIntervalSeconds, this.leaderOnly("budget queue", async () => {
+        await this.budget.pollQueue(new Date(), { waitSeconds: Math.min(20, config.budget.pollIntervalSeconds) });
+        await this.budget.evaluate();
+      }));
+      every(config.budget.spendPollMinutes * 60, this.leaderOnly("spend poll", async () => {
+        await this.budget.pollSpend();
+        await this.budget.evaluate();
+      }));
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const j of this.jobs) j.stop();
+    await this.catchingUp;
+    this.jobs = [];
+    this.scheduler.stop();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    this.server = undefined;
+    await this.elector.release();
+    await this.opts.store.close();
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// One-shot commands
+// -------------------------------------------------------------------------------------------------
+
+export type OneShotCommand = { kind: "profile"; profile: string } | { kind: "predict" } | { kind: "budget-check" };
+
+export interface OneShotOptions {
+  readonly config: AutomationConfig;
+  readonly store: Store;
+  readonly runner: StackRunner;
+  readonly logger: Logger;
+  readonly dryRun: boolean;
+  readonly out: (line: string) => void;
+  readonly forecaster?: Forecaster;
+  readonly queue?: EmergencyQueue;
+  readonly spendSource?: SpendSource;
+  readonly now?: Date;
+}
+
+/** Exit codes: 0 applied / nothing to change; 1 refused or failed; 2 not run (lock held, bad input). */
+export async function runOneShot(cmd: OneShotCommand, o: OneShotOptions): Promise<number> {
+  const { config, store, runner, logger, out } = o;
+  const now = o.now ?? new Date();
+  const metrics = new AutomationMetrics();
+  const holder = `oneshot:${process.env.HOSTNAME ?? "local"}:${process.pid}`;
+  const elector = new LeaderElector(store, config.stack, holder, metrics, logger);
+  await elector.tick();
+  if (!elector.leader) {
+    const leader = await store.leader(config.stack);
+    out(`not run: another automation process holds the lock for stack '${config.stack}'${leader ? ` (${leader.holder}, since ${leader.acquiredAt.toISOString()})` : ""}`);
+    return 2;
+  }
+  try {
+    const applier = new Applier({ config, store, runner, metrics, logger, leadership: elector, holder });
+    if (cmd.kind === "profile") {
+      const isEmergency = cmd.profile === emergencyProfileName;
+      const profile = config.profiles.find((p) => p.name === cmd.profile);
+      if (!isEmergency && !profile) {
+        out(`unknown profile '${cmd.profile}' (profiles: ${[...config.profiles.map((p) => p.name), emergencyProfileName].join(", ")}, or predict, budget-check)`);
+        return 2;
+      }
+      const result = await applier.apply({
+        kind: isEmergency ? "emergency" : "scheduled",
+        trigger: isEmergency ? "emergency" : "scheduled",
+        key: `manual:${config.stack}:${cmd.profile}:${now.toISOString()}`,
+        profile: cmd.profile,
+        reason: `${cmd.profile} applied by hand (npm run automation -- run ${cmd.profile})`,
+        dryRun: o.dryRun,
+        nextState: (s: AutomationState): AutomationState =>
+          isEmergency
+            ? { ...s, emergencyActive: true, emergencySince: now, emergencyReason: { manual: true, at: now.toISOString() }, previousProfile: s.scheduledProfile }
+            : { ...s, scheduledProfile: cmd.profile, scheduledAt: now, emergencyActive: false, emergencySince: null, emergencyReason: null },
+      });
+      printResult(out, config, result, o.dryRun);
+      return exitCode(result.outcome);
+    }
+    if (cmd.kind === "predict") {
+      const predictor = new Predictor({ config, store, applier, metrics, logger, forecaster: o.forecaster ?? new SeasonalNaiveForecaster() });
+      const run = await predictor.run(now, { dryRun: o.dryRun });
+      printPrediction(out, run);
+      if (run.result) printResult(out, config, run.result, o.dryRun);
+      return run.result ? exitCode(run.result.outcome) : 0;
+    }
+    const guard = new BudgetGuard({ stack: config.stack, store, applier, metrics, logger, budgets: () => loadStackBase(config.projectDir, config.stack).settings.budgets, queue: o.queue, spendSource: o.spendSource });
+    if (o.dryRun) {
+      for (const s of await guard.status(now)) out(formatBudget(s));
+      const { desired } = await applier.currentDesired();
+      out(`dry run: nothing applied; the applied state's overrides: ${JSON.stringify(desired.overrides)}`);
+      return 0;
+    }
+    const { statuses, result } = await guard.check(now, { waitSeconds: 0 });
+    for (const s of statuses) out(formatBudget(s));
+    if (!result) {
+      out("no budget action needed");
+      return 0;
+    }
+    printResult(out, config, result, false);
+    return exitCode(result.outcome);
+  } finally {
+    await elector.release();
+  }
+}
+
+function exitCode(outcome: ApplyResult["outcome"]): number {
+  return outcome === "refused" || outcome === "failed" || outcome === "not-leader" ? 1 : 0;
+}
+
+function formatBudget(s: { period: string; periodKey: string; spendUsd: number; limitUsd: number; utilisation: number }): string {
+  return `budget ${s.period} ${s.periodKey}: $${s.spendUsd.toFixed(2)} of $${s.limitUsd.toFixed(2)} (${(s.utilisation * 100).toFixed(1)}%)`;
+}
+
+function printPrediction(out: (l: string) => void, run: PredictionRun): void {
+  for (const s of run.services) {
+    out(s.fallback ? `predict ${s.service}: no floor (${s.fallback})` : `predict ${s.service}: floor ${s.floor} (needed ${s.needed}, confidence ${s.confidence?.toFixed(3)})`);
+  }
+  if (!run.changed) out("predictive floors unchanged: nothing to apply");
+}
+
+/** Prints what a decision changes: each override against the stack file's value. */
+export function printResult(out: (l: string) => void, config: AutomationConfig, r: ApplyResult, dryRun: boolean): void {
+  const base = config.base.settings;
+  out(`${dryRun ? "dry run: " : ""}stack ${config.stack}: ${Object.keys(r.desired.overrides).length} override(s) on top of Pulumi.${config.stack}.yaml`);
+  for (const [k, v] of Object.entries(r.desired.overrides)) {
+    const was = getPath(base, k);
+    out(`  ${k}: ${was === v ? `${v} (as in the stack file)` : `${String(was)} -> ${v}`}`);
+  }
+  for (const a of r.desired.adjustments) out(`  clamped ${a.key}: ${a.from} -> ${a.to} (${a.reason})`);
+  for (const p of r.desired.problems) out(`  invalid: ${p}`);
+  const summary = r.changeSummary ?? r.preview?.changeSummary;
+  if (summary) out(`  resources: ${Object.entries(summary).map(([op, n]) => `${op} ${n}`).join(", ")}`);
+  for (const v of r.preview?.violations ?? []) out(`  policy ${v.enforcementLevel}: ${v.policy}: ${v.message}`);
+  const what =
+    r.outcome === "would-change" ? "would change the stack (preview only)" :
+    r.outcome === "duplicate" ? `already handled (decision ${r.decision?.id}, ${r.decision?.status})` :
+    r.outcome;
+  out(`outcome: ${what}${r.error ? `: ${r.error}` : ""}`);
+}
+
+/** The overrides the stored state stands for (for `/api/state`-like printing). */
+export async function describeState(config: AutomationConfig, store: Store): Promise<{ state: AutomationState; overrides: Record<string, number> }> {
+  const state = await store.getState(config.stack);
+  return { state, overrides: composeDesired(config, loadStackBase(config.projectDir, config.stack), state).overrides };
+}
+
+export { openStore, createLogger, createBudgetInputs, createForecaster };

@@ -1,0 +1,141 @@
+/**
+ * The automation service's entry point.
+ *
+ *   npm run automation                                   # the long-running service (stack: --stack, AUTOMATION_STACK, else dev)
+ *   npm run automation -- --stack prod
+ *   npm run automation -- run <profile> --stack <name> [--dry-run]
+ *   npm run automation -- run predict --stack <name> [--dry-run]
+ *   npm run automation -- run budget-check --stack <name> [--dry-run]
+ *
+ * One-shot commands take the same leader lock as the service, print what they change, and exit
+ * 0 (applied, or nothing to change), 1 (refused by the policy pack or failed) or 2 (not run: lock
+ * held, unknown profile, invalid configuration). Environment: see docs/automation.md.
+ */
+import { AutomationConfigError } from "../automation/config";
+import {
+  AutomationService,
+  createBudgetInputs,
+  createForecaster,
+  createLogger,
+  createRunner,
+  loadConfigFromEnv,
+  openStore,
+  runOneShot,
+  type OneShotCommand,
+} from "../automation/service";
+
+const usage = `usage:
+  npm run automation [-- --stack <name>]                       start the service
+  npm run automation -- run <profile|predict|budget-check> --stack <name> [--dry-run]
+options:
+  --stack <name>     stack (default: AUTOMATION_STACK, else dev for the service)
+  --config <file>    configuration file (default: automation/config/<stack>.yaml, or AUTOMATION_CONFIG)
+  --dry-run          preview only: nothing is applied
+environment: DATABASE_URL (else embedded PGlite; AUTOMATION_DATA_DIR for a data dir), PORT (8080),
+  PULUMI_BACKEND_URL, PROMETHEUS_URL, BUDGET_EMERGENCY_QUEUE_URL, LOG_LEVEL`;
+
+interface Args {
+  positional: string[];
+  stack?: string;
+  config?: string;
+  dryRun: boolean;
+  help: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { positional: [], dryRun: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === "--stack" || x === "--config") {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new Error(`${x} needs a value`);
+      if (x === "--stack") a.stack = v;
+      else a.config = v;
+    } else if (x.startsWith("--stack=")) a.stack = x.slice(8);
+    else if (x.startsWith("--config=")) a.config = x.slice(9);
+    else if (x === "--dry-run") a.dryRun = true;
+    else if (x === "--help" || x === "-h") a.help = true;
+    else if (x.startsWith("--")) throw new Error(`unknown option ${x}`);
+    else a.positional.push(x);
+  }
+  return a;
+}
+
+async function main(): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(usage);
+    return 0;
+  }
+  const env = process.env;
+
+  if (args.positional.length === 0) {
+    const logger = createLogger();
+    const stack = args.stack ?? env.AUTOMATION_STACK ?? "dev";
+    const service = await AutomationService.fromEnvironment({ stack, configFile: args.config, env, logger });
+    await service.start();
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "stopping");
+      service.stop().then(
+        () => process.exit(0),
+        (e) => {
+          logger.error({ err: (e as Error).message }, "stop failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    return -1; // keep running
+  }
+
+  if (args.positional[0] !== "run" || args.positional.length !== 2) {
+    console.error(usage);
+    return 2;
+  }
+  if (!args.stack && !env.AUTOMATION_STACK && !args.config) {
+    console.error(`run needs --stack <name>\n${usage}`);
+    return 2;
+  }
+  const target = args.positional[1]!;
+  const cmd: OneShotCommand = target === "predict" ? { kind: "predict" } : target === "budget-check" ? { kind: "budget-check" } : { kind: "profile", profile: target };
+  // One-shot output is for people: logs go to stderr, results to stdout.
+  const logger = createLogger({ level: env.LOG_LEVEL ?? "warn", destination: process.stderr });
+  const config = loadConfigFromEnv(args.stack ?? env.AUTOMATION_STACK, env, args.config);
+  const store = await openStore(env, { onBackgroundError: (e) => logger.warn({ err: e.message }, "database connection error") });
+  try {
+    const budget = cmd.kind === "budget-check" ? await createBudgetInputs(config, logger, env) : {};
+    return await runOneShot(cmd, {
+      config,
+      store,
+      runner: createRunner(config, logger, env),
+      logger,
+      dryRun: args.dryRun,
+      out: (l) => console.log(l),
+      forecaster: cmd.kind === "predict" ? await createForecaster(logger) : undefined,
+      ...budget,
+    });
+  } finally {
+    await store.close();
+  }
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e) => {
+    if (e instanceof AutomationConfigError) console.error(e.message);
+    else console.error(`automation: ${(e as Error).stack ?? e}`);
+    process.exit(2);
+  },
+);
