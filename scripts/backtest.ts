@@ -8,7 +8,8 @@
  *   --stack <name>           stack file for ranges and schedules (default prod)
  *   --capacity <load>        load one replica carries at 100% (default: peak / (u × maxReplicas))
  *   --json <file>            write { trace, intervalMinutes, policies, forecast } (documented shape)
- *   --svg <file>             write a chart of load vs replicas over the window
+ *   --svg <file>             where to write the chart of load vs replicas over the window
+ *                            (default out/backtest-<trace>.svg)
  *   --window <start>,<end>   chart window (timestamps or dates; default: the last 7 days)
  *   --holidays <d1,d2,…>     extra holidays YYYY-MM-DD for the forecaster and the schedule
  *   --timezone <IANA zone>   zone of the schedule and the calendar features (default: the stack's)
@@ -76,7 +77,7 @@ function main(): void {
     extraHolidays: holidays,
     window,
     podStartSeconds: args.has("--pod-start") ? positive("--pod-start", args.get("--pod-start")!) : undefined,
-    noChart: !args.has("--svg"),
+    noChart: false,
     forecast: {
       ...(confidence !== undefined ? { confidenceThreshold: confidence } : {}),
       ...(args.has("--no-sarima") ? { sarima: { enabled: false } } : {}),
@@ -87,10 +88,11 @@ function main(): void {
     fs.writeFileSync(args.get("--json")!, JSON.stringify(toBacktestJson(result), null, 2) + "\n");
     console.log(`wrote ${args.get("--json")}`);
   }
-  if (args.has("--svg")) {
-    fs.writeFileSync(args.get("--svg")!, renderBacktestSvg(result));
-    console.log(`wrote ${args.get("--svg")}`);
-  }
+  // The chart is always written: to --svg, or next to the other outputs in out/.
+  const svgFile = args.get("--svg") ?? path.join("out", `backtest-${path.basename(args.get("--trace")!).replace(/\.[^.]+$/, "")}.svg`);
+  fs.mkdirSync(path.dirname(path.resolve(svgFile)), { recursive: true });
+  fs.writeFileSync(svgFile, renderBacktestSvg(result));
+  console.log(`wrote ${svgFile}`);
 }
 
 try {
