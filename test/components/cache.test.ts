@@ -1,21 +1,14 @@
 import assert from "node:assert/strict";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { settingsWithSecrets } from "../support/stacks";
 import { Cache, CacheArgs, redisPort } from "../../components/cache";
-import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
-import { CacheSettings, parseSettings, PlatformSettings } from "../../lib/config/settings";
+import { CacheSettings, PlatformSettings } from "../../lib/config/settings";
 import { PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 
-const projectDir = path.resolve(__dirname, "../..");
 const tokenPlaceholder = "plan-placeholder-redis-token-0000";
-const secretPlaceholders = {
-  "autoscaling:redisAuthToken": tokenPlaceholder,
-  "autoscaling:slackWebhookUrl": "https://hooks.slack.invalid/services/PLAN",
-  "autoscaling:alertEmail": "oncall@example.invalid",
-};
 
 function settingsOf(stack: "prod" | "dev"): PlatformSettings {
-  return parseSettings(stack, rawConfigFromStackFile(readStackFile(projectDir, stack), secretPlaceholders));
+  return settingsWithSecrets(stack, { redisAuthToken: tokenPlaceholder });
 }
 
 const logsKmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/logs-key";

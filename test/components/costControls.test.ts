@@ -1,26 +1,19 @@
 import assert from "node:assert/strict";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { CostControls, type CostControlsArgs } from "../../components/costControls";
-import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
-import { parseSettings, type PlatformSettings } from "../../lib/config/settings";
+import { settingsWithSecrets } from "../support/stacks";
+import type { PlatformSettings } from "../../lib/config/settings";
 import { runUnderMocks, type MockRunResult, type PlannedResource } from "../../lib/plan/mockRuntime";
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------------------------
 
-const projectDir = path.resolve(__dirname, "../..");
 const alertEmail = "oncall@example.invalid";
-const secretPlaceholders = {
-  "autoscaling:redisAuthToken": "plan-placeholder-redis-token-0000",
-  "autoscaling:slackWebhookUrl": "https://hooks.slack.invalid/services/PLAN",
-  "autoscaling:alertEmail": alertEmail,
-};
 const accountId = "123456789012";
 
 function settingsFor(stack: "prod" | "dev"): PlatformSettings {
-  return parseSettings(stack, rawConfigFromStackFile(readStackFile(projectDir, stack), secretPlaceholders));
+  return settingsWithSecrets(stack, { alertEmail });
 }
 
 function argsFor(settings: PlatformSettings, extra: Partial<CostControlsArgs> = {}): CostControlsArgs {

@@ -26,27 +26,20 @@ import {
 } from "../../components/monitoring";
 import { namespaces } from "../../lib/catalog/cluster";
 import { serviceCatalog } from "../../lib/catalog/services";
-import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
-import { parseSettings, type PlatformSettings } from "../../lib/config/settings";
+import { type PlatformSettings } from "../../lib/config/settings";
 import { validateManifest } from "../../lib/k8s/schemaValidator";
 import { DASHBOARD_FOLDER, GRAFANA_DASHBOARD_LABEL, GRAFANA_FOLDER_ANNOTATION, type GrafanaDashboard, type GrafanaPanel } from "../../lib/monitoring/dashboards";
 import { runUnderMocks, type PlannedResource } from "../../lib/plan/mockRuntime";
-import { loadStackSettings } from "../support/stacks";
+import { loadStackSettings, settingsWithSecrets } from "../support/stacks";
 
-const projectDir = path.resolve(__dirname, "../..");
 const webhookPlaceholder = "https://hooks.slack.invalid/services/PLAN";
 const emailPlaceholder = "oncall@example.invalid";
-const secretPlaceholders = {
-  "autoscaling:redisAuthToken": "plan-placeholder-redis-token-0000",
-  "autoscaling:slackWebhookUrl": webhookPlaceholder,
-  "autoscaling:alertEmail": emailPlaceholder,
-};
 const stacks = ["prod", "dev"] as const;
 type Stack = (typeof stacks)[number];
 type Any = Record<string, any>;
 
 function settingsOf(stack: Stack): PlatformSettings {
-  return parseSettings(stack, rawConfigFromStackFile(readStackFile(projectDir, stack), secretPlaceholders));
+  return settingsWithSecrets(stack, { slackWebhookUrl: webhookPlaceholder, alertEmail: emailPlaceholder });
 }
 
 const services = serviceCatalog.map((s) => ({ name: s.name, namespace: s.namespace }));

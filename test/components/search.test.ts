@@ -1,20 +1,13 @@
 import assert from "node:assert/strict";
-import * as path from "node:path";
+import { settingsWithSecrets } from "../support/stacks";
 import { openSearchTlsPolicy, Search, SearchArgs } from "../../components/search";
-import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
-import { parseSettings, PlatformSettings } from "../../lib/config/settings";
+import { PlatformSettings } from "../../lib/config/settings";
 import { PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 
-const projectDir = path.resolve(__dirname, "../..");
-const secretPlaceholders = {
-  "autoscaling:redisAuthToken": "plan-placeholder-redis-token-0000",
-  "autoscaling:slackWebhookUrl": "https://hooks.slack.invalid/services/PLAN",
-  "autoscaling:alertEmail": "oncall@example.invalid",
-};
 const account = "123456789012";
 
 function settingsOf(stack: "prod" | "dev"): PlatformSettings {
-  return parseSettings(stack, rawConfigFromStackFile(readStackFile(projectDir, stack), secretPlaceholders));
+  return settingsWithSecrets(stack);
 }
 
 const logsKmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/logs-key";

@@ -27,3 +27,16 @@ export function mutatedProject(from: string, stackName: string, mutate: (config:
   fs.writeFileSync(path.join(dir, `Pulumi.${stackName}.yaml`), stringifyYaml(doc));
   return dir;
 }
+
+/** Secret stand-ins the component tests look for in recorded inputs (to prove they never leak). */
+export const testSecrets = {
+  redisAuthToken: "plan-placeholder-redis-token-0000",
+  slackWebhookUrl: "https://hooks.slack.invalid/services/PLAN",
+  alertEmail: "oncall@example.invalid",
+} as const;
+
+/** A shipped stack's settings with the given secret values (default `testSecrets`). */
+export function settingsWithSecrets(stack: string, secrets: Partial<Record<keyof typeof testSecrets, string>> = {}): PlatformSettings {
+  const settings = loadStackSettings(stack);
+  return { ...settings, secrets: { ...testSecrets, ...secrets } };
+}
