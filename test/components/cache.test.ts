@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { settingsWithSecrets } from "../support/stacks";
+import { buildFailing as buildFailingWith, one, ofType } from "../support/components";
 import { Cache, CacheArgs, redisPort } from "../../components/cache";
 import { CacheSettings, PlatformSettings } from "../../lib/config/settings";
 import { PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
@@ -60,26 +61,8 @@ async function build(stack: "prod" | "dev", args: CacheArgs): Promise<Run> {
   return { resources: result.resources, outputs: result.outputs, ignoreChanges };
 }
 
-/** Builds the component expecting a validation error; returns it and what was registered. */
-async function buildFailing(args: CacheArgs, name = cacheName("prod")): Promise<{ error: Error; custom: PlannedResource[] }> {
-  let error: Error | undefined;
-  const result = await runUnderMocks({ project: "autoscaling", stack: "prod", config: { "aws:region": "us-east-1" } }, async () => {
-    try {
-      new Cache(name, args);
-    } catch (e) {
-      error = e as Error;
-    }
-  });
-  assert.ok(error, "expected the Cache constructor to throw");
-  return { error, custom: result.resources.filter((r) => r.custom) };
-}
+const buildFailing = (args: CacheArgs, name = cacheName("prod")) => buildFailingWith(() => new Cache(name, args), "Cache");
 
-const ofType = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
-function one(run: Run, type: string): PlannedResource {
-  const found = ofType(run, type);
-  assert.equal(found.length, 1, `expected exactly one ${type}, found ${found.length}`);
-  return found[0]!;
-}
 
 const T = {
   group: "aws:elasticache/replicationGroup:ReplicationGroup",

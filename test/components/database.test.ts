@@ -4,6 +4,7 @@ import { auroraMaxReplicas, Database, DatabaseArgs, postgresPort } from "../../c
 import { PlatformSettings } from "../../lib/config/settings";
 import { PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 import { loadStackSettings, settingsWithSecrets } from "../support/stacks";
+import { buildFailing as buildFailingWith, one, ofType } from "../support/components";
 
 
 function settingsOf(stack: "prod" | "dev"): PlatformSettings {
@@ -54,26 +55,8 @@ async function build(stack: "prod" | "dev", args: DatabaseArgs): Promise<Run> {
   return { resources: result.resources, outputs: result.outputs, secretArnIsOutput };
 }
 
-/** Builds the component expecting a validation error; returns it and what was registered. */
-async function buildFailing(args: DatabaseArgs, name = dbName("prod")): Promise<{ error: Error; custom: PlannedResource[] }> {
-  let error: Error | undefined;
-  const result = await runUnderMocks({ project: "autoscaling", stack: "prod", config: { "aws:region": "us-east-1" } }, async () => {
-    try {
-      new Database(name, args);
-    } catch (e) {
-      error = e as Error;
-    }
-  });
-  assert.ok(error, "expected the Database constructor to throw");
-  return { error, custom: result.resources.filter((r) => r.custom) };
-}
+const buildFailing = (args: DatabaseArgs, name = dbName("prod")) => buildFailingWith(() => new Database(name, args), "Database");
 
-const ofType = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
-function one(run: Run, type: string): PlannedResource {
-  const found = ofType(run, type);
-  assert.equal(found.length, 1, `expected exactly one ${type}, found ${found.length}`);
-  return found[0]!;
-}
 
 const T = {
   cluster: "aws:rds/cluster:Cluster",

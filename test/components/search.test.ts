@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { settingsWithSecrets } from "../support/stacks";
+import { buildFailing as buildFailingWith, one, ofType } from "../support/components";
 import { openSearchTlsPolicy, Search, SearchArgs } from "../../components/search";
 import { PlatformSettings } from "../../lib/config/settings";
 import { PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
@@ -48,25 +49,8 @@ async function build(stack: "prod" | "dev", args: SearchArgs): Promise<Run> {
   });
 }
 
-async function buildFailing(args: SearchArgs): Promise<{ error: Error; custom: PlannedResource[] }> {
-  let error: Error | undefined;
-  const result = await runUnderMocks({ project: "autoscaling", stack: "prod", config: { "aws:region": "us-east-1" } }, async () => {
-    try {
-      new Search("pyairtable-prod-search", args);
-    } catch (e) {
-      error = e as Error;
-    }
-  });
-  assert.ok(error, "expected the Search constructor to throw");
-  return { error, custom: result.resources.filter((r) => r.custom) };
-}
+const buildFailing = (args: SearchArgs) => buildFailingWith(() => new Search("pyairtable-prod-search", args), "Search");
 
-const ofType = (run: Run, type: string) => run.resources.filter((r) => r.type === type);
-function one(run: Run, type: string): PlannedResource {
-  const found = ofType(run, type);
-  assert.equal(found.length, 1, `expected exactly one ${type}, found ${found.length}`);
-  return found[0]!;
-}
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 const domainOf = (run: Run) => one(run, "aws:opensearch/domain:Domain").inputs as Any;
