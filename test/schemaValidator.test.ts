@@ -342,6 +342,121 @@ const namespace = (): Manifest => ({
   metadata: { name: NS, labels: { "pod-security.kubernetes.io/enforce": "restricted" } },
 });
 
+const podMonitor = (): Manifest => ({
+  apiVersion: "monitoring.coreos.com/v1",
+  kind: "PodMonitor",
+  metadata: { name: "pyairtable-workers", namespace: "monitoring" },
+  spec: {
+    namespaceSelector: { matchNames: [NS] },
+    selector: { matchLabels: { "app.kubernetes.io/part-of": "pyairtable" } },
+    podMetricsEndpoints: [
+      {
+        port: "metrics",
+        path: "/metrics",
+        interval: "15s",
+        relabelings: [{ action: "replace", sourceLabels: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], targetLabel: "service" }],
+      },
+    ],
+  },
+});
+
+const priorityClass = (): Manifest => ({
+  apiVersion: "scheduling.k8s.io/v1",
+  kind: "PriorityClass",
+  metadata: { name: "pyairtable-critical" },
+  value: 1000000,
+  globalDefault: false,
+  preemptionPolicy: "PreemptLowerPriority",
+  description: "User-facing API services",
+});
+
+const resourceQuota = (): Manifest => ({
+  apiVersion: "v1",
+  kind: "ResourceQuota",
+  metadata: { name: "compute", namespace: NS },
+  spec: { hard: { "requests.cpu": "40", "requests.memory": "80Gi", "limits.memory": "160Gi", pods: "200" } },
+});
+
+const limitRange = (): Manifest => ({
+  apiVersion: "v1",
+  kind: "LimitRange",
+  metadata: { name: "defaults", namespace: NS },
+  spec: { limits: [{ type: "Container", default: { memory: "512Mi" }, defaultRequest: { cpu: "100m", memory: "256Mi" }, max: { memory: "8Gi" } }] },
+});
+
+const serviceAccount = (): Manifest => ({
+  apiVersion: "v1",
+  kind: "ServiceAccount",
+  metadata: { name: "autoscaler", namespace: NS, annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/autoscaler" } },
+  automountServiceAccountToken: false,
+});
+
+const networkPolicy = (): Manifest => ({
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "default-deny", namespace: NS },
+  spec: {
+    podSelector: {},
+    policyTypes: ["Ingress", "Egress"],
+    egress: [{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }], ports: [{ protocol: "UDP", port: 53 }] }],
+  },
+});
+
+const validatingAdmissionPolicy = (): Manifest => ({
+  apiVersion: "admissionregistration.k8s.io/v1",
+  kind: "ValidatingAdmissionPolicy",
+  metadata: { name: "pyairtable-workload-contract" },
+  spec: {
+    failurePolicy: "Fail",
+    matchConstraints: {
+      resourceRules: [{ apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments", "statefulsets"] }],
+    },
+    validations: [{ expression: "object.spec.template.spec.containers.all(c, has(c.resources.requests))", message: "every container sets resource requests" }],
+  },
+});
+
+const validatingAdmissionPolicyBinding = (): Manifest => ({
+  apiVersion: "admissionregistration.k8s.io/v1",
+  kind: "ValidatingAdmissionPolicyBinding",
+  metadata: { name: "pyairtable-workload-contract" },
+  spec: {
+    policyName: "pyairtable-workload-contract",
+    validationActions: ["Deny"],
+    matchResources: { namespaceSelector: { matchLabels: { "app.kubernetes.io/part-of": "pyairtable" } } },
+  },
+});
+
+const statefulSet = (): Manifest => ({
+  apiVersion: "apps/v1",
+  kind: "StatefulSet",
+  metadata: { name: "search-indexer", namespace: NS, labels: appLabels },
+  spec: {
+    serviceName: "search-indexer",
+    replicas: 2,
+    selector: { matchLabels: appLabels },
+    template: { metadata: { labels: appLabels }, spec: podSpec() },
+    volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } } }],
+  },
+});
+
+const daemonSet = (): Manifest => ({
+  apiVersion: "apps/v1",
+  kind: "DaemonSet",
+  metadata: { name: "dcgm-exporter", namespace: "monitoring", labels: appLabels },
+  spec: {
+    selector: { matchLabels: appLabels },
+    updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
+    template: { metadata: { labels: appLabels }, spec: podSpec() },
+  },
+});
+
+const securityGroupPolicy = (): Manifest => ({
+  apiVersion: "vpcresources.k8s.aws/v1beta1",
+  kind: "SecurityGroupPolicy",
+  metadata: { name: "database-clients", namespace: NS },
+  spec: { podSelector: { matchLabels: { "pyairtable.io/data-access": "aurora" } }, securityGroups: { groupIds: ["sg-0123456789abcdef0"] } },
+});
+
 /** Keyed like the registry (`apiVersion kind`), so a new schema without a fixture fails a test. */
 const validFixtures: Record<string, () => Manifest> = {
   "keda.sh/v1alpha1 ScaledObject": scaledObject,
@@ -362,6 +477,17 @@ const validFixtures: Record<string, () => Manifest> = {
   "v1 Secret": secret,
   "v1 Service": service,
   "v1 Namespace": namespace,
+  "monitoring.coreos.com/v1 PodMonitor": podMonitor,
+  "scheduling.k8s.io/v1 PriorityClass": priorityClass,
+  "v1 ResourceQuota": resourceQuota,
+  "v1 LimitRange": limitRange,
+  "v1 ServiceAccount": serviceAccount,
+  "networking.k8s.io/v1 NetworkPolicy": networkPolicy,
+  "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy": validatingAdmissionPolicy,
+  "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding": validatingAdmissionPolicyBinding,
+  "apps/v1 StatefulSet": statefulSet,
+  "apps/v1 DaemonSet": daemonSet,
+  "vpcresources.k8s.aws/v1beta1 SecurityGroupPolicy": securityGroupPolicy,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -405,8 +531,8 @@ describe("schemaValidator", () => {
       const keys = schemas.map((s) => `${s.apiVersion} ${s.kind}`).sort();
       assert.deepEqual(keys, Object.keys(validFixtures).sort());
       assert.deepEqual(warnings, []);
-      assert.equal(schemas.filter((s) => s.origin === "crd").length, 10);
-      assert.equal(schemas.filter((s) => s.origin === "core").length, 8);
+      assert.equal(schemas.filter((s) => s.origin === "crd").length, 12);
+      assert.equal(schemas.filter((s) => s.origin === "core").length, 17);
     });
 
     it("takes CRD versions from the files (VPA v1 served, v1beta2 not)", () => {
@@ -760,14 +886,13 @@ metadata: { name: not-a-crd }
 
     it("skips an allow-listed kind with its reason", () => {
       const result = validateManifest({
-        apiVersion: "scheduling.k8s.io/v1",
-        kind: "PriorityClass",
-        metadata: { name: "pyairtable-critical" },
-        value: 1000000,
-        globalDefault: false,
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: "keda-operator-secrets", namespace: NS },
+        rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }],
       });
       assertValid(result);
-      assert.equal(result.skipped, kindsWithoutSchema["scheduling.k8s.io/v1 PriorityClass"]);
+      assert.equal(result.skipped, kindsWithoutSchema["rbac.authorization.k8s.io/v1 Role"]);
       assert.ok((result.skipped ?? "").length > 0);
     });
 
@@ -775,23 +900,44 @@ metadata: { name: not-a-crd }
       assertValid(
         validateManifest({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "pyairtable:autoscaler" }, rules: [] }),
       );
-      const result = validateManifest({ apiVersion: "v1", kind: "ServiceAccount", metadata: { namespace: NS } });
-      assert.equal(result.skipped, kindsWithoutSchema["v1 ServiceAccount"]);
-      assertSingleError(result, "v1 ServiceAccount pyairtable/<unnamed>: /metadata: must have required property 'name'");
+      const result = validateManifest({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { namespace: NS } });
+      assert.equal(result.skipped, kindsWithoutSchema["rbac.authorization.k8s.io/v1 RoleBinding"]);
+      assertSingleError(result, "rbac.authorization.k8s.io/v1 RoleBinding pyairtable/<unnamed>: /metadata: must have required property 'name'");
     });
 
-    it("lists every allow-listed kind with a reason", () => {
-      for (const key of [
-        "scheduling.k8s.io/v1 PriorityClass",
-        "v1 ResourceQuota",
-        "v1 ServiceAccount",
-        "v1 LimitRange",
-        "rbac.authorization.k8s.io/v1 Role",
-        "rbac.authorization.k8s.io/v1 RoleBinding",
+    it("lists every allow-listed kind with a reason, and none that has a vendored schema", () => {
+      const registered = new Set(describeSchemaRegistry().schemas.map((s) => `${s.apiVersion} ${s.kind}`));
+      assert.deepEqual(Object.keys(kindsWithoutSchema).sort(), [
         "rbac.authorization.k8s.io/v1 ClusterRole",
         "rbac.authorization.k8s.io/v1 ClusterRoleBinding",
+        "rbac.authorization.k8s.io/v1 Role",
+        "rbac.authorization.k8s.io/v1 RoleBinding",
+      ]);
+      for (const [key, reason] of Object.entries(kindsWithoutSchema)) {
+        assert.ok(reason.length > 10, `missing reason for ${key}`);
+        assert.ok(!registered.has(key), `${key} has a vendored schema: validate it instead of allow-listing it`);
+      }
+    });
+
+    it("validates the kinds vendored since the first release instead of skipping them", () => {
+      for (const key of [
+        "monitoring.coreos.com/v1 PodMonitor",
+        "scheduling.k8s.io/v1 PriorityClass",
+        "v1 ResourceQuota",
+        "v1 LimitRange",
+        "v1 ServiceAccount",
+        "networking.k8s.io/v1 NetworkPolicy",
+        "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy",
+        "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicyBinding",
+        "apps/v1 StatefulSet",
+        "apps/v1 DaemonSet",
+        "vpcresources.k8s.aws/v1beta1 SecurityGroupPolicy",
       ]) {
-        assert.ok((kindsWithoutSchema[key] ?? "").length > 10, `missing reason for ${key}`);
+        const obj = validFixtures[key]!();
+        (obj as Record<string, unknown>).unexpectedField = true;
+        const result = validateManifest(obj);
+        assert.equal(result.skipped, undefined, key);
+        assert.equal(result.ok, false, `${key} accepted an unknown field`);
       }
     });
   });

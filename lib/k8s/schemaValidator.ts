@@ -76,18 +76,11 @@ export interface ManifestValidatorOptions {
  * checked for these kinds.
  */
 export const kindsWithoutSchema: Readonly<Record<string, string>> = Object.freeze({
-  "scheduling.k8s.io/v1 PriorityClass":
-    "no schema vendored; flat object (value, globalDefault, preemptionPolicy) reviewed by hand",
-  "v1 ResourceQuota": "no schema vendored; spec.hard is a free-form quantity map",
-  "v1 ServiceAccount": "no schema vendored; only metadata and optional imagePullSecrets are set",
-  "v1 LimitRange": "no schema vendored; spec.limits is a small list of quantity maps",
   "rbac.authorization.k8s.io/v1 Role": "no schema vendored; RBAC rules are reviewed by hand",
   "rbac.authorization.k8s.io/v1 RoleBinding": "no schema vendored; RBAC bindings are reviewed by hand",
   "rbac.authorization.k8s.io/v1 ClusterRole": "no schema vendored; RBAC rules are reviewed by hand",
   "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
     "no schema vendored; RBAC bindings are reviewed by hand",
-  "monitoring.coreos.com/v1 PodMonitor":
-    "no PodMonitor CRD vendored; its endpoint fields are the ServiceMonitor's, checked against that schema in test/components/monitoring.test.ts",
 });
 
 // ---------------------------------------------------------------------------------------------
