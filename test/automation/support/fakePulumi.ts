@@ -207,7 +207,10 @@ async function main() {
     if (u.hangMs) await new Promise((r) => setTimeout(r, u.hangMs));
     if (u.exitCode !== undefined) { fs.rmSync(path.join(runDir, String(process.pid)), { force: true }); process.exit(u.exitCode); }
     const v = u.violations;
-    await emit([{ preludeEvent: { config: {} } }, ...policyEvents(v), summary(u.changeSummary)]);
+    // When the Automation API process is gone (its leader was killed), its event server is too;
+    // the fake then finishes its update regardless (an assumption: whether the real CLI goes on
+    // without its event reader is not verified here; recovery handles both outcomes).
+    await emit([{ preludeEvent: { config: {} } }, ...policyEvents(v), summary(u.changeSummary)]).catch(() => undefined);
     if (u.error || v.some((x) => x.enforcementLevel === "mandatory")) {
       finish("failed");
       fail(255, u.error || "error: update failed");
