@@ -29,7 +29,7 @@ import {
   type Adjustment,
   type StackBase,
 } from "./overrides";
-import type { PreviewResult, StackRunner, UpOutcome } from "./runner";
+import type { PreviewResult, StackRunner, UpOutcome, UpResult } from "./runner";
 import type { AutomationState, DecisionKind, DecisionRecord, Store } from "./store";
 
 export type Trigger = "scheduled" | "predictive" | "emergency";
@@ -105,6 +105,13 @@ export interface ApplyResult {
 export interface Leadership {
   /** True when this process may apply now (holds the leader lock). */
   isLeader(): Promise<boolean>;
+  /** The lock epoch (fencing token) of the current leadership, when known. */
+  epoch?(): number | undefined;
+}
+
+/** The marker an update's message carries, so the stack's history tells which decision it was. */
+export function decisionMarker(key: string): string {
+  return `[decision ${key}]`;
 }
 
 /** A tiny async mutex: applications never overlap within the process. */
@@ -128,11 +135,19 @@ export interface ApplierOptions {
   readonly holder?: string;
   /** Reload the stack file for every application (default true; tests may pin a base). */
   readonly reloadBase?: boolean;
+  /**
+   * How often leadership is re-checked while an update runs, ms (default 2000). Losing it aborts
+   * the update (fencing): the CLI is interrupted and killed within the runner's kill grace.
+   */
+  readonly fenceCheckMs?: number;
 }
 
 export class Applier {
   readonly holder: string;
   private readonly mutex = new Mutex();
+  private current: AbortController | undefined;
+  private pending = 0;
+  private closed = false;
 
   constructor(private readonly opts: ApplierOptions) {
     this.holder = opts.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -154,7 +169,38 @@ export class Applier {
   }
 
   apply(req: ApplyRequest): Promise<ApplyResult> {
-    return this.mutex.run(() => this.applyLocked(req));
+    this.pending++;
+    return this.mutex.run(() => this.applyLocked(req)).finally(() => this.pending--);
+  }
+
+  /** Runs `fn` while no application runs (recovery). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.pending++;
+    return this.mutex.run(fn).finally(() => this.pending--);
+  }
+
+  /** Whether an application is running or queued. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  /** Stops the running update, if any (the CLI is interrupted, then killed); it is recorded as failed with `reason`. */
+  abortCurrent(reason: string): boolean {
+    if (!this.current || this.current.signal.aborted) return false;
+    this.current.abort(new Error(reason));
+    return true;
+  }
+
+  /** No new application starts after this (shutdown); queued ones return `not-leader`. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Resolves when nothing is running or queued, or after `ms`. Returns whether it is idle. */
+  async idle(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (this.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.pending === 0;
   }
 
   private async applyLocked(req: ApplyRequest): Promise<ApplyResult> {
@@ -191,22 +237,26 @@ export class Applier {
       }
     }
 
-    if (!(await this.opts.leadership.isLeader())) {
-      log.warn("not the leader: decision not applied");
+    if (this.closed || !(await this.opts.leadership.isLeader())) {
+      log.warn(this.closed ? "shutting down: decision not applied" : "not the leader: decision not applied");
       return { outcome: "not-leader", desired, state: current };
     }
 
+    const epoch = this.opts.leadership.epoch?.();
     const { decision, claimed } = await store.claimDecision(
       { key: req.key, stack: config.stack, kind: req.kind, trigger: req.trigger, profile: req.profile, scheduledFor: req.scheduledFor, overrides: desired.overrides, reason: req.reason },
       this.holder,
+      undefined,
+      { epoch, nextState: next },
     );
     if (!claimed) {
       log.info({ status: decision.status, decisionId: decision.id }, "decision already handled: not applied again");
       return { outcome: "duplicate", decision, desired, state: current };
     }
 
-    const attemptId = await store.startAttempt({ decisionId: decision.id, stack: config.stack, trigger: req.trigger, dryRun: false, changes: desired.overrides, adjustments: desired.adjustments, holder: this.holder });
+    const attemptId = await store.startAttempt({ decisionId: decision.id, stack: config.stack, trigger: req.trigger, dryRun: false, changes: desired.overrides, adjustments: desired.adjustments, holder: this.holder, lockEpoch: epoch });
     let outcome: UpOutcome;
+    let stopped: string | undefined;
     let error: string | undefined;
     let preview: PreviewResult | undefined;
     let changeSummary: Readonly<Record<string, number>> | undefined;
@@ -216,8 +266,34 @@ export class Applier {
       outcome = "refused";
       error = `the desired settings are invalid: ${desired.problems.join("; ")}`;
     } else {
-      log.info({ decisionId: decision.id, overrides: desired.overrides }, "applying");
-      const r = await runner.up(desired.overrides, { message: `automation ${req.trigger}: ${req.reason}` });
+      log.info({ decisionId: decision.id, overrides: desired.overrides, epoch }, "applying");
+      // Fencing: the update runs only while this process holds the leader lock.
+      const controller = new AbortController();
+      this.current = controller;
+      let checking = false;
+      const fence = setInterval(() => {
+        if (checking || controller.signal.aborted) return;
+        checking = true;
+        this.opts.leadership
+          .isLeader()
+          .catch(() => false)
+          .then((ok) => {
+            if (!ok && !controller.signal.aborted) {
+              log.error({ decisionId: decision.id, epoch }, "leader lock lost during the update: cancelling it (fencing)");
+              controller.abort(new Error("leader lock lost (fenced)"));
+            }
+          })
+          .finally(() => (checking = false));
+      }, this.opts.fenceCheckMs ?? 2000);
+      let r: UpResult;
+      try {
+        r = await runner.up(desired.overrides, { message: `automation ${req.trigger}: ${req.reason} ${decisionMarker(req.key)}`, signal: controller.signal });
+      } finally {
+        clearInterval(fence);
+        this.current = undefined;
+      }
+      if (controller.signal.aborted) stopped = (controller.signal.reason as Error)?.message ?? "aborted";
+      else if (r.stopped === "timeout") stopped = "timeout";
       outcome = r.outcome;
       error = r.error;
       preview = r.preview;
@@ -229,7 +305,8 @@ export class Applier {
     // Recording the outcome survives a database restart (the store retries); the decision is
     // never left claimed by a live process.
     await store.finishAttempt(attemptId, { outcome, changeSummary, policyViolations: violations, error });
-    await store.finishDecision(decision.id, outcome, { changeSummary, adjustments: desired.adjustments, error, attemptId });
+    const recorded = await store.finishDecision(decision.id, outcome, { changeSummary, adjustments: desired.adjustments, error, attemptId, epoch, ...(stopped ? { stopped } : {}) }, { holder: this.holder, epoch: epoch ?? decision.lockEpoch });
+    if (!recorded) log.warn({ decisionId: decision.id }, "decision already resolved by a newer leader: outcome not recorded over it");
     if (outcome === "succeeded" || outcome === "no-change") await store.saveState(next);
 
     metrics.updatesTotal.inc({ trigger: req.trigger, outcome });

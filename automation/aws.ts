@@ -25,6 +25,9 @@ async function optional(name: string): Promise<any | undefined> {
 
 export class MissingSdkError extends Error {}
 
+/** Bounds of the AWS calls (ms): a long poll waits up to 20 s, so SQS gets that plus 10 s. */
+export const awsTimeouts = { sqsReceiveExtraMs: 10_000, sqsDeleteMs: 10_000, costExplorerMs: 30_000 };
+
 export class SqsEmergencyQueue implements EmergencyQueue {
   private constructor(private readonly client: any, private readonly sdk: any, readonly queueUrl: string) {}
 
@@ -43,12 +46,13 @@ export class SqsEmergencyQueue implements EmergencyQueue {
         // Longer than one evaluation with a pulumi up; an unprocessed message comes back after it.
         VisibilityTimeout: 900,
       }),
+      { abortSignal: AbortSignal.timeout(Math.min(20, opts.waitSeconds) * 1000 + awsTimeouts.sqsReceiveExtraMs) },
     );
     return (out.Messages ?? []).map((m: { MessageId: string; ReceiptHandle: string; Body: string }) => ({ messageId: m.MessageId, receiptHandle: m.ReceiptHandle, body: m.Body }));
   }
 
   async delete(receiptHandle: string): Promise<void> {
-    await this.client.send(new this.sdk.DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle }));
+    await this.client.send(new this.sdk.DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle }), { abortSignal: AbortSignal.timeout(awsTimeouts.sqsDeleteMs) });
   }
 }
 
@@ -78,6 +82,7 @@ export class CostExplorerSpendSource implements SpendSource {
         Metrics: ["UnblendedCost"],
         Filter: { Tags: { Key: this.tag.key, Values: [this.tag.value] } },
       }),
+      { abortSignal: AbortSignal.timeout(awsTimeouts.costExplorerMs) },
     );
     let total = 0;
     for (const r of out.ResultsByTime ?? []) total += Number(r.Total?.UnblendedCost?.Amount ?? 0);

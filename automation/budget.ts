@@ -138,9 +138,11 @@ export function parseBudgetMessage(m: QueueMessage, now: Date): BudgetNotificati
 export interface BudgetStatus {
   readonly period: BudgetPeriod;
   readonly periodKey: string;
-  readonly spendUsd: number;
+  /** Spend so far; null when no figure was received for this period (unknown, never shown as $0). */
+  readonly spendUsd: number | null;
   readonly limitUsd: number;
-  readonly utilisation: number;
+  /** spend / limit; null when the spend is unknown. */
+  readonly utilisation: number | null;
 }
 
 export interface BudgetGuardOptions {
@@ -230,11 +232,17 @@ export class BudgetGuard {
     for (const period of periods) {
       const b = periodBounds(period, now);
       const limitUsd = this.limitOf(period);
-      const spendUsd = (await store.periodSpend(period, b.key))?.spendUsd ?? 0;
-      const utilisation = limitUsd > 0 ? spendUsd / limitUsd : 0;
-      metrics.budgetSpendUsd.set({ period }, spendUsd);
+      const spendUsd = (await store.periodSpend(period, b.key))?.spendUsd ?? null;
+      const utilisation = spendUsd === null ? null : limitUsd > 0 ? spendUsd / limitUsd : 0;
       metrics.budgetLimitUsd.set({ period }, limitUsd);
-      metrics.budgetUtilisation.set({ period }, utilisation);
+      if (spendUsd === null || utilisation === null) {
+        // Unknown is not zero: no sample rather than a reassuring 0.
+        metrics.budgetSpendUsd.remove({ period });
+        metrics.budgetUtilisation.remove({ period });
+      } else {
+        metrics.budgetSpendUsd.set({ period }, spendUsd);
+        metrics.budgetUtilisation.set({ period }, utilisation);
+      }
       out.push({ period, periodKey: b.key, spendUsd, limitUsd, utilisation });
     }
     return out;
@@ -252,21 +260,21 @@ export class BudgetGuard {
     const state = await store.getState(stack);
     const emergency = b.emergencyPercent / 100;
     const warning = b.warningPercent / 100;
-    const breached = statuses.filter((s) => s.utilisation >= emergency);
+    const breached = statuses.filter((s) => s.utilisation !== null && s.utilisation >= emergency);
     const nonCritical = serviceCatalog.filter((s) => !s.critical).map((s) => s.name);
 
     if (!state.emergencyActive) {
-      const worst = [...breached].sort((x, y) => y.utilisation - x.utilisation)[0];
+      const worst = [...breached].sort((x, y) => y.utilisation! - x.utilisation!)[0];
       if (!worst) return undefined;
       const key = `emergency:${stack}:${worst.period}:${worst.periodKey}:limit-${worst.limitUsd}`;
       const reason = { period: worst.period, periodKey: worst.periodKey, spendUsd: worst.spendUsd, limitUsd: worst.limitUsd, utilisation: worst.utilisation, key };
-      logger.warn(reason, `budget ${worst.period} at ${(worst.utilisation * 100).toFixed(1)}% (>= ${b.emergencyPercent}%): applying the emergency profile`);
+      logger.warn(reason, `budget ${worst.period} at ${(worst.utilisation! * 100).toFixed(1)}% (>= ${b.emergencyPercent}%): applying the emergency profile`);
       return applier.apply({
         kind: "emergency",
         trigger: "emergency",
         key,
         profile: "emergency",
-        reason: `${worst.period} budget at ${(worst.utilisation * 100).toFixed(1)}% of $${worst.limitUsd} (emergency threshold ${b.emergencyPercent}%)`,
+        reason: `${worst.period} budget at ${(worst.utilisation! * 100).toFixed(1)}% of $${worst.limitUsd} (emergency threshold ${b.emergencyPercent}%)`,
         services: nonCritical,
         nextState: (s: AutomationState) => ({ ...s, emergencyActive: true, emergencySince: now, emergencyReason: reason, previousProfile: s.scheduledProfile }),
       });
@@ -274,7 +282,8 @@ export class BudgetGuard {
 
     const reason = (state.emergencyReason ?? {}) as { period?: BudgetPeriod; periodKey?: string; key?: string; manual?: boolean };
     if (reason.manual) return undefined;
-    const allBelowWarning = statuses.every((s) => s.utilisation < warning);
+    // An unknown spend is not "below the warning": recovery then waits for the period to end.
+    const allBelowWarning = statuses.every((s) => s.utilisation !== null && s.utilisation < warning);
     const triggering = statuses.find((s) => s.period === reason.period);
     const periodOver = triggering !== undefined && reason.periodKey !== undefined && triggering.periodKey !== reason.periodKey && breached.length === 0;
     if (!allBelowWarning && !periodOver) return undefined;

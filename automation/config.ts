@@ -86,6 +86,8 @@ const predictiveSchema = z.strictObject({
   maxStepUp: posInt(100).default(4),
   /** At most this many replicas fewer than the previous floor per decision. */
   maxStepDown: nonNegInt(100).default(2),
+  /** A signal's latest sample must be at most this old (minutes before now), else no floor (`stale-data`). */
+  maxSampleAgeMinutes: posInt(7 * 24 * 60).default(60),
 }, { error: "must be a map of predictive settings" });
 
 const budgetSchema = z.strictObject({
@@ -120,6 +122,14 @@ const runnerSchema = z.strictObject({
   maxAttempts: posInt(20).default(5),
   baseDelayMs: posInt(600_000).default(2000),
   maxDelayMs: posInt(3_600_000).default(60_000),
+  /** Bound of one Pulumi operation (select, config, preview, up), seconds; then it is cancelled and recorded as failed (timeout). */
+  timeoutSeconds: posInt(24 * 3600).default(1200),
+  /** Seconds between SIGINT (Pulumi's graceful cancel) and SIGKILL of the CLI's process group. */
+  killGraceSeconds: posInt(600).default(15),
+  /** Seconds between leader-lock checks while an update runs (fencing). */
+  fenceCheckSeconds: posInt(60).default(2),
+  /** Bound of a graceful shutdown (SIGTERM), seconds; must stay below the pod's terminationGracePeriodSeconds (60). */
+  shutdownSeconds: posInt(3600).default(45),
 }, { error: "must be a map of runner settings" });
 
 const fileSchema = z.strictObject(
@@ -239,8 +249,18 @@ export function loadAutomationConfig(file: string, opts: { projectDir?: string }
 /** Validates an already parsed document (`origin` names it in messages). */
 export function parseAutomationConfig(doc: unknown, origin: string, opts: { projectDir?: string } = {}): AutomationConfig {
   const problems: string[] = [];
-  const parsed = fileSchema.safeParse(doc);
-  if (!parsed.success) throw new AutomationConfigError(origin, zodProblems("", parsed.error, doc));
+  // Unknown top-level keys are reported with every other problem, not instead of them.
+  const known = new Set(Object.keys(fileSchema.shape));
+  let input = doc;
+  if (doc && typeof doc === "object" && !Array.isArray(doc)) {
+    const unknown = Object.keys(doc).filter((k) => !known.has(k));
+    if (unknown.length > 0) {
+      problems.push(`unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (allowed: ${[...known].join(", ")})`);
+      input = Object.fromEntries(Object.entries(doc).filter(([k]) => known.has(k)));
+    }
+  }
+  const parsed = fileSchema.safeParse(input);
+  if (!parsed.success) throw new AutomationConfigError(origin, [...problems, ...zodProblems("", parsed.error, input)]);
   const top = parsed.data;
   const section = <T extends z.ZodType>(name: string, schema: T, value: unknown): z.infer<T> => {
     const r = schema.safeParse(value ?? {});
@@ -348,6 +368,9 @@ export function parseAutomationConfig(doc: unknown, origin: string, opts: { proj
     if (p) problems.push(`${where} = ${show(expr)}: ${p}`);
   }
 
+  if (c.runner.shutdownSeconds < c.runner.killGraceSeconds + 5) {
+    problems.push(`runner.shutdownSeconds = ${c.runner.shutdownSeconds}: must be at least runner.killGraceSeconds (${c.runner.killGraceSeconds}) + 5, so a cancelled update is recorded before the process exits`);
+  }
   if (problems.length > 0) throw new AutomationConfigError(origin, problems);
   return {
     file: origin,

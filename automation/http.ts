@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   readonly stack: string;
   /** Extra readiness check (e.g. "initialised"); the store must answer as well. */
   readonly ready?: () => boolean;
+  /** Further readiness problems (a missing Pulumi CLI, a failing collector); any makes /readyz 503. */
+  readonly problems?: () => Promise<string[]>;
   readonly readyTimeoutMs?: number;
 }
 
@@ -54,21 +56,30 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         case "/readyz":
           try {
             await withTimeout(store.ping(), opts.readyTimeoutMs ?? 2000);
-            if (opts.ready && !opts.ready()) return send(res, 503, { status: "starting" });
-            return send(res, 200, { status: "ready", store: store.db.kind });
           } catch (e) {
             return send(res, 503, { status: "store unreachable", error: (e as Error).message });
           }
+          if (opts.ready && !opts.ready()) return send(res, 503, { status: "starting" });
+          {
+            const problems = opts.problems ? await withTimeout(opts.problems(), 15_000).catch((e) => [`readiness check failed: ${(e as Error).message}`]) : [];
+            if (problems.length > 0) return send(res, 503, { status: "not ready", problems });
+          }
+          return send(res, 200, { status: "ready", store: store.db.kind });
         case "/metrics":
           return send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
         case "/api/forecasts": {
           const service = url.searchParams.get("service") ?? undefined;
+          if (service !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(service)) {
+            return send(res, 400, { error: `service = ${JSON.stringify(service)}: must be a service name (lowercase letters, digits and '-', at most 63 characters)` });
+          }
           const rows = await store.recentForecasts(limitParam(url, 100, 1000), service);
           return send(res, 200, { forecasts: rows });
         }
         case "/api/decisions": {
           const decisions = await store.recentDecisions(limitParam(url, 50, 500), opts.stack);
-          const withAttempts = await Promise.all(decisions.map(async (d) => ({ ...d, attempts: await store.attemptsForDecision(d.id) })));
+          // One query for every decision's attempts (not one per decision).
+          const attempts = await store.attemptsForDecisions(decisions.map((d) => d.id));
+          const withAttempts = decisions.map((d) => ({ ...d, attempts: attempts.get(d.id) ?? [] }));
           return send(res, 200, { decisions: withAttempts });
         }
         case "/api/state":

@@ -177,10 +177,21 @@ export class Predictor {
       let needed = 0;
       let confidence = 1;
       let usable = true;
+      let stale = false;
       for (const s of series) {
         const history = await store.samples(service, s.signal, from, now);
         if (history.length < p.minSamples) {
           signals.push({ signal: s.signal, error: `${history.length} samples, ${p.minSamples} needed` });
+          usable = false;
+          continue;
+        }
+        // Freshness against now, not against the end of the history: a forecast from data that
+        // stopped arriving hours ago is no forecast of the next minutes.
+        const latest = history[history.length - 1]!.ts;
+        const ageMinutes = (now.getTime() - latest.getTime()) / 60_000;
+        if (ageMinutes > p.maxSampleAgeMinutes) {
+          signals.push({ signal: s.signal, error: `stale-data: the latest sample is from ${latest.toISOString()}, ${Math.round(ageMinutes)} min ago (at most ${p.maxSampleAgeMinutes} min)` });
+          stale = true;
           usable = false;
           continue;
         }
@@ -231,7 +242,7 @@ export class Predictor {
       if (!usable || signals.length === 0) {
         metrics.forecastConfidence.set({ service }, 0);
         metrics.predictiveFloorReplicas.remove({ service });
-        results.push({ service, fallback: `no usable forecast: ${signals.filter((x) => x.error).map((x) => `${x.signal}: ${x.error}`).join("; ")}`, signals });
+        results.push({ service, fallback: `${stale ? "stale-data" : "no usable forecast"}: ${signals.filter((x) => x.error).map((x) => `${x.signal}: ${x.error}`).join("; ")}`, signals });
         continue;
       }
       metrics.forecastConfidence.set({ service }, confidence);

@@ -16,12 +16,13 @@ import {
   CommandError,
   ConcurrentUpdateError,
   LocalWorkspace,
+  PulumiCommand,
   StackNotFoundError,
   type EngineEvent,
-  type PulumiCommand,
-  type Stack,
+  Stack,
 } from "@pulumi/pulumi/automation";
 import type { Logger } from "./logger";
+import { boundedPulumiCommand, type OperationControl } from "./pulumiProcess";
 import { sortedOverrides, type Overrides } from "./overrides";
 
 export interface PolicyViolation {
@@ -55,13 +56,40 @@ export interface UpResult {
   readonly error?: string;
   /** CLI attempts made (more than one when ConcurrentUpdateError was retried). */
   readonly attempts: number;
+  /** Why a failed operation was stopped: its timeout, or the caller's abort (lost leadership, shutdown). */
+  readonly stopped?: "timeout" | "aborted";
+}
+
+export interface RunOptions {
+  readonly message?: string;
+  /** Aborting interrupts the CLI (SIGINT, then SIGKILL of its process group after the grace). */
+  readonly signal?: AbortSignal;
+}
+
+/** One entry of the stack's update history (`pulumi stack history`). */
+export interface HistoryEntry {
+  readonly kind: string;
+  readonly message: string;
+  /** `succeeded`, `failed` or `in-progress`. */
+  readonly result: string;
+  readonly startTime?: Date;
+  readonly endTime?: Date;
 }
 
 /** The runner the rest of the service uses. `changes`: key path below `autoscaling:` → value. */
 export interface StackRunner {
-  preview(changes: Overrides, opts?: { message?: string }): Promise<PreviewResult>;
-  up(changes: Overrides, opts?: { message?: string }): Promise<UpResult>;
+  preview(changes: Overrides, opts?: RunOptions): Promise<PreviewResult>;
+  up(changes: Overrides, opts?: RunOptions): Promise<UpResult>;
+  /** The latest `limit` updates of the stack, newest first (recovery of in-flight decisions). */
+  history?(limit: number, opts?: RunOptions): Promise<HistoryEntry[]>;
+  /** Undefined when the CLI can be run, else why not (readiness). */
+  checkCli?(): Promise<string | undefined>;
 }
+
+/** Default bound of one operation (select, config, preview, up): 20 minutes, see docs/automation.md. */
+export const defaultTimeoutMs = 20 * 60_000;
+/** Default time between SIGINT and SIGKILL of a CLI that is stopped. */
+export const defaultKillGraceMs = 15_000;
 
 export class StackRunnerError extends Error {
   constructor(message: string, readonly cause?: unknown) {
@@ -93,6 +121,10 @@ export interface PulumiStackRunnerOptions {
   readonly namespace?: string;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Bound of one operation (stack selection, config, preview and up together), ms. */
+  readonly timeoutMs?: number;
+  /** SIGINT → SIGKILL grace of a stopped CLI, ms (also the bound of the `pulumi cancel` that follows a SIGKILL). */
+  readonly killGraceMs?: number;
 }
 
 const defaultRetry: RetryPolicy = { maxAttempts: 5, baseDelayMs: 2000, maxDelayMs: 60_000 };
@@ -114,7 +146,16 @@ export function describeCliFailure(e: unknown): string {
   const bounded = text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
   // Code -2 is the Automation API's "unknown": the real exit code is in execa's message.
   const code = result.code === -2 || result.code === undefined ? /exit code (\d+)/.exec(stderr)?.[1] : String(result.code);
+  if (/spawn \S+ ENOENT/.test(bounded)) return `the Pulumi CLI was not found (${/spawn (\S+) ENOENT/.exec(bounded)![1]}): install it and put it on PATH`;
   return code !== undefined ? `pulumi exited with code ${code}: ${bounded}` : `pulumi failed: ${bounded}`;
+}
+
+/** Thrown when an operation was stopped by its timeout or its caller. */
+export class OperationStoppedError extends Error {
+  constructor(readonly why: "timeout" | "aborted", message: string) {
+    super(message);
+    this.name = "OperationStoppedError";
+  }
 }
 
 function toViolation(e: EngineEvent): PolicyViolation | undefined {
@@ -138,8 +179,12 @@ export class PulumiStackRunner implements StackRunner {
   private readonly retry: RetryPolicy;
   private readonly namespace: string;
   private readonly sleep: (ms: number) => Promise<void>;
+  readonly timeoutMs: number;
+  readonly killGraceMs: number;
 
   constructor(private readonly opts: PulumiStackRunnerOptions) {
+    this.timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
+    this.killGraceMs = opts.killGraceMs ?? defaultKillGraceMs;
     this.stack = opts.stack;
     this.projectDir = path.resolve(opts.projectDir);
     this.policyPack = opts.policyPack ?? "policies";
@@ -167,15 +212,20 @@ export class PulumiStackRunner implements StackRunner {
     return out;
   }
 
-  async preview(changes: Overrides, opts: { message?: string } = {}): Promise<PreviewResult> {
-    return this.withStack(changes, async (stack) => (await this.runPreview(stack, opts)).result);
+  async preview(changes: Overrides, opts: RunOptions = {}): Promise<PreviewResult> {
+    try {
+      return await this.withStack("preview", changes, opts, async (stack, op) => (await this.runPreview(stack, opts, op)).result);
+    } catch (e) {
+      if (e instanceof OperationStoppedError) throw new StackRunnerError(e.message, e);
+      throw e;
+    }
   }
 
-  async up(changes: Overrides, opts: { message?: string } = {}): Promise<UpResult> {
+  async up(changes: Overrides, opts: RunOptions = {}): Promise<UpResult> {
     let attempts = 0;
     try {
-      return await this.withStack(changes, async (stack) => {
-        const pre = await this.runPreview(stack, opts);
+      return await this.withStack("up", changes, opts, async (stack, op) => {
+        const pre = await this.runPreview(stack, opts, op);
         attempts += pre.attempts;
         const preview = pre.result;
         if (preview.refused) {
@@ -195,7 +245,7 @@ export class PulumiStackRunner implements StackRunner {
           if (v) violations.push(v);
         };
         try {
-          const result = await this.withConcurrencyRetry("up", async () => {
+          const result = await this.withConcurrencyRetry("up", op, async () => {
             attempts++;
             violations.length = 0;
             return stack.up({
@@ -203,11 +253,13 @@ export class PulumiStackRunner implements StackRunner {
               policyPackConfigs: [this.policyPackConfig],
               message: opts.message,
               onEvent,
+              signal: op.signal,
             });
           });
           const summary = (result.summary?.resourceChanges ?? {}) as Record<string, number>;
           return { outcome: "succeeded" as const, preview, changeSummary: summary, violations: [...preview.violations, ...violations], attempts };
         } catch (e) {
+          if (op.signal.aborted) throw e;
           const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory");
           if (mandatory.length > 0) {
             return {
@@ -222,23 +274,54 @@ export class PulumiStackRunner implements StackRunner {
         }
       });
     } catch (e) {
-      const message = e instanceof StackRunnerError ? e.message : `pulumi up for stack '${this.stack}' failed: ${describeCliFailure(e)}`;
+      const message = e instanceof StackRunnerError || e instanceof OperationStoppedError ? e.message : `pulumi up for stack '${this.stack}' failed: ${describeCliFailure(e)}`;
       this.opts.logger?.error({ stack: this.stack, err: message }, "stack update failed");
-      return { outcome: "failed", violations: [], error: message, attempts: Math.max(attempts, 1) };
+      return { outcome: "failed", violations: [], error: message, attempts: Math.max(attempts, 1), stopped: e instanceof OperationStoppedError ? e.why : undefined };
     }
   }
 
-  private async runPreview(stack: Stack, opts: { message?: string }): Promise<{ result: PreviewResult; attempts: number }> {
+  async history(limit: number, opts: RunOptions = {}): Promise<HistoryEntry[]> {
+    try {
+      return await this.withStack("history", {}, opts, async (stack) => {
+        const entries = await stack.history(limit, 1, false);
+        return entries.map((h) => ({ kind: String(h.kind), message: h.message ?? "", result: String(h.result), startTime: h.startTime, endTime: h.endTime }));
+      });
+    } catch (e) {
+      if (e instanceof StackRunnerError) throw e;
+      throw new StackRunnerError(e instanceof OperationStoppedError ? e.message : `pulumi stack history for stack '${this.stack}' failed: ${describeCliFailure(e)}`, e);
+    }
+  }
+
+  /** `pulumi version`, bounded: undefined when the CLI answers, else why it cannot be used. */
+  async checkCli(): Promise<string | undefined> {
+    const controller = new AbortController();
+    const op: OperationControl = { signal: controller.signal, killGraceMs: 1000, hardKilled: false, pids: [] };
+    const timer = setTimeout(() => controller.abort(new Error("no answer within 10 s")), 10_000);
+    try {
+      const base = this.opts.pulumiCommand ?? (await PulumiCommand.get({ skipVersionCheck: true }));
+      const cmd = boundedPulumiCommand(base, op) as unknown as { run: (a: string[], cwd: string, env: Record<string, string>) => Promise<{ stdout: string }> };
+      await cmd.run(["version"], this.projectDir, {});
+      return undefined;
+    } catch (e) {
+      if (controller.signal.aborted) return "the Pulumi CLI did not answer `pulumi version` within 10 s";
+      return describeCliFailure(e);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async runPreview(stack: Stack, opts: RunOptions, op: OperationControl): Promise<{ result: PreviewResult; attempts: number }> {
     const violations: PolicyViolation[] = [];
     let attempts = 0;
     try {
-      const result = await this.withConcurrencyRetry("preview", async () => {
+      const result = await this.withConcurrencyRetry("preview", op, async () => {
         attempts++;
         violations.length = 0;
         return stack.preview({
           policyPacks: [this.policyPack],
           policyPackConfigs: [this.policyPackConfig],
           message: opts.message,
+          signal: op.signal,
           onEvent: (e) => {
             const v = toViolation(e);
             if (v) violations.push(v);
@@ -249,6 +332,7 @@ export class PulumiStackRunner implements StackRunner {
       const refused = violations.some((v) => v.enforcementLevel === "mandatory");
       return { result: { changes: hasChanges(summary), changeSummary: summary, violations, refused }, attempts };
     } catch (e) {
+      if (op.signal.aborted) throw e;
       // A mandatory violation fails the preview: that is a refusal, not a failure.
       if (violations.some((v) => v.enforcementLevel === "mandatory")) {
         return { result: { changes: false, changeSummary: {}, violations, refused: true }, attempts };
@@ -258,11 +342,12 @@ export class PulumiStackRunner implements StackRunner {
   }
 
   /** Retries ConcurrentUpdateError (the stack is locked by another update) with bounded exponential backoff. */
-  private async withConcurrencyRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async withConcurrencyRetry<T>(what: string, op: OperationControl, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
+        if (op.signal.aborted) throw e;
         if (!(e instanceof ConcurrentUpdateError) || attempt >= this.retry.maxAttempts) {
           if (e instanceof ConcurrentUpdateError) {
             throw new StackRunnerError(`pulumi ${what} for stack '${this.stack}': the stack is locked by another update after ${attempt} attempts: ${describeCliFailure(e)}`, e);
@@ -271,24 +356,52 @@ export class PulumiStackRunner implements StackRunner {
         }
         const delay = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
         this.opts.logger?.warn({ stack: this.stack, attempt, delayMs: delay }, `pulumi ${what}: stack locked by another update (ConcurrentUpdateError), retrying`);
-        await this.sleep(delay);
+        await Promise.race([this.sleep(delay), new Promise((r) => op.signal.addEventListener("abort", r, { once: true }))]);
+        if (op.signal.aborted) throw e;
       }
     }
   }
 
-  /** Stages a working dir, selects the stack there, sets the changes, runs `fn`, cleans up. */
-  private async withStack<T>(changes: Overrides, fn: (stack: Stack) => Promise<T>): Promise<T> {
+  /**
+   * Stages a working dir, selects the stack there, sets the changes, runs `fn`, cleans up; all of
+   * it bounded by the timeout and the caller's signal. A stopped operation throws
+   * OperationStoppedError once every CLI process of it is gone; when a CLI had to be SIGKILLed
+   * during `up`, `pulumi cancel` (bounded by the kill grace) releases the stack lock it may hold.
+   */
+  private async withStack<T>(what: string, changes: Overrides, opts: RunOptions, fn: (stack: Stack, op: OperationControl) => Promise<T>): Promise<T> {
     const config = this.configMap(changes);
+    const controller = new AbortController();
+    const op: OperationControl = { signal: controller.signal, killGraceMs: this.killGraceMs, hardKilled: false, pids: [] };
+    let why: "timeout" | "aborted" | undefined;
+    const timer = setTimeout(() => {
+      why ??= "timeout";
+      controller.abort(new Error(`timed out after ${this.timeoutMs / 1000} s`));
+    }, this.timeoutMs);
+    const onCallerAbort = () => {
+      why ??= "aborted";
+      controller.abort(opts.signal!.reason instanceof Error ? opts.signal!.reason : new Error(String(opts.signal!.reason ?? "aborted")));
+    };
+    if (opts.signal?.aborted) onCallerAbort();
+    else opts.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    const stopped = (): OperationStoppedError => {
+      const reason = (controller.signal.reason as Error)?.message ?? String(controller.signal.reason);
+      return new OperationStoppedError(why ?? "aborted", `pulumi ${what} for stack '${this.stack}' stopped: ${reason}${what === "up" ? ` (the CLI was interrupted${op.hardKilled ? `, killed after ${this.killGraceMs / 1000} s` : ""}; the update is recorded as failed)` : ""}`);
+    };
     const workDir = this.stage();
+    let stack: Stack | undefined;
     try {
       if (this.backendUrl.startsWith("file://")) fs.mkdirSync(this.backendUrl.slice("file://".length), { recursive: true });
-      let stack: Stack;
+      let base: PulumiCommand;
       try {
-        stack = await LocalWorkspace.selectStack(
-          { stackName: this.stack, workDir },
-          { pulumiCommand: this.opts.pulumiCommand, envVars: { PULUMI_BACKEND_URL: this.backendUrl } },
-        );
+        base = this.opts.pulumiCommand ?? (await PulumiCommand.get({ skipVersionCheck: true }));
       } catch (e) {
+        throw new StackRunnerError(`the Pulumi CLI could not be started: ${describeCliFailure(e)}`, e);
+      }
+      const pulumiCommand = boundedPulumiCommand(base, op);
+      try {
+        stack = await LocalWorkspace.selectStack({ stackName: this.stack, workDir }, { pulumiCommand, envVars: { PULUMI_BACKEND_URL: this.backendUrl } });
+      } catch (e) {
+        if (controller.signal.aborted) throw stopped();
         if (e instanceof StackNotFoundError) {
           throw new StackRunnerError(`stack '${this.stack}' does not exist in backend ${this.backendUrl}: create it with \`pulumi stack init ${this.stack}\` (same PULUMI_BACKEND_URL), or set PULUMI_BACKEND_URL`, e);
         }
@@ -299,12 +412,39 @@ export class PulumiStackRunner implements StackRunner {
         try {
           await stack.setAllConfig(config, true);
         } catch (e) {
+          if (controller.signal.aborted) throw stopped();
           throw new StackRunnerError(`setting config on stack '${this.stack}' failed: ${describeCliFailure(e)}`, e);
         }
       }
-      return await fn(stack);
+      try {
+        return await fn(stack, op);
+      } catch (e) {
+        if (controller.signal.aborted) throw stopped();
+        throw e;
+      }
     } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onCallerAbort);
+      if (what === "up" && op.hardKilled && stack) await this.cancelUpdate(stack);
       fs.rmSync(workDir, { recursive: true, force: true });
+    }
+  }
+
+  /** `pulumi cancel` after a CLI was SIGKILLed during `up`: its stack lock is still ours. Bounded; failures are logged. */
+  private async cancelUpdate(stack: Stack): Promise<void> {
+    const controller = new AbortController();
+    const op: OperationControl = { signal: controller.signal, killGraceMs: 1000, hardKilled: false, pids: [] };
+    const timer = setTimeout(() => controller.abort(new Error("pulumi cancel timed out")), this.killGraceMs);
+    try {
+      const base = this.opts.pulumiCommand ?? (await PulumiCommand.get({ skipVersionCheck: true }));
+      const ws = await LocalWorkspace.create({ workDir: stack.workspace.workDir, pulumiCommand: boundedPulumiCommand(base, op), envVars: { PULUMI_BACKEND_URL: this.backendUrl } });
+      const s = await Stack.select(this.stack, ws);
+      await s.cancel();
+      this.opts.logger?.warn({ stack: this.stack }, "pulumi cancel: the killed update's stack lock released");
+    } catch (e) {
+      this.opts.logger?.error({ stack: this.stack, err: describeCliFailure(e) }, "pulumi cancel after a killed update failed: the stack may stay locked until `pulumi cancel`");
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -19,6 +19,7 @@ import { Predictor, SeasonalNaiveForecaster, type Forecaster, type PredictionRun
 import { PulumiStackRunner, type StackRunner } from "./runner";
 import { Scheduler } from "./scheduler";
 import { openStore, Store, redactDatabaseUrl, type AutomationState } from "./store";
+import { reconcileInFlight } from "./recovery";
 
 // -------------------------------------------------------------------------------------------------
 // Leader election
@@ -27,6 +28,9 @@ import { openStore, Store, redactDatabaseUrl, type AutomationState } from "./sto
 /** Holds the leader lock (advisory lock in the store) and reports it as a metric. */
 export class LeaderElector implements Leadership {
   private leading = false;
+  private currentEpoch: number | undefined;
+  /** When this process last became leader (ms since the epoch). */
+  becameLeaderAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -46,16 +50,25 @@ export class LeaderElector implements Leadership {
     try {
       if (this.leading) {
         this.leading = await this.store.stillLeading();
-        if (this.leading) await this.store.heartbeat(this.stack, this.holder);
+        // The epoch in the table is the fencing token: a newer leader's epoch means we lost.
+        if (this.leading) this.leading = await this.store.heartbeat(this.stack, this.holder, this.currentEpoch);
       }
-      if (!this.leading) this.leading = await this.store.tryLead(this.stack, this.holder);
+      if (!this.leading) {
+        this.currentEpoch = await this.store.acquireLeadership(this.stack, this.holder);
+        this.leading = this.currentEpoch !== undefined;
+        if (this.leading) this.becameLeaderAt = Date.now();
+      }
     } catch (e) {
       this.leading = false;
       this.logger.warn({ err: (e as Error).message }, "leader lock check failed");
     }
     this.metrics.leaderLockHeld.set(this.leading ? 1 : 0);
-    if (this.leading !== was) this.logger.info({ holder: this.holder, leader: this.leading }, this.leading ? "leader lock acquired" : "leader lock lost");
+    if (this.leading !== was) this.logger.info({ holder: this.holder, leader: this.leading, epoch: this.currentEpoch }, this.leading ? "leader lock acquired" : "leader lock lost");
     return this.leading && !was;
+  }
+
+  epoch(): number | undefined {
+    return this.leading ? this.currentEpoch : undefined;
   }
 
   async isLeader(): Promise<boolean> {
@@ -97,6 +110,8 @@ export function createRunner(config: AutomationConfig, logger: Logger, env: Node
     policyPack: config.runner.policyPack,
     policyPackConfig: config.runner.policyPackConfig,
     retry: { maxAttempts: config.runner.maxAttempts, baseDelayMs: config.runner.baseDelayMs, maxDelayMs: config.runner.maxDelayMs },
+    timeoutMs: config.runner.timeoutSeconds * 1000,
+    killGraceMs: config.runner.killGraceSeconds * 1000,
     logger: logger.child({ component: "runner" }),
     env,
   });
@@ -154,6 +169,10 @@ export interface ServiceOptions {
   readonly leaderIntervalSeconds?: number;
   /** Start the cron jobs (default true; tests drive the components directly). */
   readonly startJobs?: boolean;
+  /** Fence check while an update runs, ms (default: the config's runner.fenceCheckSeconds). */
+  readonly fenceCheckMs?: number;
+  /** Seconds between checks of the Pulumi CLI for readiness (default 60). */
+  readonly cliCheckSeconds?: number;
 }
 
 export class AutomationService {
@@ -175,7 +194,7 @@ export class AutomationService {
     this.metrics = opts.metrics ?? new AutomationMetrics({ defaultMetrics: true, profiles: [...config.profiles.map((p) => p.name), emergencyProfileName] });
     const holder = `${process.env.HOSTNAME ?? "local"}:${process.pid}`;
     this.elector = new LeaderElector(store, config.stack, holder, this.metrics, logger.child({ component: "leader" }));
-    this.applier = new Applier({ config, store, runner, metrics: this.metrics, logger: logger.child({ component: "applier" }), leadership: this.elector, holder });
+    this.applier = new Applier({ config, store, runner, metrics: this.metrics, logger: logger.child({ component: "applier" }), leadership: this.elector, holder, fenceCheckMs: opts.fenceCheckMs ?? config.runner.fenceCheckSeconds * 1000 });
     this.scheduler = new Scheduler({ config, store, applier: this.applier, logger: logger.child({ component: "scheduler" }) });
     this.collector = new Collector({
       prometheusUrl: opts.prometheusUrl ?? config.collector.prometheusUrl,
@@ -226,8 +245,9 @@ export class AutomationService {
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
-    this.server = createHttpServer({ store: this.opts.store, metrics: this.metrics, logger: logger.child({ component: "http" }), stack: config.stack, ready: () => this.started });
+    this.server = createHttpServer({ store: this.opts.store, metrics: this.metrics, logger: logger.child({ component: "http" }), stack: config.stack, ready: () => this.started, problems: () => this.readinessProblems() });
     this.port = await listen(this.server, this.opts.port ?? 8080, this.opts.host);
+    await this.checkCli();
     logger.info({ port: this.port }, "http listening (/healthz, /readyz, /metrics, /api/forecasts, /api/decisions, /api/state)");
     this.applier.exportState(await this.opts.store.getState(config.stack));
     await this.leaderTick();
@@ -240,8 +260,60 @@ export class AutomationService {
    * take many minutes) runs in the background: readiness and the leader heartbeat do not wait for it.
    */
   async leaderTick(): Promise<void> {
+    const wasLeader = this.elector.leader;
     const became = await this.elector.tick();
-    if (became) this.catchingUp = this.guard("catch-up", () => this.scheduler.catchUp()).then(() => undefined);
+    if (wasLeader && !this.elector.leader) this.applier.abortCurrent("leader lock lost (fenced)");
+    if (became && !this.stopping) {
+      // Former leaders' in-flight decisions first (under the applier's mutex: nothing applies
+      // meanwhile), then the schedule's catch-up.
+      this.catchingUp = this.guard("recovery", () => this.recover())
+        .then(() => (this.stopping ? undefined : this.guard("catch-up", () => this.scheduler.catchUp())))
+        .then(() => undefined);
+    }
+  }
+
+  /** Resolves the in-flight decisions of former leaders (see recovery.ts). */
+  recover(): Promise<unknown> {
+    const { config, store, runner, logger } = this.opts;
+    const graceMs = (this.opts.fenceCheckMs ?? config.runner.fenceCheckSeconds * 1000) + config.runner.killGraceSeconds * 1000 + 1000;
+    return this.applier.exclusive(() =>
+      reconcileInFlight({ store, runner, stack: config.stack, logger: logger.child({ component: "recovery" }), epoch: this.elector.epoch(), notBefore: this.elector.becameLeaderAt + graceMs }),
+    );
+  }
+
+  private stopping = false;
+  private cliProblem: string | undefined;
+  private cliCheckedAt = 0;
+  /** Consecutive failed collections (readiness reports a failing collector). */
+  collectorFailures = 0;
+  collectorError: string | undefined;
+
+  private async checkCli(): Promise<void> {
+    if (!this.opts.runner.checkCli) return;
+    this.cliCheckedAt = Date.now();
+    this.cliProblem = await this.opts.runner.checkCli().catch((e) => (e as Error).message);
+    if (this.cliProblem) this.opts.logger.error({ err: this.cliProblem }, "the Pulumi CLI cannot be run: no update can be applied");
+  }
+
+  /** What keeps the service from doing its work (the store is checked by /readyz itself). */
+  async readinessProblems(): Promise<string[]> {
+    const problems: string[] = [];
+    if (Date.now() - this.cliCheckedAt > (this.opts.cliCheckSeconds ?? 60) * 1000) await this.checkCli();
+    if (this.cliProblem) problems.push(`pulumi: ${this.cliProblem}`);
+    if (this.collectorFailures >= 2) problems.push(`collector: ${this.collectorFailures} collections failed in a row: ${this.collectorError}`);
+    return problems;
+  }
+
+  /** One collection, with its health kept for readiness. */
+  async collect(now?: Date): Promise<void> {
+    const r = await this.collector.collect(now);
+    if (r.ok) {
+      this.collectorFailures = 0;
+      this.collectorError = undefined;
+    } else {
+      this.collectorFailures++;
+      this.collectorError = r.error;
+    }
   }
 
   /** The catch-up started when this process last became leader (tests and shutdown wait for it). */
@@ -279,7 +351,7 @@ export class AutomationService {
     this.scheduler.start((e, profile) => this.opts.logger.error({ profile, err: (e as Error).message }, "scheduled profile failed"));
     // Reconcile: retries a scheduled run that failed (catch-up applies only what is not handled yet).
     this.jobs.push(new Cron("*/15 * * * *", { timezone: tz, protect: true }, this.leaderOnly("reconcile", () => this.scheduler.catchUp())));
-    if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collector.collect())));
+    if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collect())));
     if (config.predictive.enabled) this.jobs.push(new Cron(config.predictive.schedule, { timezone: tz, protect: true }, this.leaderOnly("predict", () => this.predictor.run())));
     if (config.budget.enabled) {
       every(config.budget.pollIntervalSeconds, this.leaderOnly("budget queue", async () => {
@@ -293,17 +365,44 @@ export class AutomationService {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Graceful shutdown, bounded by `boundMs` (default the config's runner.shutdownSeconds, below the
+   * pod's terminationGracePeriodSeconds): stop scheduling; let the in-flight update finish until
+   * the kill grace (plus a margin to record it) is all that is left, then cancel it (SIGINT, SIGKILL
+   * after the grace) so it is recorded as failed; release the lock; close the store. Returns whether
+   * everything finished within the bound (false: the next leader's recovery resolves what is left).
+   */
+  async stop(boundMs?: number): Promise<boolean> {
+    const { config, logger } = this.opts;
+    const bound = boundMs ?? config.runner.shutdownSeconds * 1000;
+    const started = Date.now();
+    this.stopping = true;
     for (const j of this.jobs) j.stop();
-    await this.catchingUp;
     this.jobs = [];
     this.scheduler.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
-    this.server = undefined;
-    await this.elector.release();
-    await this.opts.store.close();
+    this.applier.close();
+    const killGrace = config.runner.killGraceSeconds * 1000;
+    const finishBy = Math.max(0, bound - killGrace - 3000);
+    let clean = await this.applier.idle(finishBy);
+    if (!clean) {
+      logger.warn({ waitedMs: Date.now() - started }, "shutdown: cancelling the in-flight update");
+      this.applier.abortCurrent("service shutting down (SIGTERM)");
+      clean = await this.applier.idle(Math.max(0, bound - (Date.now() - started) - 1000));
+    }
+    const remaining = () => Math.max(0, bound - (Date.now() - started));
+    await Promise.race([this.catchingUp, new Promise((r) => setTimeout(r, Math.min(remaining(), 1000)).unref())]);
+    if (this.server) {
+      const server = this.server;
+      this.server = undefined;
+      server.closeAllConnections?.();
+      await Promise.race([new Promise<void>((r) => server.close(() => r())), new Promise((r) => setTimeout(r, Math.min(remaining(), 1000)).unref())]);
+    }
+    await Promise.race([this.elector.release(), new Promise((r) => setTimeout(r, Math.min(remaining(), 2000)).unref())]);
+    await Promise.race([this.opts.store.close(), new Promise((r) => setTimeout(r, Math.min(remaining(), 2000)).unref())]);
+    logger.info({ clean, durationMs: Date.now() - started }, "stopped");
+    return clean;
   }
 }
 
@@ -326,7 +425,10 @@ export interface OneShotOptions {
   readonly now?: Date;
 }
 
-/** Exit codes: 0 applied / nothing to change; 1 refused or failed; 2 not run (lock held, bad input). */
+/** Exit code of `budget-check` when a period's spend is unknown (no spend data) and no action was taken. */
+export const exitSpendUnknown = 3;
+
+/** Exit codes: 0 applied / nothing to change; 1 refused or failed; 2 not run (lock held, bad input); 3 budget-check without spend data. */
 export async function runOneShot(cmd: OneShotCommand, o: OneShotOptions): Promise<number> {
   const { config, store, runner, logger, out } = o;
   const now = o.now ?? new Date();
@@ -372,14 +474,20 @@ export async function runOneShot(cmd: OneShotCommand, o: OneShotOptions): Promis
     }
     const guard = new BudgetGuard({ stack: config.stack, store, applier, metrics, logger, budgets: () => loadStackBase(config.projectDir, config.stack).settings.budgets, queue: o.queue, spendSource: o.spendSource });
     if (o.dryRun) {
-      for (const s of await guard.status(now)) out(formatBudget(s));
+      const statuses = await guard.status(now);
+      for (const s of statuses) out(formatBudget(s));
       const { desired } = await applier.currentDesired();
       out(`dry run: nothing applied; the applied state's overrides: ${JSON.stringify(desired.overrides)}`);
-      return 0;
+      return statuses.some((s) => s.spendUsd === null) ? exitSpendUnknown : 0;
     }
     const { statuses, result } = await guard.check(now, { waitSeconds: 0 });
     for (const s of statuses) out(formatBudget(s));
+    const unknown = statuses.filter((s) => s.spendUsd === null);
     if (!result) {
+      if (unknown.length > 0) {
+        out(`spend unknown for ${unknown.map((s) => s.period).join(", ")} (no budget notification and no spend figure: ${o.spendSource ? "the spend source returned nothing" : "no spend source (Cost Explorer needs AWS credentials and ce:GetCostAndUsage)"}): cannot tell whether a budget action is needed`);
+        return exitSpendUnknown;
+      }
       out("no budget action needed");
       return 0;
     }
@@ -394,7 +502,8 @@ function exitCode(outcome: ApplyResult["outcome"]): number {
   return outcome === "refused" || outcome === "failed" || outcome === "not-leader" ? 1 : 0;
 }
 
-function formatBudget(s: { period: string; periodKey: string; spendUsd: number; limitUsd: number; utilisation: number }): string {
+function formatBudget(s: { period: string; periodKey: string; spendUsd: number | null; limitUsd: number; utilisation: number | null }): string {
+  if (s.spendUsd === null || s.utilisation === null) return `budget ${s.period} ${s.periodKey}: spend unknown (no data) of $${s.limitUsd.toFixed(2)}`;
   return `budget ${s.period} ${s.periodKey}: $${s.spendUsd.toFixed(2)} of $${s.limitUsd.toFixed(2)} (${(s.utilisation * 100).toFixed(1)}%)`;
 }
 

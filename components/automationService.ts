@@ -101,10 +101,15 @@ export class AutomationService extends pulumi.ComponentResource {
             serviceAccountName: automationServiceAccount,
             priorityClassName: priorityClasses.automation.name,
             nodeSelector: { [workloadClassLabel]: "system" },
+            // The service's bounded stop (runner.shutdownSeconds, 45 s) fits inside it.
+            terminationGracePeriodSeconds: 60,
             securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
             containers: [{
               name: "automation",
               image: args.image,
+              // node itself as PID 1's child-free entry point: SIGTERM reaches the service (an npm
+              // wrapper would not forward it).
+              command: ["node", "--import", "tsx", "scripts/automation.ts"],
               args: ["--stack", args.stack],
               ports: [{ name: automationMetricsService.port, containerPort: httpPort }],
               env,

@@ -85,8 +85,12 @@ async function main(): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "stopping");
-      service.stop().then(
-        () => process.exit(0),
+      // Bounded (runner.shutdownSeconds, below the pod's terminationGracePeriodSeconds); the
+      // timer is the last resort should something not honour its bound.
+      const bound = service.applier.config.runner.shutdownSeconds * 1000;
+      setTimeout(() => process.exit(1), bound + 1000).unref();
+      service.stop(bound).then(
+        (clean) => process.exit(clean ? 0 : 1),
         (e) => {
           logger.error({ err: (e as Error).message }, "stop failed");
           process.exit(1);

@@ -134,6 +134,19 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "fencing and recovery: lock epochs, the state a decision establishes",
+    sql: `
+      -- Incremented every time a process takes the leader lock: the fencing token.
+      ALTER TABLE leader_lock ADD COLUMN epoch bigint NOT NULL DEFAULT 0;
+      -- The epoch a decision (and each attempt) ran under, and the state it establishes (recovery).
+      ALTER TABLE decisions ADD COLUMN lock_epoch bigint;
+      ALTER TABLE decisions ADD COLUMN next_state jsonb;
+      ALTER TABLE update_attempts ADD COLUMN lock_epoch bigint;
+      CREATE INDEX decisions_in_flight ON decisions (stack) WHERE status = 'applying';
+    `,
+  },
 ];
 
 /** Applies the migrations not yet recorded. Returns the versions applied now. */

@@ -41,6 +41,10 @@ export interface DecisionRecord {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly finishedAt: Date | null;
+  /** The leader lock epoch it was claimed under (fencing token). */
+  readonly lockEpoch: number | null;
+  /** The state it establishes once applied (recovery saves it when the update is found to have succeeded). */
+  readonly nextState: AutomationState | null;
 }
 
 export interface AttemptRecord {
@@ -126,6 +130,16 @@ function toDecision(r: Record<string, unknown>): DecisionRecord {
     createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
     finishedAt: date(r.finished_at),
+    lockEpoch: r.lock_epoch === null || r.lock_epoch === undefined ? null : num(r.lock_epoch),
+    nextState: r.next_state ? reviveState(json<Record<string, unknown>>(r.next_state)) : null,
+  };
+}
+
+function reviveState(s: Record<string, unknown>): AutomationState {
+  return {
+    ...(s as unknown as AutomationState),
+    scheduledAt: date(s.scheduledAt),
+    emergencySince: date(s.emergencySince),
   };
 }
 
@@ -173,28 +187,36 @@ export class Store {
    * a live holder: the caller must not apply it. A failed decision, or one left `applying` by a
    * holder that died (older than `staleAfterMs`), is claimed again.
    */
-  async claimDecision(d: NewDecision, holder: string, staleAfterMs = 30 * 60_000): Promise<{ decision: DecisionRecord; claimed: boolean }> {
+  async claimDecision(
+    d: NewDecision,
+    holder: string,
+    staleAfterMs = 30 * 60_000,
+    fencing: { epoch?: number; nextState?: AutomationState } = {},
+  ): Promise<{ decision: DecisionRecord; claimed: boolean }> {
+    const epoch = fencing.epoch ?? null;
+    const nextState = fencing.nextState ? JSON.stringify(fencing.nextState) : null;
     const inserted = await this.db.query(
-      `INSERT INTO decisions (idempotency_key, stack, kind, trigger, profile, scheduled_for, overrides, reason, status, attempts, holder)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, 'applying', 1, $9)
+      `INSERT INTO decisions (idempotency_key, stack, kind, trigger, profile, scheduled_for, overrides, reason, status, attempts, holder, lock_epoch, next_state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, 'applying', 1, $9, $10, $11::jsonb)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING *`,
-      [d.key, d.stack, d.kind, d.trigger, d.profile ?? null, d.scheduledFor ?? null, JSON.stringify(d.overrides), d.reason ?? null, holder],
+      [d.key, d.stack, d.kind, d.trigger, d.profile ?? null, d.scheduledFor ?? null, JSON.stringify(d.overrides), d.reason ?? null, holder, epoch, nextState],
     );
     if (inserted.length > 0) return { decision: toDecision(inserted[0]!), claimed: true };
     const existing = await this.decisionByKey(d.key);
     if (!existing) throw new Error(`decision ${d.key} vanished`);
     // Our own insert, retried after a lost connection.
-    if (existing.status === "applying" && existing.holder === holder) return { decision: existing, claimed: true };
+    if (existing.status === "applying" && existing.holder === holder && (epoch === null || existing.lockEpoch === epoch)) return { decision: existing, claimed: true };
     const stale = existing.status === "applying" && Date.now() - existing.updatedAt.getTime() > staleAfterMs;
     // A failed decision was not applied: it may be tried again. Refused, succeeded, no-change and
     // skipped are final.
     if (existing.status !== "pending" && existing.status !== "failed" && !stale) return { decision: existing, claimed: false };
     const reclaimed = await this.db.query(
-      `UPDATE decisions SET status = 'applying', attempts = attempts + 1, holder = $2, updated_at = now()
+      `UPDATE decisions SET status = 'applying', attempts = attempts + 1, holder = $2, updated_at = now(),
+         lock_epoch = $5, next_state = COALESCE($6::jsonb, next_state), overrides = $7::jsonb
        WHERE id = $1 AND status = $3 AND attempts = $4
        RETURNING *`,
-      [existing.id, holder, existing.status, existing.attempts],
+      [existing.id, holder, existing.status, existing.attempts, epoch, nextState, JSON.stringify(d.overrides)],
     );
     if (reclaimed.length > 0) return { decision: toDecision(reclaimed[0]!), claimed: true };
     return { decision: (await this.decisionByKey(d.key))!, claimed: false };
@@ -211,11 +233,35 @@ export class Store {
     return (await this.decisionByKey(d.key))!;
   }
 
-  async finishDecision(id: number, status: Exclude<DecisionStatus, "pending" | "applying">, detail: unknown): Promise<void> {
-    await this.db.query(
-      `UPDATE decisions SET status = $2, detail = $3::jsonb, updated_at = now(), finished_at = now() WHERE id = $1`,
-      [id, status, JSON.stringify(detail ?? null)],
+  /**
+   * Records a decision's outcome. With `onlyIf`, only while it is still `applying` under that
+   * holder and epoch (a fenced former leader never overwrites what the new leader recorded).
+   * Returns whether the row was written.
+   */
+  async finishDecision(id: number, status: Exclude<DecisionStatus, "pending" | "applying">, detail: unknown, onlyIf?: { holder: string; epoch: number | null }): Promise<boolean> {
+    const rows = onlyIf
+      ? await this.db.query(
+          `UPDATE decisions SET status = $2, detail = $3::jsonb, updated_at = now(), finished_at = now()
+           WHERE id = $1 AND status = 'applying' AND holder = $4 AND lock_epoch IS NOT DISTINCT FROM $5 RETURNING id`,
+          [id, status, JSON.stringify(detail ?? null), onlyIf.holder, onlyIf.epoch],
+        )
+      : await this.db.query(`UPDATE decisions SET status = $2, detail = $3::jsonb, updated_at = now(), finished_at = now() WHERE id = $1 RETURNING id`, [id, status, JSON.stringify(detail ?? null)]);
+    return rows.length > 0;
+  }
+
+  /** Decisions still `applying` for a stack (in flight, or orphaned by a former leader). */
+  async inFlightDecisions(stack: string): Promise<DecisionRecord[]> {
+    const rows = await this.db.query(`SELECT * FROM decisions WHERE stack = $1 AND status = 'applying' ORDER BY id`, [stack]);
+    return rows.map(toDecision);
+  }
+
+  /** Attempts of a decision still `running` are closed with this outcome (recovery). */
+  async closeRunningAttempts(decisionId: number, outcome: UpdateOutcome, error: string): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE update_attempts SET outcome = $2, error = $3, finished_at = now() WHERE decision_id = $1 AND outcome = 'running' RETURNING id`,
+      [decisionId, outcome, error],
     );
+    return rows.length;
   }
 
   /** Hands a claimed decision back (e.g. leadership lost before applying): it can be claimed again. */
@@ -248,14 +294,15 @@ export class Store {
     adjustments?: unknown;
     holder: string;
     attemptKey?: string;
+    lockEpoch?: number;
   }): Promise<number> {
     const key = a.attemptKey ?? randomUUID();
     const rows = await this.db.query<{ id: number }>(
-      `INSERT INTO update_attempts (attempt_key, decision_id, stack, trigger, dry_run, outcome, changes, adjustments, holder)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6::jsonb, $7::jsonb, $8)
+      `INSERT INTO update_attempts (attempt_key, decision_id, stack, trigger, dry_run, outcome, changes, adjustments, holder, lock_epoch)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6::jsonb, $7::jsonb, $8, $9)
        ON CONFLICT (attempt_key) DO UPDATE SET attempt_key = EXCLUDED.attempt_key
        RETURNING id`,
-      [key, a.decisionId ?? null, a.stack, a.trigger, a.dryRun, JSON.stringify(a.changes), JSON.stringify(a.adjustments ?? []), a.holder],
+      [key, a.decisionId ?? null, a.stack, a.trigger, a.dryRun, JSON.stringify(a.changes), JSON.stringify(a.adjustments ?? []), a.holder, a.lockEpoch ?? null],
     );
     return num(rows[0]!.id);
   }
@@ -265,6 +312,15 @@ export class Store {
       `UPDATE update_attempts SET outcome = $2, change_summary = $3::jsonb, policy_violations = $4::jsonb, error = $5, finished_at = now() WHERE id = $1`,
       [id, r.outcome, JSON.stringify(r.changeSummary ?? null), JSON.stringify(r.policyViolations ?? []), r.error ?? null],
     );
+  }
+
+  /** The attempts of many decisions in one query, by decision id. */
+  async attemptsForDecisions(decisionIds: readonly number[]): Promise<Map<number, AttemptRecord[]>> {
+    const out = new Map<number, AttemptRecord[]>(decisionIds.map((id) => [id, []]));
+    if (decisionIds.length === 0) return out;
+    const rows = await this.db.query(`SELECT * FROM update_attempts WHERE decision_id = ANY($1::int[]) ORDER BY id`, [decisionIds]);
+    for (const r of rows.map(toAttempt)) out.get(r.decisionId!)?.push(r);
+    return out;
   }
 
   async attemptsForDecision(decisionId: number): Promise<AttemptRecord[]> {
@@ -456,19 +512,31 @@ export class Store {
 
   /** Tries to become the leader for a stack (advisory lock). Records the holder when it succeeds. */
   async tryLead(stack: string, holder: string): Promise<boolean> {
-    const ok = await this.db.tryAdvisoryLock(Store.leaderLockName(stack));
-    if (ok) {
-      await this.db.query(
-        `INSERT INTO leader_lock (stack, holder, acquired_at, heartbeat_at) VALUES ($1, $2, now(), now())
-         ON CONFLICT (stack) DO UPDATE SET holder = EXCLUDED.holder, acquired_at = now(), heartbeat_at = now()`,
-        [stack, holder],
-      );
-    }
-    return ok;
+    return (await this.acquireLeadership(stack, holder)) !== undefined;
   }
 
-  async heartbeat(stack: string, holder: string): Promise<void> {
-    await this.db.query(`UPDATE leader_lock SET heartbeat_at = now() WHERE stack = $1 AND holder = $2`, [stack, holder]);
+  /**
+   * Takes the leader lock if free; returns the new lock epoch (the fencing token: one more than
+   * any epoch before), or undefined when another session holds the lock.
+   */
+  async acquireLeadership(stack: string, holder: string): Promise<number | undefined> {
+    const ok = await this.db.tryAdvisoryLock(Store.leaderLockName(stack));
+    if (!ok) return undefined;
+    const rows = await this.db.query<{ epoch: string | number }>(
+      `INSERT INTO leader_lock (stack, holder, acquired_at, heartbeat_at, epoch) VALUES ($1, $2, now(), now(), 1)
+       ON CONFLICT (stack) DO UPDATE SET holder = EXCLUDED.holder, acquired_at = now(), heartbeat_at = now(), epoch = leader_lock.epoch + 1
+       RETURNING epoch`,
+      [stack, holder],
+    );
+    return num(rows[0]!.epoch);
+  }
+
+  /** Records a heartbeat; false when the lock row names another holder or epoch (leadership lost). */
+  async heartbeat(stack: string, holder: string, epoch?: number): Promise<boolean> {
+    const rows = epoch === undefined
+      ? await this.db.query(`UPDATE leader_lock SET heartbeat_at = now() WHERE stack = $1 AND holder = $2 RETURNING stack`, [stack, holder])
+      : await this.db.query(`UPDATE leader_lock SET heartbeat_at = now() WHERE stack = $1 AND holder = $2 AND epoch = $3 RETURNING stack`, [stack, holder, epoch]);
+    return rows.length > 0;
   }
 
   async stepDown(stack: string): Promise<void> {
@@ -479,9 +547,9 @@ export class Store {
     return this.db.lockHealthy();
   }
 
-  async leader(stack: string): Promise<{ holder: string; acquiredAt: Date; heartbeatAt: Date } | undefined> {
-    const rows = await this.db.query(`SELECT holder, acquired_at, heartbeat_at FROM leader_lock WHERE stack = $1`, [stack]);
+  async leader(stack: string): Promise<{ holder: string; acquiredAt: Date; heartbeatAt: Date; epoch: number } | undefined> {
+    const rows = await this.db.query(`SELECT holder, acquired_at, heartbeat_at, epoch FROM leader_lock WHERE stack = $1`, [stack]);
     const r = rows[0];
-    return r ? { holder: String(r.holder), acquiredAt: date(r.acquired_at)!, heartbeatAt: date(r.heartbeat_at)! } : undefined;
+    return r ? { holder: String(r.holder), acquiredAt: date(r.acquired_at)!, heartbeatAt: date(r.heartbeat_at)!, epoch: num(r.epoch) } : undefined;
   }
 }

@@ -138,7 +138,8 @@ describe("budget guard", function () {
     let limits = budgets;
     const runner = new RecordingRunner();
     const { applier, metrics } = makeApplier(config, store, runner);
-    const spend = new StaticSpendSource({ daily: 480 });
+    // Every period known: an unknown spend never counts as below the warning level.
+    const spend = new StaticSpendSource({ daily: 480, weekly: 1000, monthly: 3000 });
     const guard = new BudgetGuard({ stack: "prod", store, applier, metrics, logger: silentLogger(), budgets: () => limits, spendSource: spend });
     await guard.check(new Date("2026-05-20T13:00:00Z"));
     assert.equal((await store.getState("prod")).emergencyActive, true);

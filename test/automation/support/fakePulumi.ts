@@ -12,7 +12,17 @@
  *   exits 255 with "error: preview failed" when a mandatory policy event is emitted
  * - `up --yes --skip-preview ...`    → ok, or the ConcurrentUpdateError text for the first N calls,
  *   or a failure
- * - `stack output --json`, `stack history --json` → what `up` reads afterwards
+ * - `stack output --json`, `stack history --json` → what `up` reads afterwards; the history is
+ *   kept in `history.json` (an update is `in-progress` from its start, then `succeeded`/`failed`)
+ * - `cancel --yes`                   → releases the stack lock, marks an in-progress update failed
+ *
+ * Fault modes of `up` (scenario.up): `hangMs` (work that long), `onSigint` (`exit`: Pulumi's graceful
+ * cancellation, releases the lock and exits 255; `ignore`: keeps hanging until SIGKILL),
+ * `grandchild` (starts a `sleep` child that must die with the group), `exitCode` (dies abruptly
+ * without a result), `stackLock` (Pulumi's stack lock: a second `up` while one runs fails with the
+ * DIY backend's "the stack is currently locked" text, i.e. ConcurrentUpdateError). Every `up`
+ * records its start and end in `ups.jsonl`; one that starts while another fake `up` process is
+ * alive is recorded in `overlaps.jsonl`.
  *
  * Behaviour comes from `scenario.json`, which a test rewrites between calls.
  */
@@ -46,7 +56,29 @@ export interface FakeScenario {
     error?: string;
     violations: FakePolicyEvent[];
     changeSummary: Record<string, number>;
+    hangMs?: number;
+    onSigint?: "exit" | "ignore";
+    grandchild?: boolean;
+    exitCode?: number;
+    stackLock?: boolean;
   };
+}
+
+export interface FakeUpEvent {
+  event: "start" | "end" | "sigint";
+  pid: number;
+  t: number;
+  message?: string;
+  result?: string;
+}
+
+export interface FakeHistoryEntry {
+  version: number;
+  kind: string;
+  message: string;
+  result: string;
+  startTime: string;
+  endTime?: string;
 }
 
 export interface FakeCall {
@@ -104,6 +136,14 @@ async function emit(events) {
     await new Promise((r) => setTimeout(r, 600));
   }
 }
+const history = {
+  file: path.join(STATE, "history.json"),
+  read() { return fs.existsSync(this.file) ? JSON.parse(fs.readFileSync(this.file, "utf8")) : []; },
+  write(list) { const tmp = this.file + "." + process.pid; fs.writeFileSync(tmp, JSON.stringify(list)); fs.renameSync(tmp, this.file); },
+  start(message) { const list = this.read(); const version = list.length + 1; list.push({ version, kind: "update", message, result: "in-progress", startTime: new Date().toISOString() }); this.write(list); return version; },
+  finish(version, result) { const list = this.read(); const e = list.find((x) => x.version === version); if (e && e.result === "in-progress") { e.result = result; e.endTime = new Date().toISOString(); } this.write(list); },
+  cancelRunning() { const list = this.read(); for (const e of list) if (e.result === "in-progress") { e.result = "failed"; e.endTime = new Date().toISOString(); } this.write(list); },
+};
 const policyEvents = (list) => list.map((v) => ({ policyEvent: Object.assign({ color: "never", policyPackName: "pyairtable-autoscaling-guardrails", policyPackVersion: "0.1.0", policyPackVersionTag: "0.1.0" }, v) }));
 const summary = (changes) => ({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: changes, PolicyPacks: { "pyairtable-autoscaling-guardrails": "0.1.0" } } });
 
@@ -129,17 +169,73 @@ async function main() {
   if (cmd === "up") {
     const n = count("up");
     if (n <= scenario.up.concurrentFailures) fail(255, CONFLICT);
-    const v = scenario.up.violations;
-    await emit([{ preludeEvent: { config: {} } }, ...policyEvents(v), summary(scenario.up.changeSummary)]);
-    if (scenario.up.error) fail(255, scenario.up.error);
-    if (v.some((x) => x.enforcementLevel === "mandatory")) fail(255, "error: update failed");
-    process.stdout.write("Updating (" + stack + ")\\nResources: " + JSON.stringify(scenario.up.changeSummary) + "\\n");
+    const u = scenario.up;
+    const lockFile = path.join(STATE, "stack.lock");
+    if (u.stackLock) {
+      try { fs.writeFileSync(lockFile, String(process.pid), { flag: "wx" }); }
+      catch { fail(255, "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with \`pulumi cancel\`."); }
+    }
+    const runDir = path.join(STATE, "running");
+    fs.mkdirSync(runDir, { recursive: true });
+    for (const f of fs.readdirSync(runDir)) {
+      const other = Number(f);
+      let alive = false;
+      try { process.kill(other, 0); alive = true; } catch {}
+      if (alive && other !== process.pid) fs.appendFileSync(path.join(STATE, "overlaps.jsonl"), JSON.stringify({ pid: process.pid, other, t: Date.now() }) + "\\n");
+    }
+    fs.writeFileSync(path.join(runDir, String(process.pid)), "");
+    const message = flag("--message") || "";
+    const log = (e) => fs.appendFileSync(path.join(STATE, "ups.jsonl"), JSON.stringify(Object.assign({ pid: process.pid, t: Date.now(), message }, e)) + "\\n");
+    const version = history.start(message);
+    log({ event: "start" });
+    const finish = (result) => {
+      history.finish(version, result);
+      log({ event: "end", result });
+      fs.rmSync(path.join(runDir, String(process.pid)), { force: true });
+      if (u.stackLock) fs.rmSync(lockFile, { force: true });
+    };
+    process.on("SIGINT", () => {
+      log({ event: "sigint" });
+      if (u.onSigint === "ignore") return;
+      finish("failed");
+      fail(255, "error: update canceled");
+    });
+    if (u.grandchild) {
+      const child = require("child_process").spawn("sleep", ["600"], { stdio: "ignore" });
+      fs.writeFileSync(path.join(STATE, "grandchild.pid"), String(child.pid));
+    }
+    if (u.hangMs) await new Promise((r) => setTimeout(r, u.hangMs));
+    if (u.exitCode !== undefined) { fs.rmSync(path.join(runDir, String(process.pid)), { force: true }); process.exit(u.exitCode); }
+    const v = u.violations;
+    // When the Automation API process is gone (its leader was killed), its event server is too;
+    // the fake then finishes its update regardless (an assumption: whether the real CLI goes on
+    // without its event reader is not verified here; recovery handles both outcomes).
+    await emit([{ preludeEvent: { config: {} } }, ...policyEvents(v), summary(u.changeSummary)]).catch(() => undefined);
+    if (u.error || v.some((x) => x.enforcementLevel === "mandatory")) {
+      finish("failed");
+      fail(255, u.error || "error: update failed");
+    }
+    finish("succeeded");
+    process.stdout.write("Updating (" + stack + ")\\nResources: " + JSON.stringify(u.changeSummary) + "\\n");
+    return;
+  }
+  if (cmd === "cancel") {
+    fs.rmSync(path.join(STATE, "stack.lock"), { force: true });
+    history.cancelRunning();
     return;
   }
   if (cmd === "stack" && sub === "output") { process.stdout.write("{}\\n"); return; }
   if (cmd === "stack" && sub === "history") {
-    const now = new Date().toISOString();
-    process.stdout.write(JSON.stringify([{ version: 1, kind: "update", startTime: now, endTime: now, message: "", environment: {}, config: {}, result: "succeeded", resourceChanges: scenario.up.changeSummary }]) + "\\n");
+    const size = Number(flag("--page-size") || 0);
+    const all = history.read().slice().reverse();
+    const page = size > 0 ? all.slice(0, size) : all;
+    if (page.length === 0 && !fs.existsSync(path.join(STATE, "history.json"))) {
+      // As before the history was kept: what \`up\` reads right after it ran.
+      const now = new Date().toISOString();
+      process.stdout.write(JSON.stringify([{ version: 1, kind: "update", startTime: now, endTime: now, message: "", environment: {}, config: {}, result: "succeeded", resourceChanges: scenario.up.changeSummary }]) + "\\n");
+      return;
+    }
+    process.stdout.write(JSON.stringify(page.map((h) => Object.assign({ environment: {}, config: {}, resourceChanges: scenario.up.changeSummary }, h))) + "\\n");
     return;
   }
   fail(2, "fake pulumi: unsupported command: " + args.join(" "));
@@ -180,6 +276,40 @@ export class FakePulumi {
     const file = path.join(this.root, "calls.jsonl");
     if (!fs.existsSync(file)) return [];
     return fs.readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as FakeCall);
+  }
+
+  /** `up` starts and ends, in order. */
+  upEvents(): FakeUpEvent[] {
+    return this.jsonl<FakeUpEvent>("ups.jsonl");
+  }
+
+  /** `up` processes that started while another was alive. */
+  overlaps(): { pid: number; other: number; t: number }[] {
+    return this.jsonl("overlaps.jsonl");
+  }
+
+  history(): FakeHistoryEntry[] {
+    const file = path.join(this.root, "history.json");
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as FakeHistoryEntry[]) : [];
+  }
+
+  setHistory(entries: FakeHistoryEntry[]): void {
+    fs.writeFileSync(path.join(this.root, "history.json"), JSON.stringify(entries));
+  }
+
+  grandchildPid(): number | undefined {
+    const file = path.join(this.root, "grandchild.pid");
+    return fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) : undefined;
+  }
+
+  stackLocked(): boolean {
+    return fs.existsSync(path.join(this.root, "stack.lock"));
+  }
+
+  private jsonl<T>(name: string): T[] {
+    const file = path.join(this.root, name);
+    if (!fs.existsSync(file)) return [];
+    return fs.readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as T);
   }
 
   clearCalls(): void {
