@@ -217,7 +217,7 @@ const SCENARIOS: Scenario[] = [
     series: [
       s("keda_scaled_object_errors_total", { namespace: WNS, scaledObject: "saga-orchestrator" }, "0+2x40"),
       // KEDA <= 2.15 also exported the per-scaler counter
-      s("keda_scaler_errors_total", { namespace: WNS, scaledObject: "analytics", scaler: "kafkaScaler", metric: "s0-kafka", triggerIndex: "0", type: "scaledobject" }, "0+1x40"),
+      s("keda_scaler_detail_errors_total", { namespace: WNS, scaledObject: "analytics", scaler: "kafkaScaler", metric: "s0-kafka", triggerIndex: "0", type: "scaledobject" }, "0+1x40"),
       s("keda_scaled_object_errors_total", { namespace: WNS, scaledObject: "webhooks" }, "3x40"), // old errors, none now
       s("keda_scaled_object_errors_total", { namespace: WNS, scaledObject: "notifications" }, "0x10 4x30"), // one burst at 11m
     ],
@@ -411,14 +411,16 @@ const SCENARIOS: Scenario[] = [
     name: "Karpenter NodePool near its limit",
     env: "prod",
     series: [
-      s("karpenter_nodepools_usage", { nodepool: "spot", resource_type: "cpu" }, "95x40"),
-      s("karpenter_nodepools_limit", { nodepool: "spot", resource_type: "cpu" }, "100x40"),
-      s("karpenter_nodepools_usage", { nodepool: "on-demand", resource_type: "cpu" }, "50x40"),
-      s("karpenter_nodepools_limit", { nodepool: "on-demand", resource_type: "cpu" }, "100x40"),
+      // The NodePools limit only `nodes` (karpenter_nodepools_limit has no cpu/memory series).
+      s("karpenter_nodepools_usage", { nodepool: "batch-spot", resource_type: "nodes" }, "13x40"),
+      s("karpenter_nodepools_limit", { nodepool: "batch-spot", resource_type: "nodes" }, "14x40"),
+      s("karpenter_nodepools_usage", { nodepool: "batch-spot", resource_type: "cpu" }, "50x40"),
+      s("karpenter_nodepools_usage", { nodepool: "api-spot", resource_type: "nodes" }, "1x40"),
+      s("karpenter_nodepools_limit", { nodepool: "api-spot", resource_type: "nodes" }, "3x40"),
     ],
     checks: [
       { at: "10m", alertname: "NodePoolNearLimit", fire: [] },
-      { at: "20m", alertname: "NodePoolNearLimit", fire: [{ labels: { nodepool: "spot", resource_type: "cpu" }, target: "spot/cpu" }] },
+      { at: "20m", alertname: "NodePoolNearLimit", fire: [{ labels: { nodepool: "batch-spot", resource_type: "nodes" }, target: "batch-spot/nodes" }] },
     ],
   },
   {
@@ -796,7 +798,7 @@ describe("alert rules", () => {
         assert.deepEqual(checkRuleMetricNames(groups, allowed), []);
         const used = new Set(groups.flatMap((g) => g.rules.flatMap((r) => scanPromqlMetricNames(r.expr).names)));
         // the scan really finds metrics (not vacuously empty)
-        for (const m of ["kube_horizontalpodautoscaler_status_current_replicas", "keda_scaler_errors_total", "karpenter_interruption_received_messages_total", "pyairtable_autoscaler_budget_utilisation_ratio"]) {
+        for (const m of ["kube_horizontalpodautoscaler_status_current_replicas", "keda_scaler_detail_errors_total", "karpenter_interruption_received_messages_total", "pyairtable_autoscaler_budget_utilisation_ratio"]) {
           assert.ok(used.has(m), `${env}: expected ${m} to be used`);
         }
       }

@@ -1028,7 +1028,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
         w: 4,
         h: 4,
         decimals: 0,
-        targets: [{ expr: `sum(increase(keda_scaler_errors_total{${KEDA_SEL}}[$__range])) or vector(0)`, legend: "errors" }],
+        targets: [{ expr: `sum(increase(keda_scaler_detail_errors_total{${KEDA_SEL}}[$__range])) or vector(0)`, legend: "errors" }],
         thresholds: [[1, "red"]],
       },
       {
@@ -1130,7 +1130,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
         unit: "short",
         min: 0,
         targets: [
-          { expr: `sum by (namespace, scaledObject, scaler) (rate(keda_scaler_errors_total{${KEDA_SEL}}[$__rate_interval]))`, legend: "{{scaledObject}} {{scaler}}" },
+          { expr: `sum by (namespace, scaledObject, scaler) (rate(keda_scaler_detail_errors_total{${KEDA_SEL}}[$__rate_interval]))`, legend: "{{scaledObject}} {{scaler}}" },
           { expr: `sum by (namespace, scaledObject) (rate(keda_scaled_object_errors_total{${KEDA_SEL}}[$__rate_interval]))`, legend: "{{scaledObject}} (ScaledObject)" },
         ],
       },
@@ -1174,7 +1174,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
       {
         type: "bargauge",
         title: "NodePool usage vs limits",
-        description: "Resources used per NodePool as a share of its spec.limits (only resources with a limit are shown).",
+        description: "Resources used per NodePool as a share of its spec.limits: only resources with a limit have a series (the NodePools limit `nodes`).",
         w: 12,
         h: 8,
         unit: "percentunit",
@@ -1182,7 +1182,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
         max: 1,
         targets: [
           {
-            expr: `sum by (nodepool, resource_type) (karpenter_nodepools_usage{resource_type=~"cpu|memory"}) / on (nodepool, resource_type) sum by (nodepool, resource_type) (karpenter_nodepools_limit{resource_type=~"cpu|memory"})`,
+            expr: `sum by (nodepool, resource_type) (karpenter_nodepools_usage) / on (nodepool, resource_type) sum by (nodepool, resource_type) (karpenter_nodepools_limit)`,
             legend: "{{nodepool}} {{resource_type}}",
           },
         ],

@@ -80,8 +80,7 @@ export const metricCatalog: readonly MetricDefinition[] = [
   { name: "container_cpu_usage_seconds_total", source: "cadvisor", type: "counter", help: "Container CPU usage." },
   { name: "container_memory_working_set_bytes", source: "cadvisor", type: "gauge", help: "Container working set." },
   // KEDA operator (v2.x)
-  { name: "keda_scaler_errors_total", source: "keda", type: "counter", help: "Errors per scaler (KEDA before 2.16; kept for older operators)." },
-  { name: "keda_scaler_detail_errors_total", source: "keda", type: "counter", help: "Errors per scaler (KEDA 2.16 and later)." },
+  { name: "keda_scaler_detail_errors_total", source: "keda", type: "counter", help: "Errors per scaler (KEDA 2.17+; replaced keda_scaler_errors_total, removed in 2.17.0)." },
   { name: "keda_scaled_object_errors_total", source: "keda", type: "counter", help: "Errors per ScaledObject." },
   { name: "keda_scaler_metrics_value", source: "keda", type: "gauge", help: "Current metric value per scaler." },
   { name: "keda_scaler_active", source: "keda", type: "gauge", help: "1 when the scaler is active." },
