@@ -55,6 +55,18 @@ export const applicationMetrics = {
   dbConnectionsInUse: "db_connections_in_use",
 } as const;
 
+/**
+ * The application services' metric contract (what each PyAirtable service must expose on its
+ * `metrics` port): names, types and the labels the service itself sets. The scrape adds the
+ * PodMonitor's target labels (namespace, pod, container, ...) and `service` (relabelled from the
+ * pod's `app.kubernetes.io/name`). The PromQL contract check reads this table like an exporter's catalog.
+ */
+export const applicationMetricContract: readonly { name: string; type: "counter" | "gauge" | "histogram"; labels: string[]; help: string }[] = [
+  { name: applicationMetrics.httpRequestsTotal, type: "counter", labels: ["code", "method"], help: "HTTP requests served, by status code and method." },
+  { name: applicationMetrics.httpRequestDurationSeconds, type: "histogram", labels: ["code", "method"], help: "HTTP request latency, seconds." },
+  { name: applicationMetrics.dbConnectionsInUse, type: "gauge", labels: [], help: "Database connections this pod holds." },
+];
+
 export const metricCatalog: readonly MetricDefinition[] = [
   // kube-state-metrics (kube-prometheus-stack)
   { name: "kube_horizontalpodautoscaler_spec_max_replicas", source: "kube-state-metrics", type: "gauge", help: "HPA maxReplicas." },
