@@ -90,7 +90,7 @@ describe("data-tier alarms", function () {
       assert.deepEqual(topics.map((t) => t.name.replace(/.*-data-alarms-/, "")).sort(), ["critical", "warning"]);
       assert.ok(topics.every((t) => typeof t.inputs.kmsMasterKeyId === "string"));
       const policies = plan.resources.filter((r) => r.type === "aws:sns/topicPolicy:TopicPolicy" && r.name.includes("-data-alarms-"));
-      for (const p of policies) assert.equal(JSON.parse(p.inputs.policy).Statement[0].Principal.Service, "cloudwatch.amazonaws.com");
+      for (const p of policies) assert.equal(JSON.parse(String(p.inputs.policy)).Statement[0].Principal.Service, "cloudwatch.amazonaws.com");
       const subs = plan.resources.filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription" && r.name.includes("-data-alarms-"));
       assert.deepEqual(subs.map((s) => s.inputs.protocol), ["email", "email"]);
       assert.ok(subs.every((s) => s.inputs.endpoint === "[secret]"), "the e-mail is a secret");
