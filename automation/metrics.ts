@@ -69,6 +69,21 @@ export class AutomationMetrics {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "pyairtable_autoscaler_process_" });
   }
 
+  /**
+   * Gauges only the leader keeps current: forecasts, predictive floors and the budget. A replica
+   * that is not (or no longer) the leader must not export its last values, or `max by (...)`
+   * queries over the replicas pick up stale figures.
+   */
+  leaderOnlyGauges(): Gauge<string>[] {
+    return [this.forecastMape, this.forecastIntervalCoverage, this.forecastConfidence, this.forecastLoad, this.predictiveFloorReplicas, this.budgetUtilisation, this.budgetSpendUsd, this.budgetLimitUsd] as Gauge<string>[];
+  }
+
+  /** Reports the leader lock; when not leading, drops the leader-only gauges' series. */
+  setLeader(leading: boolean): void {
+    this.leaderLockHeld.set(leading ? 1 : 0);
+    if (!leading) for (const g of this.leaderOnlyGauges()) g.reset();
+  }
+
   /** Marks one profile as active (1) and every other known one as 0. */
   setActiveProfile(profile: string | null, known: readonly string[]): void {
     for (const p of known) this.scheduledProfileActive.set({ profile: p }, p === profile ? 1 : 0);

@@ -9,6 +9,8 @@ import { Applier, composeDesired, type ApplyResult, type Leadership } from "./ap
 import { MissingSdkError, CostExplorerSpendSource, SqsEmergencyQueue } from "./aws";
 import { BudgetGuard, type EmergencyQueue, type SpendSource } from "./budget";
 import { Collector } from "./collector";
+import { exportCostEstimate, stackCostEstimate } from "./costEstimate";
+import type { ComponentCost } from "../lib/cost/report";
 import { defaultConfigFile, emergencyProfileName, loadAutomationConfig, type AutomationConfig } from "./config";
 import { loadEnsembleForecaster } from "./forecastAdapter";
 import { createHttpServer, listen } from "./http";
@@ -62,7 +64,7 @@ export class LeaderElector implements Leadership {
       this.leading = false;
       this.logger.warn({ err: (e as Error).message }, "leader lock check failed");
     }
-    this.metrics.leaderLockHeld.set(this.leading ? 1 : 0);
+    this.metrics.setLeader(this.leading);
     if (this.leading !== was) this.logger.info({ holder: this.holder, leader: this.leading, epoch: this.currentEpoch }, this.leading ? "leader lock acquired" : "leader lock lost");
     return this.leading && !was;
   }
@@ -74,14 +76,14 @@ export class LeaderElector implements Leadership {
   async isLeader(): Promise<boolean> {
     if (!this.leading) return false;
     this.leading = await this.store.stillLeading().catch(() => false);
-    this.metrics.leaderLockHeld.set(this.leading ? 1 : 0);
+    this.metrics.setLeader(this.leading);
     return this.leading;
   }
 
   async release(): Promise<void> {
     if (this.leading) await this.store.stepDown(this.stack).catch(() => undefined);
     this.leading = false;
-    this.metrics.leaderLockHeld.set(0);
+    this.metrics.setLeader(false);
   }
 }
 
@@ -173,6 +175,11 @@ export interface ServiceOptions {
   readonly fenceCheckMs?: number;
   /** Seconds between checks of the Pulumi CLI for readiness (default 60). */
   readonly cliCheckSeconds?: number;
+  /**
+   * The cost model's estimate per component for the cost gauge (default: the offline plan of the
+   * stack file, see costEstimate.ts; computed at start when the jobs run, and daily).
+   */
+  readonly costEstimate?: () => Promise<readonly ComponentCost[]>;
 }
 
 export class AutomationService {
@@ -250,6 +257,7 @@ export class AutomationService {
     await this.checkCli();
     logger.info({ port: this.port }, "http listening (/healthz, /readyz, /metrics, /api/forecasts, /api/decisions, /api/state)");
     this.applier.exportState(await this.opts.store.getState(config.stack));
+    if (this.opts.startJobs !== false || this.opts.costEstimate) this.costEstimated = this.refreshCostEstimate();
     await this.leaderTick();
     if (this.opts.startJobs !== false) this.startJobs();
     this.started = true;
@@ -316,6 +324,16 @@ export class AutomationService {
     }
   }
 
+  /** The cost estimate started by start() (tests wait for it). */
+  costEstimated: Promise<void> = Promise.resolve();
+
+  /** Sets the cost gauge from the cost model (errors are logged; the gauge keeps its last values). */
+  async refreshCostEstimate(): Promise<void> {
+    const { config } = this.opts;
+    const estimate = this.opts.costEstimate ?? (() => stackCostEstimate(config.projectDir, config.stack));
+    await this.guard("cost estimate", async () => exportCostEstimate(this.metrics, await estimate()));
+  }
+
   /** The catch-up started when this process last became leader (tests and shutdown wait for it). */
   catchingUp: Promise<void> = Promise.resolve();
 
@@ -351,6 +369,7 @@ export class AutomationService {
     this.scheduler.start((e, profile) => this.opts.logger.error({ profile, err: (e as Error).message }, "scheduled profile failed"));
     // Reconcile: retries a scheduled run that failed (catch-up applies only what is not handled yet).
     this.jobs.push(new Cron("*/15 * * * *", { timezone: tz, protect: true }, this.leaderOnly("reconcile", () => this.scheduler.catchUp())));
+    this.jobs.push(new Cron("17 3 * * *", { timezone: tz, protect: true }, () => this.refreshCostEstimate()));
     if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collect())));
     if (config.predictive.enabled) this.jobs.push(new Cron(config.predictive.schedule, { timezone: tz, protect: true }, this.leaderOnly("predict", () => this.predictor.run())));
     if (config.budget.enabled) {
@@ -392,7 +411,7 @@ export class AutomationService {
       clean = await this.applier.idle(Math.max(0, bound - (Date.now() - started) - 1000));
     }
     const remaining = () => Math.max(0, bound - (Date.now() - started));
-    await Promise.race([this.catchingUp, new Promise((r) => setTimeout(r, Math.min(remaining(), 1000)).unref())]);
+    await Promise.race([Promise.all([this.catchingUp, this.costEstimated]), new Promise((r) => setTimeout(r, Math.min(remaining(), 1000)).unref())]);
     if (this.server) {
       const server = this.server;
       this.server = undefined;

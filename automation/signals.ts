@@ -6,7 +6,7 @@
  * Label conventions (see lib/monitoring/dashboards.ts): a service's name is its Kubernetes Service
  * name (the `service` label of the application metrics), its Deployment name and its ScaledObject
  * name (the `scaledObject` label of KEDA's metrics); KEDA numbers a ScaledObject's triggers in
- * order (`scalerIndex`), and the catalog's signals are the triggers in that order.
+ * order (`triggerIndex`, the label KEDA 2.13+ exports; it was `scalerIndex` before), and the catalog's signals are the triggers in that order.
  */
 import { serviceCatalog, type ServiceDefinition, type Signal } from "../lib/catalog/services";
 import { applicationMetrics } from "../lib/monitoring/metricNames";
@@ -82,7 +82,7 @@ export function seriesFor(service: ServiceDefinition): SeriesDefinition[] {
           service: service.name,
           signal: id,
           // One series per scaler; max() tolerates duplicate series from several operator replicas.
-          query: `max(keda_scaler_metrics_value{namespace="${ns}", scaledObject="${name}", scalerIndex="${triggerIndex}"})`,
+          query: `max(keda_scaler_metrics_value{namespace="${ns}", scaledObject="${name}", triggerIndex="${triggerIndex}"})`,
           perReplica,
         });
         triggerIndex++;

@@ -13,6 +13,7 @@ import { Cache } from "./cache";
 import { Streaming } from "./streaming";
 import { Search } from "./search";
 import { CostControls } from "./costControls";
+import { DataTierAlarms } from "./dataTierAlarms";
 import { alertmanagerConfigSecretName, ClusterAddons } from "./clusterAddons";
 import { fileEventsQueueName } from "../lib/catalog/cluster";
 import { WorkloadScaling } from "./workloadScaling";
@@ -37,6 +38,7 @@ export class Platform extends pulumi.ComponentResource {
   public readonly streaming: Streaming;
   public readonly search: Search;
   public readonly costControls: CostControls;
+  public readonly dataTierAlarms: DataTierAlarms;
   public readonly addons: ClusterAddons;
   public readonly workloads: WorkloadScaling;
   public readonly monitoring: Monitoring;
@@ -129,6 +131,18 @@ export class Platform extends pulumi.ComponentResource {
     this.costControls = new CostControls(`${name}-cost`, {
       ...s.budgets,
       environment: s.environment,
+      alertEmail: pulumi.secret(s.secrets.alertEmail),
+    }, parent);
+
+    // The data tier's ceilings, alarmed in CloudWatch (Prometheus does not see them).
+    this.dataTierAlarms = new DataTierAlarms(`${name}-data-alarms`, {
+      settings: s,
+      auroraClusterIdentifier: this.database.clusterIdentifier,
+      redisReplicationGroupId: this.cache.replicationGroupId,
+      mskClusterName: this.streaming.clusterName,
+      openSearchDomainName: this.search.domainName,
+      accountId: identity.accountId,
+      topicKmsKeyArn: this.costControls.kmsKeyArn,
       alertEmail: pulumi.secret(s.secrets.alertEmail),
     }, parent);
 

@@ -36,6 +36,11 @@ import {
   renderAlertmanagerYaml,
 } from "../lib/monitoring/alertmanagerConfig";
 import { queryableSeriesNames } from "../lib/monitoring/metricNames";
+import { AutomationMetrics } from "../automation/metrics";
+import { planStack } from "../lib/plan/plan";
+import { deployedCatalogs, loadCatalogFiles } from "../lib/monitoring/metricCatalogs";
+import { buildContractIndex, checkExpression } from "../lib/monitoring/promqlContract";
+import { deploymentOf, indexInputFromPlan } from "../lib/monitoring/renderedPromql";
 
 const ROOT = path.resolve(__dirname, "..");
 const RUNBOOK = path.join(ROOT, "docs", "runbook.md");
@@ -217,7 +222,7 @@ const SCENARIOS: Scenario[] = [
     series: [
       s("keda_scaled_object_errors_total", { namespace: WNS, scaledObject: "saga-orchestrator" }, "0+2x40"),
       // KEDA <= 2.15 also exported the per-scaler counter
-      s("keda_scaler_errors_total", { namespace: WNS, scaledObject: "analytics", scaler: "kafkaScaler", metric: "s0-kafka", triggerIndex: "0", type: "scaledobject" }, "0+1x40"),
+      s("keda_scaler_detail_errors_total", { namespace: WNS, scaledObject: "analytics", scaler: "kafkaScaler", metric: "s0-kafka", triggerIndex: "0", type: "scaledobject" }, "0+1x40"),
       s("keda_scaled_object_errors_total", { namespace: WNS, scaledObject: "webhooks" }, "3x40"), // old errors, none now
       s("keda_scaled_object_errors_total", { namespace: WNS, scaledObject: "notifications" }, "0x10 4x30"), // one burst at 11m
     ],
@@ -411,14 +416,16 @@ const SCENARIOS: Scenario[] = [
     name: "Karpenter NodePool near its limit",
     env: "prod",
     series: [
-      s("karpenter_nodepools_usage", { nodepool: "spot", resource_type: "cpu" }, "95x40"),
-      s("karpenter_nodepools_limit", { nodepool: "spot", resource_type: "cpu" }, "100x40"),
-      s("karpenter_nodepools_usage", { nodepool: "on-demand", resource_type: "cpu" }, "50x40"),
-      s("karpenter_nodepools_limit", { nodepool: "on-demand", resource_type: "cpu" }, "100x40"),
+      // The NodePools limit only `nodes` (karpenter_nodepools_limit has no cpu/memory series).
+      s("karpenter_nodepools_usage", { nodepool: "batch-spot", resource_type: "nodes" }, "13x40"),
+      s("karpenter_nodepools_limit", { nodepool: "batch-spot", resource_type: "nodes" }, "14x40"),
+      s("karpenter_nodepools_usage", { nodepool: "batch-spot", resource_type: "cpu" }, "50x40"),
+      s("karpenter_nodepools_usage", { nodepool: "api-spot", resource_type: "nodes" }, "1x40"),
+      s("karpenter_nodepools_limit", { nodepool: "api-spot", resource_type: "nodes" }, "3x40"),
     ],
     checks: [
       { at: "10m", alertname: "NodePoolNearLimit", fire: [] },
-      { at: "20m", alertname: "NodePoolNearLimit", fire: [{ labels: { nodepool: "spot", resource_type: "cpu" }, target: "spot/cpu" }] },
+      { at: "20m", alertname: "NodePoolNearLimit", fire: [{ labels: { nodepool: "batch-spot", resource_type: "nodes" }, target: "batch-spot/nodes" }] },
     ],
   },
   {
@@ -790,13 +797,32 @@ describe("alert rules", () => {
   describe("metric contract", () => {
     const allowed = queryableSeriesNames();
 
+    it("every input series of the promtool scenarios is shaped as the upstream catalogs say (names, labels, possible values)", async function () {
+      this.timeout(120_000);
+      const plan = await planStack("prod");
+      const sel = deployedCatalogs(loadCatalogFiles(), deploymentOf(plan.resources));
+      const index = buildContractIndex(indexInputFromPlan(plan.resources, sel.catalogs, new AutomationMetrics({ defaultMetrics: true })));
+      const findings = new Set<string>();
+      let checked = 0;
+      for (const sc of SCENARIOS) {
+        for (const series of sc.series) {
+          checked++;
+          for (const f of checkExpression(series.series, index).findings) findings.add(`${sc.name}: ${f}`);
+        }
+      }
+      assert.ok(checked > 100, `series checked: ${checked}`);
+      assert.deepEqual([...findings], []);
+      // The check bites: the pre-2.17 KEDA series the fixtures used to carry is refused.
+      assert.match(checkExpression('keda_scaler_errors_total{namespace="pyairtable-workers", scaledObject="analytics"}', index).findings[0] ?? "", /no longer exists/);
+    });
+
     it("every expression of both environments only uses metrics from lib/monitoring/metricNames.ts", () => {
       for (const env of ENVS) {
         const groups = groupsFor(env);
         assert.deepEqual(checkRuleMetricNames(groups, allowed), []);
         const used = new Set(groups.flatMap((g) => g.rules.flatMap((r) => scanPromqlMetricNames(r.expr).names)));
         // the scan really finds metrics (not vacuously empty)
-        for (const m of ["kube_horizontalpodautoscaler_status_current_replicas", "keda_scaler_errors_total", "karpenter_interruption_received_messages_total", "pyairtable_autoscaler_budget_utilisation_ratio"]) {
+        for (const m of ["kube_horizontalpodautoscaler_status_current_replicas", "keda_scaler_detail_errors_total", "karpenter_interruption_received_messages_total", "pyairtable_autoscaler_budget_utilisation_ratio"]) {
           assert.ok(used.has(m), `${env}: expected ${m} to be used`);
         }
       }

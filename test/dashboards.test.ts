@@ -16,6 +16,8 @@ import {
   GRAFANA_DASHBOARD_LABEL,
 } from "../lib/monitoring/dashboards";
 import { metricCatalog, queryableSeriesNames } from "../lib/monitoring/metricNames";
+import { serviceCatalog } from "../lib/catalog/services";
+import { seriesFor } from "../automation/signals";
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -454,9 +456,11 @@ describe("dashboards", () => {
           series(`kube_poddisruptionbudget_status_current_healthy{${ns}, poddisruptionbudget="user-service"}`, "3x40"),
           series(`kube_poddisruptionbudget_status_desired_healthy{${ns}, poddisruptionbudget="user-service"}`, "2x40"),
           // Forecast for the 15m horizon, made every minute: at t the forecast for t+15m is t (minutes).
-          series('pyairtable_autoscaler_forecast_load{service="api-gateway", horizon="15m", bound="point"}', "0+1x40"),
-          series('pyairtable_autoscaler_forecast_load{service="api-gateway", horizon="15m", bound="lower"}', "-5+1x40"),
-          series('pyairtable_autoscaler_forecast_load{service="api-gateway", horizon="1h", bound="point"}', "1000x40"),
+          series('pyairtable_autoscaler_forecast_load{service="api-gateway", signal="requests_per_second", horizon="15m", bound="point"}', "0+1x40"),
+          series('pyairtable_autoscaler_forecast_load{service="api-gateway", signal="requests_per_second", horizon="15m", bound="lower"}', "-5+1x40"),
+          series('pyairtable_autoscaler_forecast_load{service="api-gateway", signal="requests_per_second", horizon="1h", bound="point"}', "1000x40"),
+          // Another signal's forecast must not be mixed into the request-rate panel.
+          series('pyairtable_autoscaler_forecast_load{service="api-gateway", signal="cpu_cores", horizon="15m", bound="point"}', "9999x40"),
           series("pyairtable_autoscaler_forecast_last_success_timestamp_seconds", "600x40"),
         ],
         promql_expr_test: [
@@ -623,15 +627,33 @@ describe("dashboards", () => {
       const forecastPanels = (d: GrafanaDashboard) => panelsOf(d).filter((p) => p.title.startsWith("Forecast vs actual: "));
       const pred = dashboards[3];
       assert.deepEqual(forecastPanels(pred).map((p) => p.title.slice("Forecast vs actual: ".length)), services.map((s) => s.name));
-      for (const s of services) {
+      // Services outside the catalog fall back to the request rate (catalog services: the next test).
+      for (const s of services.filter((x) => !serviceCatalog.some((c) => c.name === x.name && c.namespace === x.namespace))) {
         const p = panelByTitle(pred, `Forecast vs actual: ${s.name}`);
         assert.ok(p.targets[0].expr.includes(`namespace="${s.namespace}", service="${s.name}"`), p.targets[0].expr);
-        assert.ok(p.targets[1].expr.includes(`service="${s.name}", horizon="15m"`) && p.targets[1].expr.includes("offset 15m"), p.targets[1].expr);
+        assert.ok(p.targets[1].expr.includes(`service="${s.name}", signal="requests_per_second", horizon="15m"`) && p.targets[1].expr.includes("offset 15m"), p.targets[1].expr);
       }
       const other = buildDashboards({ ...options, services: [{ name: "webhook-service", namespace: "hooks" }], forecastHorizon: "1h" });
       const panels = forecastPanels(other[3]);
       assert.deepEqual(panels.map((p) => p.title), ["Forecast vs actual: webhook-service"]);
       assert.ok(panels[0].targets[1].expr.includes('horizon="1h"} offset 1h'));
+    });
+
+    it("catalog services: the forecast is compared with the signal it forecasts (KEDA scaler value, request rate), and services without a capacity signal are not shown as forecast", () => {
+      const real = buildDashboards({ ...options, services: serviceCatalog.map((s) => ({ name: s.name, namespace: s.namespace })) });
+      const pred = real[3];
+      for (const svc of serviceCatalog) {
+        const sizing = seriesFor(svc).find((x) => x.perReplica !== undefined);
+        if (!sizing) {
+          const p = panelByTitle(pred, `Load (not forecast): ${svc.name}`);
+          assert.equal(p.targets.length, 1, "no forecast target for a service the predictor does not forecast");
+          continue;
+        }
+        const p = panelByTitle(pred, `Forecast vs actual: ${svc.name}`);
+        assert.equal(p.targets[0].expr, sizing.query, "actual = the collector's query the forecast learns from");
+        assert.ok(p.targets[1].expr.includes(`service="${svc.name}", signal="${sizing.signal}"`), p.targets[1].expr);
+      }
+      assert.match(panelByTitle(pred, "Forecast vs actual: file-service").targets[0].expr, /keda_scaler_metrics_value\{namespace="pyairtable-api", scaledObject="file-service", triggerIndex="0"\}/);
     });
 
     it("rejects invalid input", () => {

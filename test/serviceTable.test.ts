@@ -60,7 +60,7 @@ describe("service catalog table", () => {
     ]);
     assert.equal(rowOf("saga-orchestrator")[6], "Kafka lag on `saga-events` (group `saga-orchestrator`) 100/replica, Redis list `saga:pending` 50/replica");
     assert.equal(rowOf("platform-services")[6], "CPU 75%, memory 85%, 40 DB connections per pod");
-    assert.equal(rowOf("ai-llm")[6], "Redis list `llm:requests` 5/replica, Prometheus `gpu_utilization` 70/replica");
+    assert.equal(rowOf("ai-llm")[6], "Redis list `llm:requests` 5/replica, Prometheus `cpu_cores_busy` 0.7/replica");
   });
 
   it("takes ranges from the stacks and response times from the arguments", () => {

@@ -115,10 +115,13 @@ describe("workload scaling objects", () => {
     assert.deepEqual(so.spec.triggers.filter((t: Any) => t.type !== "cron").map((t: Any) => t.type), ["redis-cluster", "aws-sqs-queue"]);
   });
 
-  it("AI/LLM: 1-8 on the request queue and GPU utilisation (Prometheus)", () => {
+  it("AI/LLM: 1-8 on the request queue and the CPU its containers burn (Prometheus, cAdvisor: the stack has no GPU capacity)", () => {
     const so = buildScaledObject(serviceByName("ai-llm"), contextFor("prod", "ai-llm")) as Any;
     assert.deepEqual([so.spec.minReplicaCount, so.spec.maxReplicaCount], [1, 8]);
-    assert.ok(so.spec.triggers.some((t: Any) => t.type === "prometheus" && /DCGM_FI_DEV_GPU_UTIL/.test(t.metadata.query)));
+    const prom = so.spec.triggers.find((t: Any) => t.type === "prometheus");
+    assert.match(prom.metadata.query, /container_cpu_usage_seconds_total\{namespace="pyairtable-workers", pod=~"ai-llm-\.\*", container="ai-llm"\}/);
+    assert.equal(prom.metadata.threshold, "0.7");
+    assert.ok(!so.spec.triggers.some((t: Any) => /DCGM_/.test(t.metadata?.query ?? "")), "no DCGM exporter is deployed");
   });
 
   it("Automation: 0-20 on Celery queues (Redis lists)", () => {

@@ -26,7 +26,7 @@ export type Signal =
   | { readonly type: "kafkaLag"; readonly topic: string; readonly consumerGroup: string; readonly lagPerReplica: number }
   /** SQS queue depth (S3 event notifications), messages per replica. */
   | { readonly type: "sqsQueue"; readonly queueName: string; readonly targetPerReplica: number }
-  /** Any Prometheus query (e.g. DCGM GPU utilisation), value per replica. */
+  /** Any Prometheus query (its metrics must be in a deployed exporter's catalog), value per replica. */
   | { readonly type: "prometheus"; readonly metricName: string; readonly query: string; readonly threshold: number };
 
 export type SignalType = Signal["type"];
@@ -151,12 +151,19 @@ export const serviceCatalog = [
     signals: [
       { type: "redisList", listName: "llm:requests", targetPerReplica: 5 },
       {
+        // The design scales AI/LLM on "GPU utilization", but the stack has no GPU capacity (no GPU
+        // NodePool; the batch pools launch CPU instances) and so no NVIDIA DCGM exporter: a
+        // DCGM_FI_DEV_GPU_UTIL trigger would read nothing. The compute signal that exists is the
+        // CPU the ai-llm containers burn (cAdvisor, kubelet /metrics/cadvisor). KEDA divides the
+        // query's value by the threshold (AverageValue): cores busy / 0.7 gives the replicas that
+        // keep each replica near the design's 70% of one core. Absolute cores, not a share of the
+        // requests, so the VPA resizing requests in place does not move the signal.
+        // When GPU NodePools are added: deploy dcgm-exporter on them, catalog it
+        // (contracts/metrics/) and switch this query to DCGM_FI_DEV_GPU_UTIL.
         type: "prometheus",
-        metricName: "gpu_utilization",
-        // KEDA divides the query's value by the threshold to get replicas (AverageValue): summing the
-        // GPUs' utilisation and dividing by 70 gives the replicas that keep each GPU near 70%.
-        query: 'sum(DCGM_FI_DEV_GPU_UTIL{namespace="pyairtable-workers", pod=~"ai-llm-.*"})',
-        threshold: 70,
+        metricName: "cpu_cores_busy",
+        query: 'sum(rate(container_cpu_usage_seconds_total{namespace="pyairtable-workers", pod=~"ai-llm-.*", container="ai-llm"}[2m]))',
+        threshold: 0.7,
       },
     ],
   },

@@ -458,7 +458,7 @@ function alertSpecs(env: Environment, t: AlertThresholds, ns: string | undefined
     ? "\nand on ()\n  (hour() >= 8 < 18)\nand on ()\n  (day_of_week() >= 1 <= 5)"
     : "";
   const kedaErrors = (fn: "rate" | "increase", window: string): string =>
-    `(\n  sum by (namespace, scaledObject) (${fn}(${sel("keda_scaled_object_errors_total")}[${window}])) > 0\n)\nor\n(\n  sum by (namespace, scaledObject) (${fn}(${sel("keda_scaler_errors_total")}[${window}])) > 0\n)`;
+    `(\n  sum by (namespace, scaledObject) (${fn}(${sel("keda_scaled_object_errors_total")}[${window}])) > 0\n)\nor\n(\n  sum by (namespace, scaledObject) (${fn}(${sel("keda_scaler_detail_errors_total")}[${window}])) > 0\n)`;
   const spot = `sum(increase(karpenter_interruption_received_messages_total{message_type="spot_interrupted"}[${t.spotWindow}]))`;
   const budget = `max by (period) (${auto.budgetUtilisation})`;
   const envText = env === "prod" ? "production" : "dev";

@@ -17,11 +17,14 @@
  *   `keda-hpa-<scaledObject>`; both forms are matched);
  * - the automation service's metrics carry the target service in the label `service`; its ServiceMonitor
  *   therefore needs `honorLabels: true`, or Prometheus renames that label to `exported_service`;
- * - `pyairtable_autoscaler_forecast_load` measures load as requests per second (it is compared with
- *   `rate(http_requests_total)`), and its `horizon` label is a Prometheus duration (e.g. "15m");
+ * - `pyairtable_autoscaler_forecast_load{signal}` is the forecast of the collector's series `signal`
+ *   (automation/signals.ts: request rate for HPA services, KEDA scaler values for queue workers) and
+ *   is compared with that same query; its `horizon` label is a Prometheus duration (e.g. "15m");
  * - kube-state-metrics allow-lists the node labels named in `DashboardNodeLabels` (`metricLabelsAllowlist`).
  */
 import { applicationMetrics, automationServiceMetrics as auto } from "./metricNames";
+import { serviceCatalog } from "../catalog/services";
+import { seriesFor } from "../../automation/signals";
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -1028,7 +1031,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
         w: 4,
         h: 4,
         decimals: 0,
-        targets: [{ expr: `sum(increase(keda_scaler_errors_total{${KEDA_SEL}}[$__range])) or vector(0)`, legend: "errors" }],
+        targets: [{ expr: `sum(increase(keda_scaler_detail_errors_total{${KEDA_SEL}}[$__range])) or vector(0)`, legend: "errors" }],
         thresholds: [[1, "red"]],
       },
       {
@@ -1130,7 +1133,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
         unit: "short",
         min: 0,
         targets: [
-          { expr: `sum by (namespace, scaledObject, scaler) (rate(keda_scaler_errors_total{${KEDA_SEL}}[$__rate_interval]))`, legend: "{{scaledObject}} {{scaler}}" },
+          { expr: `sum by (namespace, scaledObject, scaler) (rate(keda_scaler_detail_errors_total{${KEDA_SEL}}[$__rate_interval]))`, legend: "{{scaledObject}} {{scaler}}" },
           { expr: `sum by (namespace, scaledObject) (rate(keda_scaled_object_errors_total{${KEDA_SEL}}[$__rate_interval]))`, legend: "{{scaledObject}} (ScaledObject)" },
         ],
       },
@@ -1174,7 +1177,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
       {
         type: "bargauge",
         title: "NodePool usage vs limits",
-        description: "Resources used per NodePool as a share of its spec.limits (only resources with a limit are shown).",
+        description: "Resources used per NodePool as a share of its spec.limits: only resources with a limit have a series (the NodePools limit `nodes`).",
         w: 12,
         h: 8,
         unit: "percentunit",
@@ -1182,7 +1185,7 @@ function operationsDashboard(ctx: Ctx): GrafanaDashboard {
         max: 1,
         targets: [
           {
-            expr: `sum by (nodepool, resource_type) (karpenter_nodepools_usage{resource_type=~"cpu|memory"}) / on (nodepool, resource_type) sum by (nodepool, resource_type) (karpenter_nodepools_limit{resource_type=~"cpu|memory"})`,
+            expr: `sum by (nodepool, resource_type) (karpenter_nodepools_usage) / on (nodepool, resource_type) sum by (nodepool, resource_type) (karpenter_nodepools_limit)`,
             legend: "{{nodepool}} {{resource_type}}",
           },
         ],
@@ -1509,6 +1512,23 @@ function costDashboard(ctx: Ctx): GrafanaDashboard {
   );
 }
 
+/**
+ * The signal the predictor forecasts for a service (its first capacity signal, the collector's own
+ * query), or, for services without one, the request rate (HPA services) or CPU (others), not forecast.
+ */
+function forecastSignalOf(s: DashboardService): { query: string; signal: string; what: string; unit: string; forecast: boolean } {
+  const def = serviceCatalog.find((c) => c.name === s.name && c.namespace === s.namespace);
+  const series = def ? seriesFor(def) : [];
+  const sizing = series.find((x) => x.perReplica !== undefined);
+  if (sizing) {
+    const http = sizing.signal === "requests_per_second";
+    return { query: sizing.query, signal: sizing.signal, what: http ? "Requests per second" : `Scaler value of ${sizing.signal} (KEDA)`, unit: http ? "reqps" : "short", forecast: true };
+  }
+  const cpu = series.find((x) => x.signal === "cpu_cores");
+  if (cpu) return { query: cpu.query, signal: cpu.signal, what: "CPU cores used", unit: "short", forecast: false };
+  return { query: `sum(rate(${HTTP_TOTAL}{namespace="${s.namespace}", service="${s.name}"}[$__rate_interval]))`, signal: "requests_per_second", what: "Requests per second", unit: "reqps", forecast: true };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Predictive
 // ---------------------------------------------------------------------------------------------------------
@@ -1519,20 +1539,28 @@ function predictiveDashboard(ctx: Ctx): GrafanaDashboard {
   const interval = ctx.forecastIntervalSeconds;
   const layout = new Layout().row(`Forecast vs actual load (horizon ${ctx.horizon})`);
   for (const s of ctx.services) {
+    // What the predictor forecasts is the service's capacity signal (the collector's query for it,
+    // automation/signals.ts): KEDA services' queue lengths, HPA services' request rate. Services
+    // without one (CPU/memory only) are not forecast: their panel shows the load alone.
+    const sizing = forecastSignalOf(s);
     layout.add({
       type: "timeseries",
-      title: `Forecast vs actual: ${s.name}`,
-      description: `Requests per second of ${s.namespace}/${s.name} against the forecast made ${ctx.horizon} earlier (point forecast and 80% interval).`,
+      title: sizing.forecast ? `Forecast vs actual: ${s.name}` : `Load (not forecast): ${s.name}`,
+      description: sizing.forecast
+        ? `${sizing.what} of ${s.namespace}/${s.name} against the forecast made ${ctx.horizon} earlier (point forecast and 80% interval).`
+        : `${sizing.what} of ${s.namespace}/${s.name}. It has no capacity signal (only CPU/memory), so the predictor does not forecast it.`,
       w: 12,
       h: 8,
-      unit: "reqps",
+      unit: sizing.unit,
       min: 0,
       targets: [
-        { expr: `sum(rate(${HTTP_TOTAL}{namespace="${s.namespace}", service="${s.name}"}[$__rate_interval]))`, legend: "actual" },
-        {
-          expr: `max by (bound) (${auto.forecastLoad}{service="${s.name}", horizon="${ctx.horizon}"} offset ${ctx.horizon})`,
-          legend: "forecast {{bound}}",
-        },
+        { expr: sizing.query, legend: "actual" },
+        ...(sizing.forecast
+          ? [{
+              expr: `max by (bound) (${auto.forecastLoad}{service="${s.name}", signal="${sizing.signal}", horizon="${ctx.horizon}"} offset ${ctx.horizon})`,
+              legend: "forecast {{bound}}",
+            }]
+          : []),
       ],
       overrides: [
         {

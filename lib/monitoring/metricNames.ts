@@ -55,6 +55,18 @@ export const applicationMetrics = {
   dbConnectionsInUse: "db_connections_in_use",
 } as const;
 
+/**
+ * The application services' metric contract (what each PyAirtable service must expose on its
+ * `metrics` port): names, types and the labels the service itself sets. The scrape adds the
+ * PodMonitor's target labels (namespace, pod, container, ...) and `service` (relabelled from the
+ * pod's `app.kubernetes.io/name`). The PromQL contract check reads this table like an exporter's catalog.
+ */
+export const applicationMetricContract: readonly { name: string; type: "counter" | "gauge" | "histogram"; labels: string[]; help: string }[] = [
+  { name: applicationMetrics.httpRequestsTotal, type: "counter", labels: ["code", "method"], help: "HTTP requests served, by status code and method." },
+  { name: applicationMetrics.httpRequestDurationSeconds, type: "histogram", labels: ["code", "method"], help: "HTTP request latency, seconds." },
+  { name: applicationMetrics.dbConnectionsInUse, type: "gauge", labels: [], help: "Database connections this pod holds." },
+];
+
 export const metricCatalog: readonly MetricDefinition[] = [
   // kube-state-metrics (kube-prometheus-stack)
   { name: "kube_horizontalpodautoscaler_spec_max_replicas", source: "kube-state-metrics", type: "gauge", help: "HPA maxReplicas." },
@@ -80,8 +92,7 @@ export const metricCatalog: readonly MetricDefinition[] = [
   { name: "container_cpu_usage_seconds_total", source: "cadvisor", type: "counter", help: "Container CPU usage." },
   { name: "container_memory_working_set_bytes", source: "cadvisor", type: "gauge", help: "Container working set." },
   // KEDA operator (v2.x)
-  { name: "keda_scaler_errors_total", source: "keda", type: "counter", help: "Errors per scaler (KEDA before 2.16; kept for older operators)." },
-  { name: "keda_scaler_detail_errors_total", source: "keda", type: "counter", help: "Errors per scaler (KEDA 2.16 and later)." },
+  { name: "keda_scaler_detail_errors_total", source: "keda", type: "counter", help: "Errors per scaler (KEDA 2.17+; replaced keda_scaler_errors_total, removed in 2.17.0)." },
   { name: "keda_scaled_object_errors_total", source: "keda", type: "counter", help: "Errors per ScaledObject." },
   { name: "keda_scaler_metrics_value", source: "keda", type: "gauge", help: "Current metric value per scaler." },
   { name: "keda_scaler_active", source: "keda", type: "gauge", help: "1 when the scaler is active." },

@@ -17,8 +17,8 @@ describe("collector queries from the catalog", () => {
     assert.equal(gw[0]!.perReplica, undefined, "CPU does not size replicas");
     const fp = seriesFor(serviceByName("file-processing"));
     assert.deepEqual(fp.map((s) => [s.signal, s.query, s.perReplica]), [
-      ["redis_list:files:processing", 'max(keda_scaler_metrics_value{namespace="pyairtable-workers", scaledObject="file-processing", scalerIndex="0"})', 10],
-      ["sqs_queue:file-events", 'max(keda_scaler_metrics_value{namespace="pyairtable-workers", scaledObject="file-processing", scalerIndex="1"})', 10],
+      ["redis_list:files:processing", 'max(keda_scaler_metrics_value{namespace="pyairtable-workers", scaledObject="file-processing", triggerIndex="0"})', 10],
+      ["sqs_queue:file-events", 'max(keda_scaler_metrics_value{namespace="pyairtable-workers", scaledObject="file-processing", triggerIndex="1"})', 10],
     ]);
     const all = catalogSeries();
     assert.equal(new Set(all.map((s) => `${s.service}/${s.signal}`)).size, all.length, "one series per service and signal");
@@ -41,7 +41,7 @@ describe("collector against a real Prometheus", function () {
 
   const series = [
     ...seriesFor(serviceByName("api-gateway")).filter((s) => s.signal === "requests_per_second"),
-    ...seriesFor(serviceByName("file-service")), // redis_list:files:requests, scalerIndex 0
+    ...seriesFor(serviceByName("file-service")), // redis_list:files:requests, triggerIndex 0
     ...seriesFor(serviceByName("file-processing")), // index 0: no data at all; index 1: stops early (gap)
   ];
 
@@ -55,8 +55,8 @@ describe("collector against a real Prometheus", function () {
     }
     lines.push("# HELP keda_scaler_metrics_value Scaler value.", "# TYPE keda_scaler_metrics_value gauge");
     for (let t = dataFrom; t <= realNow; t += 15_000) {
-      lines.push(`keda_scaler_metrics_value{namespace="pyairtable-api",scaledObject="file-service",scalerIndex="0",scaler="redisScaler"} ${queueValue(Math.floor(t / 60_000) * 60_000)} ${t / 1000}`);
-      if (t <= gapUntil) lines.push(`keda_scaler_metrics_value{namespace="pyairtable-workers",scaledObject="file-processing",scalerIndex="1",scaler="awsSqsQueueScaler"} 7 ${t / 1000}`);
+      lines.push(`keda_scaler_metrics_value{namespace="pyairtable-api",scaledObject="file-service",triggerIndex="0",scaler="redisScaler"} ${queueValue(Math.floor(t / 60_000) * 60_000)} ${t / 1000}`);
+      if (t <= gapUntil) lines.push(`keda_scaler_metrics_value{namespace="pyairtable-workers",scaledObject="file-processing",triggerIndex="1",scaler="awsSqsQueueScaler"} 7 ${t / 1000}`);
     }
     lines.push("# EOF");
     prom = await TestPrometheus.start(lines.join("\n") + "\n");

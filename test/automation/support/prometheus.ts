@@ -22,13 +22,21 @@ export class TestPrometheus {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Backfills the OpenMetrics text (must end with `# EOF`) and starts the server. */
-  static async start(openMetrics: string): Promise<TestPrometheus> {
+  /**
+   * Backfills the OpenMetrics text (must end with `# EOF`) and starts the server; `ruleFile` (a
+   * Prometheus rule file's text) is loaded as the server's rules.
+   */
+  static async start(openMetrics: string, opts: { ruleFile?: string } = {}): Promise<TestPrometheus> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automation-prom-"));
     fs.writeFileSync(path.join(dir, "data.om"), openMetrics);
-    const r = spawnSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", path.join(dir, "data.om"), path.join(dir, "data")], { encoding: "utf8" });
+    const r = spawnSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", path.join(dir, "data.om"), path.join(dir, "data")], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (r.status !== 0) throw new Error(`promtool backfill failed: ${r.stderr || r.stdout}`);
-    fs.writeFileSync(path.join(dir, "prometheus.yml"), "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
+    let config = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs: []\n";
+    if (opts.ruleFile !== undefined) {
+      fs.writeFileSync(path.join(dir, "rules.yaml"), opts.ruleFile);
+      config += `rule_files:\n  - ${JSON.stringify(path.join(dir, "rules.yaml"))}\n`;
+    }
+    fs.writeFileSync(path.join(dir, "prometheus.yml"), config);
     const p = new TestPrometheus(dir, await freePort());
     await p.startServer();
     return p;
