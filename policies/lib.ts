@@ -164,6 +164,27 @@ export function refersTo(from: PolicyResource, prop: string, to: PolicyResource,
   return typeof value === "string" && candidates.includes(value);
 }
 
+/**
+ * A plain copy of props read through the analyzer's unknown-checking proxy: every field that is
+ * unknown during the preview becomes the plan's marker `{ __pulumiUnknown: true }` instead of
+ * throwing, so code that is not a policy (the cost model) can read it and say what it cannot decide.
+ */
+export function plainProps(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  const read = (get: () => unknown): unknown => {
+    try {
+      return plainProps(get());
+    } catch (e) {
+      if (isUnknownValueError(e)) return { __pulumiUnknown: true };
+      throw e;
+    }
+  };
+  if (Array.isArray(value)) return Array.from({ length: value.length }, (_, i) => read(() => value[i]));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = read(() => (value as Record<string, unknown>)[key]);
+  return out;
+}
+
 /** Set, or to be set by an output not known yet (which is a value being present). */
 export const isSet = (v: unknown) => v === UNKNOWN || (v !== undefined && v !== null && v !== "");
 

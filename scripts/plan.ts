@@ -1,12 +1,14 @@
 /**
- * `npm run plan -- --stack <name> [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown]`
+ * `npm run plan -- --stack <name> [--preview] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown]`
  *
  * Shows what a stack would deploy without the Pulumi CLI or cloud credentials: validates the stack
- * file, runs the program under Pulumi's mock runtime (or reads a saved plan with --input), runs
- * every policy of the pack with the stack's policy config and prices the result with the cost model.
+ * file, runs the program under Pulumi's mock runtime (or reads a saved plan with --input), has the
+ * policy pack judge it (served exactly as `pulumi preview --policy-pack policies` serves it, started
+ * while the program runs) with the stack's policy config, and prices the result with the cost model.
+ * `--preview` plans a first preview: outputs of resources not created yet are unknown.
  *
  * Exit codes: 0 ok (advisory findings allowed), 2 bad usage or configuration, 3 mandatory policy
- * violations, 1 anything else.
+ * violations, 1 anything else (the policy pack failing to start among them).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,17 +16,19 @@ import { parseArgs } from "node:util";
 import { SettingsError } from "../lib/config/settings";
 import { StackFileError } from "../lib/config/load";
 import { planStack, projectDir, stackSettings } from "../lib/plan/plan";
+import { readProjectName } from "../lib/plan/stackConfig";
 import { capacityFigures, formatTable, resourcesByComponent } from "../lib/plan/summary";
 import { kubernetesObjects, reviewFilesFromObjects, writeManifests } from "../lib/plan/manifests";
 import { readPlanFile, PlanFileError } from "../lib/plan/planFile";
 import { groupViolations, policyConfigPath, reviewPlan } from "../lib/plan/review";
 import { PolicyConfigError, type Violation } from "../lib/policy/evaluate";
+import { PolicyPackStartError, ServedPolicyPack } from "../lib/policy/servedPack";
 import { compareWithDesign, formatCostMarkdown, formatCostTable } from "../lib/cost/report";
 import { formatUsd } from "../lib/cost/prices";
 import { renderAlertmanagerFileForReview } from "../components/monitoring";
 import type { PlannedResource } from "../lib/plan/mockRuntime";
 
-const usage = "usage: npm run plan -- --stack <name> [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>]";
+const usage = "usage: npm run plan -- --stack <name> [--preview] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>]";
 
 interface Options {
   stack?: string;
@@ -33,6 +37,7 @@ interface Options {
   input?: string;
   format?: string;
   "project-dir"?: string;
+  preview?: boolean;
   help?: boolean;
 }
 
@@ -43,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         stack: { type: "string" }, json: { type: "string" }, manifests: { type: "string" }, input: { type: "string" },
-        format: { type: "string" }, "project-dir": { type: "string" }, help: { type: "boolean", short: "h" },
+        format: { type: "string" }, "project-dir": { type: "string" }, preview: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
       strict: true,
     }));
@@ -67,6 +72,33 @@ async function main(argv: string[]): Promise<number> {
   const dir = values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir;
 
   const started = process.hrtime.bigint();
+  // The pack type-checks and loads in its own process while this one runs the program.
+  // The stack file first: a bad one is reported at once, before anything starts.
+  let project: string;
+  try {
+    project = readProjectName(dir);
+    stackSettings(values.stack, dir);
+  } catch (e) {
+    if (e instanceof SettingsError || e instanceof StackFileError || e instanceof PlanFileError || !(e instanceof Error) || /Pulumi\.yaml/.test(e.message)) {
+      console.error(`error: ${(e as Error).message}`);
+      console.error("nothing was planned: fix the stack file and run again.");
+      return 2;
+    }
+    throw e;
+  }
+  const stopPack = new AbortController();
+  const packStarting = ServedPolicyPack.start({ packDir: path.join(projectDir, "policies"), project, stack: values.stack, dryRun: true, signal: stopPack.signal });
+  packStarting.catch(() => undefined); // handled where it is awaited
+  try {
+    return await planWithPack(values, format, dir, started, packStarting);
+  } finally {
+    stopPack.abort(); // a pack still starting is stopped; a started one is closed
+    await packStarting.then((pack) => pack.close(), () => undefined);
+  }
+}
+
+async function planWithPack(values: Options, format: string, dir: string, started: bigint, packStarting: Promise<ServedPolicyPack>): Promise<number> {
+  const stack = values.stack!;
   let resources: PlannedResource[];
   let environment: "prod" | "dev";
   let region: string | undefined;
@@ -74,15 +106,15 @@ async function main(argv: string[]): Promise<number> {
   let project: string;
   try {
     if (values.input) {
-      const { settings, offline } = stackSettings(values.stack, dir);
+      const { settings, offline } = stackSettings(stack, dir);
       const saved = readPlanFile(path.resolve(values.input));
-      if (saved.stack !== values.stack) throw new PlanFileError(`--input ${values.input} is a plan of stack '${saved.stack}', not '${values.stack}'`);
+      if (saved.stack !== stack) throw new PlanFileError(`--input ${values.input} is a plan of stack '${saved.stack}', not '${stack}'`);
       resources = saved.resources;
       environment = settings.environment;
       region = offline.stackFile.config["aws:region"] as string | undefined;
       project = saved.project;
     } else {
-      const plan = await planStack(values.stack, { projectDir: dir, programPath: path.join(projectDir, "index.ts") });
+      const plan = await planStack(stack, { projectDir: dir, programPath: path.join(projectDir, "index.ts"), preview: values.preview });
       resources = plan.resources;
       environment = plan.settings.environment;
       region = plan.stackFile.config["aws:region"] as string | undefined;
@@ -100,11 +132,16 @@ async function main(argv: string[]): Promise<number> {
 
   let review;
   try {
-    review = await reviewPlan(resources, environment, policyConfigPath(dir, values.stack));
+    const pack = await packStarting;
+    review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config));
   } catch (e) {
     if (e instanceof PolicyConfigError) {
       console.error(`error: ${e.message}`);
       return 2;
+    }
+    if (e instanceof PolicyPackStartError) {
+      console.error(`error: ${e.message}`);
+      return 1;
     }
     throw e;
   }
@@ -113,10 +150,11 @@ async function main(argv: string[]): Promise<number> {
   const mandatory = review.violations.filter((v) => v.enforcementLevel === "mandatory");
 
   if (format === "markdown") {
-    console.log(markdownReport(values.stack, review.violations, formatCostMarkdown(review.estimate, comparison)));
+    console.log(markdownReport(stack, review.violations, formatCostMarkdown(review.estimate, comparison)));
   } else {
     const custom = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
-    console.log(`Plan for stack '${values.stack}' of project '${project}' (${values.input ? `saved plan ${values.input}` : "offline, Pulumi mock runtime"}, ${seconds.toFixed(2)} s)`);
+    const mode = values.preview ? "first preview: outputs of new resources unknown" : "update of an existing stack";
+    console.log(`Plan for stack '${stack}' of project '${project}' (${values.input ? `saved plan ${values.input}` : "offline, Pulumi mock runtime"}, ${mode}, ${seconds.toFixed(2)} s)`);
     console.log(`${custom.length} resources in ${resources.filter((r) => !r.custom).length - (values.input ? 0 : 1)} components\n`);
     console.log("Resources by component");
     for (const c of resourcesByComponent(resources)) {
@@ -157,9 +195,9 @@ async function main(argv: string[]): Promise<number> {
   if (values.json) {
     const file = path.resolve(values.json);
     const doc = {
-      stack: values.stack,
+      stack: stack,
       project,
-      resources: resources.map(({ urn, type, name, parent, inputs }) => ({ urn, type, name, parent, inputs })),
+      resources: resources.map(({ urn, type, name, parent, inputs, dependencies, propertyDependencies }) => ({ urn, type, name, parent, inputs, dependencies, propertyDependencies })),
       violations: review.violations.map(({ policy, enforcementLevel, urn, message }) => ({ policy, enforcementLevel, urn, message })),
       cost: {
         monthlyUsd: review.estimate.monthlyUsd,

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { allPolicies } from "../policies/rules";
 import { planStack, projectDir } from "../lib/plan/plan";
-import { loadPolicyConfig, policyConfigPath, reviewPlan } from "../lib/plan/review";
+import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
 import { compareWithDesign } from "../lib/cost/report";
 import { generatedSectionBody, readmeSection, replaceReadmeSection } from "../lib/readme";
 import { renderCostComparison, renderPolicyTable } from "../lib/plan/readmeReview";
@@ -19,8 +19,8 @@ export async function renderReadmeReviewSections(): Promise<Record<"policies" | 
   const comparisons = [];
   for (const stack of ["prod", "dev"]) {
     const plan = await planStack(stack);
-    const review = await reviewPlan(plan.resources, plan.settings.environment, policyConfigPath(projectDir, stack));
-    comparisons.push(compareWithDesign(review.estimate, plan.settings.environment));
+    const estimate = estimatePlan(plan.resources, plan.settings.environment, configs[stack as "prod" | "dev"]);
+    comparisons.push(compareWithDesign(estimate, plan.settings.environment));
   }
   const [prod, dev] = comparisons;
   return {

@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import type { PlannedResource } from "../plan/mockRuntime";
+import { isUnknownMarker } from "../policy/wire";
 import type { Environment } from "../config/settings";
 import { expectedNodesAnnotation } from "../scaling/capacity";
 import {
@@ -350,10 +351,17 @@ function eksControlPlane(p: Pricing): void {
   });
 }
 
-/** `eks:index:Cluster` is a component; when its `aws:eks/cluster:Cluster` child is planned, that child carries the price. */
+/**
+ * `eks:index:Cluster` is a remote component: the analyzer (and this plan) see its inputs, never its
+ * children. The control plane is priced from the inputs; capacity it would create itself (the
+ * default node group) is invisible, so a cluster that does not skip it cannot vouch for a budget.
+ */
 function eksComponent(p: Pricing): void {
   const hasChild = p.ctx.ofType("aws:eks/cluster:Cluster").some((c) => c.parent === p.r.urn);
   if (!hasChild) eksControlPlane(p);
+  if (p.r.inputs.skipDefaultNodeGroup !== true) {
+    p.cannot("skipDefaultNodeGroup is not true: the component creates a default node group among its children, which are not sent to the analyzer; declare capacity as aws.eks.NodeGroup or Karpenter NodePools");
+  }
 }
 
 function rootVolumeLine(p: Pricing, nodes: number, gib: number, volumeType: string, category: CostCategory, source: string): void {
@@ -369,16 +377,31 @@ function rootVolumeLine(p: Pricing, nodes: number, gib: number, volumeType: stri
   });
 }
 
-/** The launch template a node group references: by id (the mock runtime's `<name>-id`) or name, else the only one beside it. */
+/**
+ * The resource among `candidates` that `p.r.inputs[prop]` came from, by the engine's property
+ * dependencies: they are sent even in a first preview, when the id itself is still unknown.
+ */
+function dependencyOf(p: Pricing, prop: string, candidates: readonly PlannedResource[]): PlannedResource | undefined {
+  const urns = p.r.propertyDependencies?.[prop] ?? [];
+  return candidates.find((c) => urns.includes(c.urn));
+}
+
+/** The only candidate beside `p.r` (same parent component), if there is exactly one. */
+function onlySibling(p: Pricing, candidates: readonly PlannedResource[]): PlannedResource | undefined {
+  const siblings = candidates.filter((c) => c.parent === p.r.parent);
+  return siblings.length === 1 ? siblings[0] : undefined;
+}
+
+/** The launch template a node group references: by property dependency, else by its declared name, else the only one beside it. */
 function launchTemplateOf(p: Pricing): PlannedResource | undefined {
   const ref = obj(p.r.inputs.launchTemplate);
   if (!ref) return undefined;
   const templates = p.ctx.ofType("aws:ec2/launchTemplate:LaunchTemplate");
-  const id = str(ref.id);
   const name = str(ref.name);
   return (
-    templates.find((t) => (id !== undefined && (id === `${t.name}-id` || id === t.urn)) || (name !== undefined && (str(t.inputs.name) === name || t.name === name))) ??
-    (templates.filter((t) => t.parent === p.r.parent).length === 1 ? templates.find((t) => t.parent === p.r.parent) : undefined)
+    dependencyOf(p, "launchTemplate", templates) ??
+    templates.find((t) => name !== undefined && (str(t.inputs.name) === name || t.name === name)) ??
+    onlySibling(p, templates)
   );
 }
 
@@ -393,6 +416,8 @@ function eksNodeGroup(p: Pricing): void {
   const instanceType = str(arr(i.instanceTypes)[0]);
   const spot = str(i.capacityType) === "SPOT";
   const category: CostCategory = spot ? "nodes-spot" : "nodes-on-demand";
+  if (isUnknownMarker(i.instanceTypes) || arr(i.instanceTypes).some(isUnknownMarker)) return p.cannot("instanceTypes is not known before the update: instance price unknown");
+  if (isUnknownMarker(i.capacityType)) return p.cannot("capacityType is not known before the update: spot or on-demand price unknown");
   if (nodes === undefined) return p.cannot("scalingConfig.desiredSize is unknown in this plan");
   if (!instanceType) return p.cannot("no instanceTypes on the node group (set in the launch template?): instance price unknown");
   p.line({
@@ -462,12 +487,14 @@ function karpenterNodePool(p: Pricing): void {
   rootVolumeLine(p, expected, gib, volumeType, category, `EC2NodeClass '${className}'`);
 }
 
+/** The cluster an instance belongs to: by property dependency, else by a declared identifier, else the only one beside it. */
 function rdsClusterOf(p: Pricing): PlannedResource | undefined {
   const id = str(p.r.inputs.clusterIdentifier);
   const clusters = p.ctx.ofType("aws:rds/cluster:Cluster");
   return (
-    clusters.find((c) => id !== undefined && (id === `${c.name}-id` || id === str(c.inputs.clusterIdentifier))) ??
-    (clusters.filter((c) => c.parent === p.r.parent).length === 1 ? clusters.find((c) => c.parent === p.r.parent) : undefined)
+    dependencyOf(p, "clusterIdentifier", clusters) ??
+    clusters.find((c) => id !== undefined && id === str(c.inputs.clusterIdentifier)) ??
+    onlySibling(p, clusters)
   );
 }
 
@@ -669,7 +696,7 @@ function natGateway(p: Pricing): void {
 
 function elasticIp(p: Pricing): void {
   if (str(p.r.inputs.publicIpv4Pool) && p.r.inputs.publicIpv4Pool !== "amazon") return; // BYOIP: no public IPv4 charge
-  const natUse = p.ctx.ofType("aws:ec2/natGateway:NatGateway").some((n) => n.inputs.allocationId === `${p.r.name}-id`);
+  const natUse = p.ctx.ofType("aws:ec2/natGateway:NatGateway").some((n) => (n.propertyDependencies?.allocationId ?? []).includes(p.r.urn));
   p.line({
     line: "public IPv4",
     category: "public-ipv4",

@@ -130,9 +130,13 @@ export function loadPriceCatalog(file: string = priceCatalogFile): PriceCatalog 
 
 let cached: PriceCatalog | undefined;
 
-/** The repository's catalog, loaded and validated at first use. */
+/**
+ * The repository's catalog, validated at first use. Imported as a module (not read by path) so that
+ * a bundled policy pack (`npm run policy:bundle`) carries it.
+ */
 export function priceCatalog(): PriceCatalog {
-  cached ??= loadPriceCatalog();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cached ??= parsePriceCatalog(require("../../data/prices-us-east-1.json") as unknown, path.basename(priceCatalogFile));
   return cached;
 }
 

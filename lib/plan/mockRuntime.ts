@@ -6,10 +6,7 @@
  * the EKS kubeconfig and OIDC issuer); they do not invent any input.
  */
 import * as pulumi from "@pulumi/pulumi";
-
-/** The wire marker Pulumi uses for secret values (`sig.Secret`). */
-const secretSignature = "1b47061264138c4ac30d75fd1eb44270";
-const specialSignatureKey = "4dabf18193072939515e22adb298388d";
+import { secretSignature, specialSignatureKey, unknownMarker, unknownSentinel } from "../policy/wire";
 
 export interface PlannedResource {
   readonly urn: string;
@@ -19,8 +16,15 @@ export interface PlannedResource {
   readonly parent: string;
   /** Whether the resource is a custom (provider) resource rather than a component. */
   readonly custom: boolean;
-  /** Inputs as the provider would receive them; secret values are replaced by `[secret]`. */
+  /**
+   * Inputs as the provider would receive them; secret values are replaced by `[secret]`, values not
+   * known before the update (a first preview) by `{ "__pulumiUnknown": true }`.
+   */
   readonly inputs: Record<string, unknown>;
+  /** URNs this resource depends on (as the engine sends them to AnalyzeStack). */
+  readonly dependencies?: readonly string[];
+  /** Per input property, the URNs of the resources its value came from. */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface MockRunOptions {
@@ -33,6 +37,12 @@ export interface MockRunOptions {
   readonly maskValues?: readonly string[];
   /** Called on every registration, as it happens (tests use it to prove what was registered before an error). */
   readonly onRegistration?: (type: string, name: string) => void;
+  /**
+   * First-preview semantics: nothing exists yet, so every output a provider computes (ids, ARNs,
+   * endpoints, generated names, kubeconfigs) is unknown, and so is every input derived from one.
+   * Default false: the mocks answer with stand-in values, as for an update of an existing stack.
+   */
+  readonly preview?: boolean;
 }
 
 export interface MockRunResult {
@@ -64,6 +74,10 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, partit
         nodeSecurityGroupId: `sg-${args.name}-node`,
       };
     }
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      return { ...base, latestVersion: 1, defaultVersion: 1 };
+    case "aws:msk/configuration:Configuration":
+      return { ...base, latestRevision: 1 };
     case "aws:kms/key:Key":
       return { ...base, keyId: `${args.name}-key-id` };
     case "aws:ec2/vpc:Vpc":
@@ -88,8 +102,9 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, partit
   }
 }
 
-/** Replaces secret values (wire-marked or listed) by `[secret]`, recursively. */
+/** Replaces secret values (wire-marked or listed) by `[secret]`, and unknowns by the plan's marker, recursively. */
 export function maskSecrets(value: unknown, maskValues: readonly string[] = []): unknown {
+  if (value === unknownSentinel || pulumi.isUnknown(value)) return { ...unknownMarker };
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, maskValues));
   if (value !== null && typeof value === "object") {
     const obj = value as Record<string, unknown>;
@@ -115,7 +130,10 @@ export async function runUnderMocks(
   const configuredRegion = options.config["aws:region"] ?? "us-east-1";
   const partition = configuredRegion.startsWith("cn-") ? "aws-cn" : configuredRegion.startsWith("us-gov-") ? "aws-us-gov" : "aws";
   const registrations = new Map<string, Array<{ inputs: Record<string, unknown>; custom: boolean }>>();
+  // What the language host sends the engine with each registration, in the same per-key order.
+  const wire = new Map<string, Array<{ object: Record<string, unknown>; dependencies: string[]; propertyDependencies: Record<string, string[]>; mockUrn?: string }>>();
   const unknownInvokes: string[] = [];
+  const preview = options.preview ?? false;
 
   await pulumi.runtime.setMocks(
     {
@@ -125,6 +143,9 @@ export async function runUnderMocks(
         const list = registrations.get(key) ?? [];
         list.push({ inputs: args.inputs, custom: args.custom ?? true });
         registrations.set(key, list);
+        // In a first preview a provider returns its inputs and nothing it computes: the SDK then
+        // resolves every other output, and the id, as unknown.
+        if (preview) return { id: undefined, state: { ...args.inputs } };
         return { id: args.custom === false ? undefined : `${args.name}-id`, state: mockState(args, configuredRegion, partition) };
       },
       call(args) {
@@ -148,6 +169,29 @@ export async function runUnderMocks(
     true,
   );
   pulumi.runtime.setAllConfig(options.config, [...(options.secretKeys ?? [])]);
+
+  // Record each RegisterResource request as the engine receives it: the wire-form object (unknowns
+  // and secrets marked) and its dependencies, which the mocks' callback does not see.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const monitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any }).getMonitor();
+  const registerResource = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+    const key = `${req.getType()}::${req.getName()}`;
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps: any, prop: string) => (propertyDependencies[prop] = deps.getUrnsList()));
+    const entry: { object: Record<string, unknown>; dependencies: string[]; propertyDependencies: Record<string, string[]>; mockUrn?: string } = {
+      object: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+      dependencies: req.getDependenciesList(),
+      propertyDependencies,
+    };
+    const list = wire.get(key) ?? [];
+    list.push(entry);
+    wire.set(key, list);
+    registerResource(req, (err: unknown, resp: any) => {
+      if (resp) entry.mockUrn = resp.getUrn();
+      callback(err, resp);
+    });
+  };
 
   // Parent links are not part of the mock callback: record them with a stack transformation.
   const parents = new Map<string, string[]>();
@@ -185,21 +229,40 @@ export async function runUnderMocks(
   // Let the stack's own output registration finish, so nothing is left in flight at exit.
   await pulumi.runtime.disconnect();
 
+  // The mock monitor names URNs by the parent's last type only; the engine (and this plan) by the
+  // whole chain. Translate dependencies to this plan's URNs.
+  const urnOfMockUrn = new Map<string, string>();
+  for (const [key, list] of wire) {
+    const links = parents.get(key) ?? [];
+    list.forEach((w, i) => {
+      if (w.mockUrn && links[i]) urnOfMockUrn.set(w.mockUrn, links[i]!.split("\u0000")[0]!);
+    });
+  }
+  const translate = (urns: readonly string[]) => [...new Set(urns.map((u) => urnOfMockUrn.get(u) ?? u))];
+
   const resources: PlannedResource[] = [];
   for (const [key, list] of registrations) {
     const [type, ...nameParts] = key.split("::");
     const name = nameParts.join("::");
     const links = parents.get(key) ?? [];
+    const requests = wire.get(key) ?? [];
     list.forEach((reg, i) => {
       const link = links[i];
       const [urn, parent] = link ? link.split("\u0000") : [`urn:pulumi:${options.stack}::${options.project}::${type}::${name}`, stackUrn];
+      const request = requests[i];
+      const propertyDependencies = Object.fromEntries(
+        Object.entries(request?.propertyDependencies ?? {}).map(([prop, urns]) => [prop, translate(urns)] as const).filter(([, urns]) => urns.length > 0),
+      );
       resources.push({
         urn: urn!,
         type: type!,
         name,
         parent: parent!,
         custom: reg.custom,
-        inputs: maskSecrets(reg.inputs, options.maskValues) as Record<string, unknown>,
+        // The wire form keeps what the mocks' deserialized inputs lose: which values are unknown.
+        inputs: maskSecrets(request ? request.object : reg.inputs, options.maskValues) as Record<string, unknown>,
+        dependencies: translate(request?.dependencies ?? []),
+        propertyDependencies,
       });
     });
   }

@@ -33,13 +33,21 @@ export function stackSettings(stack: string, dir: string = projectDir): { settin
  * Throws SettingsError (bad stack file) before the mock runtime starts: nothing is registered.
  * The mock runtime is process-global: run one plan at a time (await each), never concurrently.
  */
-export async function planStack(stack: string, options: { projectDir?: string; programPath?: string } = {}): Promise<StackPlan> {
+export async function planStack(
+  stack: string,
+  options: {
+    projectDir?: string;
+    programPath?: string;
+    /** First-preview semantics: computed outputs of resources not yet created are unknown (see runUnderMocks). */
+    preview?: boolean;
+  } = {},
+): Promise<StackPlan> {
   const dir = options.projectDir ?? projectDir;
   const { settings, offline } = stackSettings(stack, dir);
 
   const programPath = options.programPath ?? path.join(dir, "index.ts");
   const result = await runUnderMocks(
-    { project: offline.project, stack, config: offline.config, secretKeys: offline.secretKeys, maskValues: offline.maskValues },
+    { project: offline.project, stack, config: offline.config, secretKeys: offline.secretKeys, maskValues: offline.maskValues, preview: options.preview },
     () => {
       // A fresh module per run: the program's top level is the deployment.
       delete require.cache[require.resolve(programPath)];

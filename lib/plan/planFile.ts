@@ -23,6 +23,8 @@ const planFileSchema = z.object({
     name: z.string(),
     parent: z.string(),
     inputs: z.record(z.string(), z.unknown()),
+    dependencies: z.array(z.string()).optional(),
+    propertyDependencies: z.record(z.string(), z.array(z.string())).optional(),
   })),
 });
 
@@ -44,7 +46,7 @@ export function readPlanFile(file: string): PlanFile {
   const parsed = planFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new PlanFileError(`--input ${file}: ${issue.path.join(".") || "(root)"}: ${issue.message} (expected { stack, project, resources: [{ urn, type, name, parent, inputs }] })`);
+    throw new PlanFileError(`--input ${file}: ${issue.path.join(".") || "(root)"}: ${issue.message} (expected { stack, project, resources: [{ urn, type, name, parent, inputs, dependencies?, propertyDependencies? }] })`);
   }
   return {
     stack: parsed.data.stack,

@@ -1,12 +1,12 @@
 /**
- * Reviewing a plan: every policy of the pack over the planned resources with the stack's policy
+ * Reviewing a plan: the policy pack's verdicts over the planned resources with the stack's policy
  * config, and the cost model's estimate next to the design's table. Shared by the offline plan
- * (`npm run plan`) and tests; the real preview runs the same policies through the Pulumi CLI.
+ * (`npm run plan`) and tests. The verdicts come from the pack served as the Pulumi CLI serves it
+ * (see ../policy/servedPack.ts), passed in as `evaluate`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { allPolicies } from "../../policies/rules";
-import { evaluatePolicies, PolicyConfigError, type PolicyPackConfig, type Violation } from "../policy/evaluate";
+import { PolicyConfigError, type PolicyPackConfig, type Violation } from "../policy/evaluate";
 import { estimateCost, resolveUsageAssumptions, type CostEstimate, type UsageAssumptions } from "../cost/estimate";
 import type { PlannedResource } from "./mockRuntime";
 
@@ -30,13 +30,25 @@ export function loadPolicyConfig(file: string): PolicyPackConfig {
   }
 }
 
-export async function reviewPlan(resources: readonly PlannedResource[], environment: "prod" | "dev", policyConfigFile: string): Promise<PlanReview> {
+/** Judges resources with a policy config: the served pack's `evaluate`. */
+export type PolicyVerdicts = (resources: readonly PlannedResource[], config: PolicyPackConfig) => Promise<Violation[]>;
+
+export async function reviewPlan(
+  resources: readonly PlannedResource[],
+  environment: "prod" | "dev",
+  policyConfigFile: string,
+  evaluate: PolicyVerdicts,
+): Promise<PlanReview> {
   const config = loadPolicyConfig(policyConfigFile);
-  const violations = await evaluatePolicies(allPolicies, resources, config);
+  const violations = await evaluate(resources, config);
+  return { violations, estimate: estimatePlan(resources, environment, config), policyConfigFile };
+}
+
+/** The cost model's estimate of a plan, with the usage assumptions of the stack's policy config. */
+export function estimatePlan(resources: readonly PlannedResource[], environment: "prod" | "dev", config: PolicyPackConfig): CostEstimate {
   const costConfig = config["cost-within-budget"];
   const usage = (typeof costConfig === "object" && costConfig !== null ? (costConfig.usage as Partial<UsageAssumptions> | undefined) : undefined) ?? {};
-  const estimate = estimateCost(resources, resolveUsageAssumptions(environment, usage));
-  return { violations, estimate, policyConfigFile };
+  return estimateCost(resources, resolveUsageAssumptions(environment, usage));
 }
 
 /** Violations grouped by enforcement level, mandatory first. */

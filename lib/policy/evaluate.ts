@@ -1,10 +1,16 @@
 /**
- * Runs CrossGuard policies offline, over the resources of a plan, the way the policy analyzer runs
- * them during `pulumi preview`: the same arguments (type, props, urn, name, options, getConfig,
- * isType/asType, notApplicable), the same config resolution (per-policy enforcement level and
- * properties, schema defaults) and the same violation reporting. No gRPC server is started.
+ * Runs CrossGuard policies in process, over the resources of a plan, the way the policy analyzer
+ * runs them during `pulumi preview`: props deserialized from the engine's wire form by
+ * @pulumi/policy's own deserializer and wrapped in its unknown-checking proxy (a policy that reads a
+ * value unknown during a preview gets the analyzer's advisory "can't run ... during preview"), the
+ * same arguments (type, props, urn, name, options, parent, property dependencies, getConfig,
+ * isType/asType, notApplicable), the same config resolution and the same violation reporting.
+ *
+ * The plan's verdicts come from the served pack (./servedPack.ts); this evaluator serves the unit
+ * tests of single policies, and test/support/policyEvaluation.ts checks that both agree on every case.
  */
 import Ajv from "ajv";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import type {
   EnforcementLevel,
   Policies,
@@ -16,6 +22,21 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PlannedResource } from "../plan/mockRuntime";
+import { toWire } from "./wire";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+// @pulumi/policy's own (internal) deserializer and proxy: the analyzer server uses exactly these.
+const { deserializeProperties } = require("@pulumi/policy/deserialize") as { deserializeProperties(s: Struct, proxySecrets: boolean): Record<string, unknown> };
+const { unknownCheckingProxy, UnknownValueError } = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy<T extends object>(o: T): T;
+  UnknownValueError: new (...args: never[]) => Error;
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** A resource's inputs as a policy sees them: wire form, deserialized, behind the unknown-checking proxy. */
+export function policyProps(inputs: Record<string, unknown>): Record<string, any> {
+  return unknownCheckingProxy(deserializeProperties(Struct.fromJavaScript(toWire(inputs) as Record<string, never>), false));
+}
 
 export interface Violation {
   readonly policy: string;
@@ -79,7 +100,7 @@ const isStackPolicy = (p: Policies[number]): p is StackValidationPolicy => "vali
  * alike (remote components such as `eks:index:Cluster` carry the inputs that matter), except
  * providers and the stack itself.
  */
-function analyzed(resources: readonly PlannedResource[]): PlannedResource[] {
+export function analyzedResources(resources: readonly PlannedResource[]): PlannedResource[] {
   return resources.filter((r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack");
 }
 
@@ -87,7 +108,12 @@ export async function evaluatePolicies(
   policies: Policies,
   resources: readonly PlannedResource[],
   config: PolicyPackConfig,
-  options: { stackUrn?: string; stackTags?: ReadonlyMap<string, string> } = {},
+  options: {
+    stackUrn?: string;
+    stackTags?: ReadonlyMap<string, string>;
+    /** `'<name>@v<version>'` of the pack, as the analyzer names it in "can't run" advisories. */
+    packLabel?: string;
+  } = {},
 ): Promise<Violation[]> {
   const violations: Violation[] = [];
   const stackTags = options.stackTags ?? new Map<string, string>();
@@ -95,65 +121,100 @@ export async function evaluatePolicies(
   const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
   };
-  const targets = analyzed(resources);
+  const targets = analyzedResources(resources);
+  const packLabel = options.packLabel ?? "'policy-pack'";
 
-  for (const policy of policies) {
+  // Each policy's level and config, resolved once (an invalid config fails before any verdict).
+  const active = policies.flatMap((policy) => {
     const level = enforcementLevelOf(policy, config);
-    if (level === "disabled") continue;
+    if (level === "disabled") return [];
     const reported: EnforcementLevel = level === "remediate" ? "mandatory" : level;
     const policyConfig = resolvePolicyConfig(policy, config);
-    const getConfig = <T extends object>() => structuredClone(policyConfig) as T;
+    return [{ policy, reported, getConfig: <T extends object>() => structuredClone(policyConfig) as T }];
+  });
 
-    if (isResourcePolicy(policy)) {
+  // The engine's order: Analyze for each resource (every resource policy on it), then AnalyzeStack.
+  for (const r of targets) {
+    const props = policyProps(r.inputs);
+    for (const { policy, reported, getConfig } of active) {
+      if (!isResourcePolicy(policy)) continue;
       const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
-      for (const r of targets) {
-        const args: ResourceValidationArgs = {
-          type: r.type,
-          props: r.inputs,
-          urn: r.urn,
-          name: r.name,
-          opts: { ...emptyOptions, parent: r.parent },
-          stackTags,
-          isType: (cls) => isTypeOf(r.type, cls),
-          asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? r.inputs : undefined)) as ResourceValidationArgs["asType"],
-          getConfig,
-          notApplicable,
-        };
-        for (const validate of validations) {
-          const fixedType = (validate as { __pulumiType?: string }).__pulumiType;
-          if (fixedType && fixedType !== r.type) continue;
-          try {
-            await validate(args, (message, urn) => violations.push({ policy: policy.name, enforcementLevel: reported, severity: policy.severity, urn: urn ?? r.urn, message }));
-          } catch (e) {
-            if (!(e instanceof NotApplicable)) throw new Error(`policy '${policy.name}' failed on ${r.urn}: ${(e as Error).message}`);
-          }
+      const args: ResourceValidationArgs = {
+        type: r.type,
+        props,
+        urn: r.urn,
+        name: r.name,
+        opts: { ...emptyOptions, parent: r.parent },
+        stackTags,
+        isType: (cls) => isTypeOf(r.type, cls),
+        asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
+        getConfig,
+        notApplicable,
+      };
+      for (const validate of validations) {
+        const fixedType = (validate as { __pulumiType?: string }).__pulumiType;
+        if (fixedType && fixedType !== r.type) continue;
+        try {
+          await validate(args, (message, urn) => violations.push({ policy: policy.name, enforcementLevel: reported, severity: policy.severity, urn: urn ?? r.urn, message }));
+        } catch (e) {
+          if (e instanceof UnknownValueError) violations.push(cantRunDuringPreview(policy, packLabel, e, r.urn));
+          else if (!(e instanceof NotApplicable)) throw new Error(`policy '${policy.name}' failed on ${r.urn}: ${(e as Error).message}`);
         }
-      }
-    } else if (isStackPolicy(policy)) {
-      const byUrn = new Map<string, PolicyResource>();
-      const policyResources: PolicyResource[] = targets.map((r) => {
-        const pr = {
-          type: r.type,
-          props: r.inputs,
-          urn: r.urn,
-          name: r.name,
-          opts: { ...emptyOptions, parent: r.parent },
-          dependencies: [],
-          propertyDependencies: {},
-          isType: (cls: unknown) => isTypeOf(r.type, cls),
-          asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? r.inputs : undefined)) as PolicyResource["asType"],
-        } as PolicyResource;
-        byUrn.set(r.urn, pr);
-        return pr;
-      });
-      for (const pr of policyResources) (pr as { parent?: PolicyResource }).parent = byUrn.get(pr.opts.parent ?? "");
-      const args: StackValidationArgs = { resources: policyResources, stackTags, getConfig, notApplicable };
-      try {
-        await policy.validateStack(args, (message, urn) => violations.push({ policy: policy.name, enforcementLevel: reported, severity: policy.severity, urn: urn ?? stackUrn, message }));
-      } catch (e) {
-        if (!(e instanceof NotApplicable)) throw new Error(`policy '${policy.name}' failed: ${(e as Error).message}`);
       }
     }
   }
+
+  const stackPolicies = active.filter(({ policy }) => isStackPolicy(policy));
+  if (stackPolicies.length === 0) return violations;
+  const byUrn = new Map<string, PolicyResource>();
+  const policyResources: PolicyResource[] = targets.map((r) => {
+    const props = policyProps(r.inputs);
+    const pr = {
+      type: r.type,
+      props,
+      urn: r.urn,
+      name: r.name,
+      opts: { ...emptyOptions, parent: r.parent },
+      dependencies: [],
+      propertyDependencies: {},
+      isType: (cls: unknown) => isTypeOf(r.type, cls),
+      asType: ((cls: unknown) => (isTypeOf(r.type, cls) ? props : undefined)) as PolicyResource["asType"],
+    } as PolicyResource;
+    byUrn.set(r.urn, pr);
+    return pr;
+  });
+  // Parents, dependencies and property dependencies as resource objects, as the analyzer links them.
+  targets.forEach((r, i) => {
+    const pr = policyResources[i] as { parent?: PolicyResource; dependencies: PolicyResource[]; propertyDependencies: Record<string, PolicyResource[]> };
+    const parent = byUrn.get(r.parent);
+    if (parent) pr.parent = parent;
+    pr.dependencies = (r.dependencies ?? []).map((u) => byUrn.get(u)).filter((d): d is PolicyResource => d !== undefined);
+    for (const [prop, urns] of Object.entries(r.propertyDependencies ?? {})) {
+      if (urns.length === 0) continue;
+      pr.propertyDependencies[prop] = urns.map((u) => byUrn.get(u)).filter((d): d is PolicyResource => d !== undefined);
+    }
+  });
+  for (const { policy, reported, getConfig } of stackPolicies) {
+    const args: StackValidationArgs = { resources: policyResources, stackTags, getConfig, notApplicable };
+    try {
+      await (policy as StackValidationPolicy).validateStack(args, (message, urn) =>
+        violations.push({ policy: policy.name, enforcementLevel: reported, severity: policy.severity, urn: urn ?? stackUrn, message }),
+      );
+    } catch (e) {
+      if (e instanceof UnknownValueError) violations.push(cantRunDuringPreview(policy, packLabel, e, stackUrn));
+      else if (!(e instanceof NotApplicable)) throw new Error(`policy '${policy.name}' failed: ${(e as Error).message}`);
+    }
+  }
   return violations;
+}
+
+/** The analyzer's report for a policy that read a value unknown during the preview: always advisory. */
+function cantRunDuringPreview(policy: Policies[number], packLabel: string, e: Error, urn: string): Violation {
+  return {
+    policy: policy.name,
+    enforcementLevel: "advisory",
+    severity: policy.severity,
+    urn,
+    message: `can't run policy '${policy.name}' from policy pack ${packLabel} during preview: ${e.message}`,
+  };
 }

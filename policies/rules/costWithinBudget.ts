@@ -3,6 +3,7 @@ import { estimateCost, resolveUsageAssumptions, type UsageAssumptions } from "..
 import { formatUsd } from "../../lib/cost/prices";
 import { isComponentType } from "../../lib/plan/planFile";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
+import { plainProps } from "../lib";
 
 export interface CostWithinBudgetConfig {
   /** Environment whose usage assumptions apply ("prod" or "dev"). */
@@ -45,13 +46,18 @@ export const costWithinBudget: StackValidationPolicy = {
       const issues = (e as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
       throw new Error(`cost-within-budget: config usage is invalid: ${issues ? issues.map((i) => `${i.path.join(".") || "usage"}: ${i.message}`).join("; ") : (e as Error).message}`);
     }
+    // Plain copies: during a first preview ids, ARNs and endpoints are unknown, and reading one
+    // through the analyzer's proxy would make the whole policy advisory. The cost model prices from
+    // the inputs that decide cost and links resources by the engine's property dependencies.
     const resources: PlannedResource[] = args.resources.map((r) => ({
       urn: r.urn,
       type: r.type,
       name: r.name,
       parent: r.opts.parent ?? "",
       custom: !isComponentType(r.type),
-      inputs: r.props,
+      inputs: plainProps(r.props) as Record<string, unknown>,
+      dependencies: r.dependencies.map((d) => d.urn),
+      propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([prop, deps]) => [prop, deps.map((d) => d.urn)])),
     }));
     const estimate = estimateCost(resources, assumptions);
     if (estimate.monthlyUsd > config.monthlyBudgetUsd) {
