@@ -359,7 +359,7 @@ describe("cost model", function () {
       assert.ok(freeReason("kubernetes:apps/v1:Deployment"));
       assert.equal(freeReason("aws:ec2/eip:Eip"), undefined, "public IPv4 is charged since 2024-02");
       assert.equal(freeReason("aws:ec2/instance:Instance"), undefined);
-      const eks = fake("eks:index:Cluster", "c", {}, false);
+      const eks = fake("eks:index:Cluster", "c", { skipDefaultNodeGroup: true }, false);
       const child: PlannedResource = { ...fake("aws:eks/cluster:Cluster", "c-eksCluster", {}), parent: eks.urn };
       const e = estimateCost([eks, child], defaultUsageAssumptions("dev"));
       assert.equal(e.items.filter((i) => i.category === "eks").length, 1);

@@ -107,7 +107,7 @@ describe("offline plan", function () {
     assert.deepEqual(Object.keys(doc), ["stack", "project", "resources", "violations", "cost"]);
     assert.equal(doc.stack, "dev");
     assert.equal(doc.project, "autoscaling");
-    assert.deepEqual(Object.keys(doc.resources[0]).sort(), ["inputs", "name", "parent", "type", "urn"]);
+    assert.deepEqual(Object.keys(doc.resources[0]).sort(), ["dependencies", "inputs", "name", "parent", "propertyDependencies", "type", "urn"]);
     assert.equal(doc.resources.length, plans.dev!.resources.length);
   });
 

@@ -47,11 +47,12 @@ describe("cost estimate gauge", function () {
 describe("leader-only gauges", () => {
   /** A store whose lock can be taken away (the fault: another replica took over, or the session died). */
   function lockStore() {
-    const state = { held: false, lose: false };
+    const state = { held: false, lose: false, epoch: 0 };
     const store = {
-      tryLead: async () => (state.held = !state.lose),
+      // The store's leadership API: an epoch (fencing token) when the lock is taken, else undefined.
+      acquireLeadership: async () => ((state.held = !state.lose) ? ++state.epoch : undefined),
       stillLeading: async () => state.held && !state.lose,
-      heartbeat: async () => undefined,
+      heartbeat: async (_stack: string, _holder: string, epoch: number | undefined) => state.held && !state.lose && epoch === state.epoch,
       stepDown: async () => void (state.held = false),
     } as unknown as Store;
     return { store, state };

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import type { Policies } from "@pulumi/policy";
-import { evaluatePolicies, resolvePolicyConfig, PolicyConfigError, type PolicyPackConfig, type Violation } from "../../lib/policy/evaluate";
+import { evaluatePolicies } from "../support/policyEvaluation";
+import { resolvePolicyConfig, PolicyConfigError, type PolicyPackConfig, type Violation } from "../../lib/policy/evaluate";
 import { planStack, type StackPlan } from "../../lib/plan/plan";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { serviceCatalog } from "../../lib/catalog/services";

@@ -7,6 +7,8 @@ import { planStack, type StackPlan } from "../../lib/plan/plan";
 import { policyConfigPath, reviewPlan } from "../../lib/plan/review";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { repoRoot } from "../support/stacks";
+import { allPolicies } from "../../policies/rules";
+import { evaluatePolicies } from "../support/policyEvaluation";
 
 type R = Record<string, any>;
 
@@ -19,7 +21,9 @@ function mutate(plan: StackPlan, pick: (r: PlannedResource) => boolean, change: 
   return { resources, urn: target.urn };
 }
 
-const review = (resources: PlannedResource[], stack = "prod") => reviewPlan(resources, stack as "prod" | "dev", policyConfigPath(repoRoot, stack));
+// Verdicts of the served pack, checked against the in-process evaluator (test/support/policyEvaluation.ts).
+const review = (resources: PlannedResource[], stack = "prod") =>
+  reviewPlan(resources, stack as "prod" | "dev", policyConfigPath(repoRoot, stack), (rs, config) => evaluatePolicies(allPolicies, rs, config));
 const byMeta = (kind: string, name: string) => (r: PlannedResource) => r.type.endsWith(`:${kind}`) && (r.inputs as R).metadata?.name === name;
 
 describe("policy mutations of the real planned stacks", function () {

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { evaluatePolicies, PolicyConfigError, resolvePolicyConfig } from "../../lib/policy/evaluate";
+import { evaluatePolicies } from "../support/policyEvaluation";
+import { PolicyConfigError, resolvePolicyConfig } from "../../lib/policy/evaluate";
 import { replicaCeilings } from "../../policies/rules/replicaCeilings";
 import { costWithinBudget } from "../../policies/rules/costWithinBudget";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
@@ -33,7 +34,7 @@ describe("replica-ceilings", () => {
 });
 
 describe("cost-within-budget", () => {
-  const eks = resource("eks:index:Cluster", "eks", { name: "c", version: "1.33" });
+  const eks = resource("eks:index:Cluster", "eks", { name: "c", version: "1.33", skipDefaultNodeGroup: true });
   const nats = (n: number) => Array.from({ length: n }, (_, i) => resource("aws:ec2/natGateway:NatGateway", `nat-${i}`, { connectivityType: "public" }));
   const run = (rs: PlannedResource[], monthly: number, daily: number) =>
     evaluatePolicies([costWithinBudget], rs, { "cost-within-budget": { environment: "dev", monthlyBudgetUsd: monthly, dailyBudgetUsd: daily, usage: { cloudwatchUsd: 0, s3Usd: 0, dataTransferUsd: 0, lambdaUsd: 0, snsSqsUsd: 0, albCount: 0, natGbPerMonth: 0 } } } as never);
@@ -51,6 +52,31 @@ describe("cost-within-budget", () => {
       evaluatePolicies([costWithinBudget], [eks], { "cost-within-budget": { environment: "dev", monthlyBudgetUsd: 1, dailyBudgetUsd: 1, usage: { otherUsd: 5 } } } as never),
       /cost-within-budget: config usage is invalid: usage: Unrecognized key: "otherUsd"/,
     );
+  });
+
+  it("reports an EKS component that would create capacity the analyzer cannot see (its default node group)", async () => {
+    const withDefault = resource("eks:index:Cluster", "eks", { name: "c", version: "1.33" });
+    const violations = await run([withDefault], 100000, 10000);
+    assert.deepEqual(violations.map((v) => [v.urn, v.enforcementLevel]), [[withDefault.urn, "mandatory"]]);
+    assert.match(violations[0]!.message, /skipDefaultNodeGroup is not true: the component creates a default node group among its children, which are not sent to the analyzer/);
+  });
+
+  it("prices a first preview like an update: node groups and Aurora instances are linked by property dependencies", async () => {
+    const unknown = { __pulumiUnknown: true };
+    const lt = resource("aws:ec2/launchTemplate:LaunchTemplate", "system-lt", { blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3" } }] });
+    const otherLt = resource("aws:ec2/launchTemplate:LaunchTemplate", "other-lt", { blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 900, volumeType: "io2" } }] });
+    const cluster = resource("aws:rds/cluster:Cluster", "db", { engine: "aurora-postgresql", serverlessv2ScalingConfiguration: { minCapacity: 2, maxCapacity: 16 } });
+    const plan = (id: unknown, clusterIdentifier: unknown): PlannedResource[] => [
+      eks, lt, otherLt, cluster,
+      { ...resource("aws:eks/nodeGroup:NodeGroup", "system", { instanceTypes: ["m5.large"], capacityType: "ON_DEMAND", scalingConfig: { desiredSize: 3, minSize: 3, maxSize: 6 }, launchTemplate: { id, version: "1" } }), propertyDependencies: { launchTemplate: [lt.urn] } },
+      { ...resource("aws:rds/clusterInstance:ClusterInstance", "writer", { instanceClass: "db.serverless", clusterIdentifier }), propertyDependencies: { clusterIdentifier: [cluster.urn] } },
+    ];
+    const budgets = { "cost-within-budget": { environment: "dev", monthlyBudgetUsd: 100, dailyBudgetUsd: 1, usage: { cloudwatchUsd: 0, s3Usd: 0, dataTransferUsd: 0, lambdaUsd: 0, snsSqsUsd: 0, albCount: 0, natGbPerMonth: 0 } } };
+    const update = (await evaluatePolicies([costWithinBudget], plan("lt-0123456789abcdef0", "pyairtable-db"), budgets as never)).map((v) => v.message);
+    const preview = (await evaluatePolicies([costWithinBudget], plan(unknown, unknown), budgets as never)).map((v) => v.message);
+    assert.equal(update.length, 2, update.join("\n"));
+    assert.deepEqual(preview, update);
+    assert.ok(preview.every((m) => !/can't run|cannot price/.test(m)), preview.join("\n"));
   });
 
   it("reports a resource the cost model cannot price", async () => {

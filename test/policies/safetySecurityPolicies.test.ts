@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { unknownCheckingProxy, type PolicyResource, type StackValidationPolicy } from "@pulumi/policy";
 import * as policyProxy from "@pulumi/policy/proxy";
-import { evaluatePolicies, PolicyConfigError, resolvePolicyConfig, type PolicyPackConfig } from "../../lib/policy/evaluate";
+import { evaluatePolicies } from "../support/policyEvaluation";
+import { PolicyConfigError, resolvePolicyConfig, type PolicyPackConfig } from "../../lib/policy/evaluate";
 import { planStack, type StackPlan } from "../../lib/plan/plan";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { serviceCatalog, type ServiceDefinition } from "../../lib/catalog/services";
