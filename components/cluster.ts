@@ -111,6 +111,8 @@ export class Cluster extends pulumi.ComponentResource {
       // Capacity is the managed node group below plus Karpenter; no default node group, no legacy SGs.
       skipDefaultNodeGroup: true,
       skipDefaultSecurityGroups: true,
+      // The VPC CNI's network policy agent enforces the application namespaces' NetworkPolicies.
+      vpcCniOptions: { enableNetworkPolicy: true },
       // Karpenter nodes join through an access entry for the shared node role.
       accessEntries: {
         nodes: { principalArn: this.nodeRole.arn, type: eks.AccessEntryType.EC2_LINUX },

@@ -19,6 +19,11 @@ import { workloadClassLabel } from "../lib/catalog/workloadClasses";
 import type { Environment, ServiceReplicaSettings } from "../lib/config/settings";
 import { addonCustomMetricNames, applicationMetrics, pgbouncerExporterMetrics } from "../lib/monitoring/metricNames";
 import { metricsServerResolutionSeconds, prometheusScrapeIntervalSeconds, scalingBehavior } from "../lib/scaling/responseTime";
+import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPorts } from "../lib/k8s/networkPolicies";
+import { podSecurityLabels } from "../lib/k8s/podSecurity";
+import { postgresPort } from "./database";
+import { redisPort } from "./cache";
+import { mskIamPort } from "./streaming";
 import { monitoringChartValues } from "./monitoring";
 
 /** The custom metric names prometheus-adapter serves; the HPA builder reads the same table. */
@@ -464,6 +469,11 @@ export interface ClusterAddonsArgs {
   /** Label the application namespaces for Istio sidecar injection. Default false. */
   istioSidecars?: boolean;
   /**
+   * VPC CIDR block (IPv4): the NetworkPolicies open egress to the data stores' ports only inside it,
+   * and HTTPS to public AWS APIs only outside it.
+   */
+  vpcCidr: string;
+  /**
    * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class,
    * which must be an encrypted gp3 class of the EBS CSI driver.
    */
@@ -500,6 +510,9 @@ export function validateClusterAddonsArgs(name: string, args: ClusterAddonsArgs)
   }
   if (typeof args.oidcIssuer === "string" && /^https?:\/\//.test(args.oidcIssuer)) {
     fail(`oidcIssuer = ${show(args.oidcIssuer)}: must be given without the scheme (e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC)`);
+  }
+  if (typeof args.vpcCidr !== "string" || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) {
+    fail(`vpcCidr = ${show(args.vpcCidr)}: must be the VPC's IPv4 CIDR block (e.g. 10.40.0.0/16)`);
   }
   for (const [field, value] of [["redis.port", args.redis?.port], ["database.port", args.database?.port]] as const) {
     if (value === undefined || (typeof value === "number" && !(Number.isInteger(value) && value >= 1 && value <= 65535))) fail(`${field} = ${show(value)}: must be a TCP port from 1 to 65535`);
@@ -599,10 +612,30 @@ export class ClusterAddons extends pulumi.ComponentResource {
     for (const [key, nsName] of Object.entries(namespaces)) {
       const app = (applicationNamespaces as readonly string[]).includes(nsName);
       nsResources[nsName] = new k8s.core.v1.Namespace(`${name}-ns-${key}`, {
-        metadata: { name: nsName, labels: { ...managedLabels, ...(app && v.istioSidecars ? { "istio-injection": "enabled" } : {}) } },
+        metadata: {
+          name: nsName,
+          labels: {
+            ...managedLabels,
+            ...(app && v.istioSidecars ? { "istio-injection": "enabled" } : {}),
+            // Pod Security Admission: application namespaces admit only `restricted` pods.
+            ...(app ? podSecurityLabels(nsName) : {}),
+          },
+        },
       }, k8sOpts());
     }
     const ns = (nsName: string) => nsResources[nsName]!;
+
+    // --- Network isolation: default deny in every application namespace, then the allowed paths ----
+    const networkPorts: NetworkPorts = { postgres: postgresPort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090 };
+    const networkPolicyResources: pulumi.Resource[] = [];
+    for (const nsName of applicationNamespaces) {
+      const selectorLabels = { "app.kubernetes.io/name": pgbouncer.labels["app.kubernetes.io/name"] };
+      for (const np of namespaceNetworkPolicies(nsName, { vpcCidr: args.vpcCidr, ports: networkPorts, istioSidecars: v.istioSidecars }, selectorLabels, managedLabels)) {
+        // The default-deny policy keeps its short resource name; the allows are named after it.
+        const suffix = np.metadata.name === defaultDenyPolicyName ? "default-deny" : np.metadata.name;
+        networkPolicyResources.push(new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${nsName}-${suffix}`, np, k8sOpts(ns(nsName))));
+      }
+    }
 
     const priorityClassResources = Object.entries(priorityClasses).map(([key, pc]) =>
       new k8s.scheduling.v1.PriorityClass(`${name}-priority-${key}`, {
@@ -913,6 +946,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
           metadata: { labels: pgbouncer.labels, annotations: { "pyairtable.io/config-sha256": configChecksum } },
           spec: {
             priorityClassName: priorityClasses.data.name,
+            // PgBouncer never calls the Kubernetes API: no service-account token in the pod.
+            automountServiceAccountToken: false,
             // Data class: on-demand nodes only, tainted for data-path pods.
             nodeSelector: { [workloadClassLabel]: "data" },
             tolerations: [{ key: workloadClassLabel, operator: "Equal", value: "data", effect: "NoSchedule" }],
@@ -953,6 +988,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 ports: [{ name: "metrics", containerPort: pgbouncer.metricsPort, protocol: "TCP" }],
                 resources: resourcesOf(pgbouncerContainerResources.exporter),
                 readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 15 },
+                // A hung exporter is restarted (its /metrics stops answering); PgBouncer is unaffected.
+                livenessProbe: { httpGet: { path: "/metrics", port: "metrics" }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
                 securityContext: hardening,
               },
             ],

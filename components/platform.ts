@@ -167,6 +167,7 @@ export class Platform extends pulumi.ComponentResource {
       },
       services: s.services,
       istioSidecars: s.workloads.istioSidecars,
+      vpcCidr: s.network.cidrBlock,
       dependsOn: [this.capacity],
     }, parent);
 

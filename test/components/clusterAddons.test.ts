@@ -81,6 +81,7 @@ function argsFor(stack: Stack, provider: k8s.Provider, overrides: Partial<Cluste
     database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: 5432, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
     services: s.services,
     istioSidecars: stack === "prod",
+    vpcCidr: s.network.cidrBlock,
     ...overrides,
   };
 }
