@@ -31,6 +31,8 @@ import { imdsv2Required } from "./imdsv2Required";
 import { s3PublicAccessBlocked } from "./s3PublicAccessBlocked";
 import { kmsKeyRotation } from "./kmsKeyRotation";
 import { loggingEnabled } from "./loggingEnabled";
+import { namespaceDefaultDenyNetworkPolicy } from "./namespaceDefaultDenyNetworkPolicy";
+import { namespacePodSecurityEnforced } from "./namespacePodSecurityEnforced";
 
 export const allPolicies: Policies = [
   replicaCeilings,
@@ -55,4 +57,6 @@ export const allPolicies: Policies = [
   s3PublicAccessBlocked,
   kmsKeyRotation,
   loggingEnabled,
+  namespaceDefaultDenyNetworkPolicy,
+  namespacePodSecurityEnforced,
 ];
