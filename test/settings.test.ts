@@ -90,11 +90,16 @@ describe("settings schema", () => {
       { what: "a service without a range", change: (v) => delete v.services["webhooks"], expect: /^autoscaling:services\.webhooks is missing: is required: every service in the catalog needs a replica range$/ },
       { what: "brokers not a multiple of the AZs", change: (v) => (v.streaming.brokers = 4), expect: /^autoscaling:streaming\.brokers = 4: must be a multiple of network\.availabilityZones \(3\)/ },
       { what: "UltraWarm on T3 data nodes", change: (v) => (v.search.warm = { instanceType: "ultrawarm1.medium.search", count: 2 }), expect: /^autoscaling:search\.warm = .*: must be null: UltraWarm is not available with T2\/T3 data nodes \(t3\.medium\.search\)$/ },
+      { what: "flow logs kept less than a year in prod", change: (v) => (v.network.flowLogRetentionDays = 90), expect: /^autoscaling:network\.flowLogRetentionDays = 90: must be at least 365 in prod/ },
+      { what: "EKS audit logs kept less than a year in prod", change: (v) => (v.cluster.logRetentionDays = 180), expect: /^autoscaling:cluster\.logRetentionDays = 180: must be at least 365 in prod/ },
+      { what: "OpenSearch audit logs kept less than a year in prod", change: (v) => (v.search.logRetentionDays = 30), expect: /^autoscaling:search\.logRetentionDays = 30: must be at least 365 in prod/ },
+      { what: "PostgreSQL log kept less than a year in prod", change: (v) => (v.database.logRetentionDays = 90), expect: /^autoscaling:database\.logRetentionDays = 90: must be at least 365 in prod/ },
+      { what: "a retention CloudWatch does not offer", change: (v) => (v.cache.logRetentionDays = 366), expect: /^autoscaling:cache\.logRetentionDays = 366: must be one of 1, 3, 5/ },
       { what: "deletion protection off in prod", change: (v) => (v.database.deletionProtection = false), expect: /^autoscaling:database\.deletionProtection = false: must be true in prod$/ },
       { what: "warning at or above emergency", change: (v) => (v.budgets.warningPercent = 95), expect: /^autoscaling:budgets\.warningPercent = 95: must be below emergencyPercent \(95\)$/ },
       { what: "an unknown time zone", change: (v) => (v.schedules.timezone = "Mars/Olympus"), expect: /^autoscaling:schedules\.timezone = "Mars\/Olympus": must be an IANA time zone/ },
       { what: "business hours ending before they start", change: (v) => (v.schedules.businessHours.end = "07:00"), expect: /^autoscaling:schedules\.businessHours\.end = "07:00": must be after start \(08:00\)$/ },
-      { what: "cluster-mode fields on a single node", stack: "dev", change: (v) => (v.cache.maxShards = 9), expect: /^autoscaling:cache\.maxShards = 9: unknown setting \(allowed: mode, nodeType, engineVersion, maxmemoryPolicy, snapshotRetentionDays\)$/ },
+      { what: "cluster-mode fields on a single node", stack: "dev", change: (v) => (v.cache.maxShards = 9), expect: /^autoscaling:cache\.maxShards = 9: unknown setting \(allowed: mode, nodeType, engineVersion, maxmemoryPolicy, snapshotRetentionDays, logRetentionDays\)$/ },
     ];
     for (const c of cases) {
       it(c.what, () => {
