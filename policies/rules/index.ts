@@ -33,6 +33,8 @@ import { kmsKeyRotation } from "./kmsKeyRotation";
 import { loggingEnabled } from "./loggingEnabled";
 import { namespaceDefaultDenyNetworkPolicy } from "./namespaceDefaultDenyNetworkPolicy";
 import { namespacePodSecurityEnforced } from "./namespacePodSecurityEnforced";
+import { logRetentionMinimum } from "./logRetentionMinimum";
+import { kmsServicePrincipalsConditioned } from "./kmsServicePrincipalsConditioned";
 
 export const allPolicies: Policies = [
   replicaCeilings,
@@ -59,4 +61,6 @@ export const allPolicies: Policies = [
   loggingEnabled,
   namespaceDefaultDenyNetworkPolicy,
   namespacePodSecurityEnforced,
+  logRetentionMinimum,
+  kmsServicePrincipalsConditioned,
 ];
