@@ -98,6 +98,18 @@ export const pgbouncer = {
   authSecret: { name: "pyairtable-pgbouncer-userlist", key: "userlist.txt" },
   /** Admin-console user of the metrics sidecar (stats_users). */
   exporterUser: "pgbouncer_exporter",
+  /**
+   * Amazon RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) in a
+   * ConfigMap of `pyairtable-data`, created by the deploy procedure (README "Before the first
+   * production deploy"): PgBouncer verifies Aurora's certificate and host name with it (verify-full).
+   */
+  serverCaBundle: { configMapName: "rds-ca-bundle", key: "global-bundle.pem" },
+  /**
+   * `kubernetes.io/tls` Secret with PgBouncer's server certificate for its clients (`tls.crt`,
+   * `tls.key`), issued for `pgbouncer.pyairtable-data.svc` by the cluster's issuer (cert-manager or
+   * the deploy procedure). Not created here: no private key is generated into the stack state.
+   */
+  clientTlsSecret: { name: "pgbouncer-tls" },
   labels: {
     "app.kubernetes.io/name": "pgbouncer",
     "app.kubernetes.io/part-of": "pyairtable",
@@ -105,6 +117,9 @@ export const pgbouncer = {
     [workloadClassLabel]: "data",
   },
 } as const;
+
+/** Where PgBouncer's TLS material is mounted. */
+export const pgbouncerTlsPaths = { serverCaDir: "/etc/pgbouncer-tls/server-ca", clientTlsDir: "/etc/pgbouncer-tls/client" } as const;
 
 /** In-cluster address of PgBouncer (`host:port`). */
 export const pgbouncerServiceAddress = `${pgbouncer.name}.${pgbouncer.namespace}.svc.cluster.local:${pgbouncer.port}`;
@@ -975,6 +990,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 volumeMounts: [
                   { name: "config", mountPath: "/etc/pgbouncer", readOnly: true },
                   { name: "auth", mountPath: "/etc/pgbouncer-auth", readOnly: true },
+                  { name: "server-ca", mountPath: pgbouncerTlsPaths.serverCaDir, readOnly: true },
+                  { name: "client-tls", mountPath: pgbouncerTlsPaths.clientTlsDir, readOnly: true },
                 ],
               },
               {
@@ -982,7 +999,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 image: addonImages.pgbouncerExporter,
                 // Admin console over loopback; pg_hba.conf trusts this user from 127.0.0.1 only.
                 args: [
-                  `--pgBouncer.connectionString=postgres://${pgbouncer.exporterUser}@127.0.0.1:${pgbouncer.port}/pgbouncer?sslmode=disable`,
+                  // TLS even over loopback: PgBouncer refuses every plaintext client (client_tls_sslmode = require).
+                  `--pgBouncer.connectionString=postgres://${pgbouncer.exporterUser}@127.0.0.1:${pgbouncer.port}/pgbouncer?sslmode=require`,
                   `--web.listen-address=:${pgbouncer.metricsPort}`,
                 ],
                 ports: [{ name: "metrics", containerPort: pgbouncer.metricsPort, protocol: "TCP" }],
@@ -996,6 +1014,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
             volumes: [
               { name: "config", configMap: { name: "pgbouncer-config" } },
               { name: "auth", secret: { secretName: pgbouncer.authSecret.name, items: [{ key: pgbouncer.authSecret.key, path: "userlist.txt" }], defaultMode: 0o440 } },
+              { name: "server-ca", configMap: { name: pgbouncer.serverCaBundle.configMapName, items: [{ key: pgbouncer.serverCaBundle.key, path: pgbouncer.serverCaBundle.key }] } },
+              { name: "client-tls", secret: { secretName: pgbouncer.clientTlsSecret.name, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }], defaultMode: 0o440 } },
             ],
           },
         },
@@ -1159,10 +1179,16 @@ export function pgbouncerIni({ writer, reader, port, databaseName, pool }: IniIn
     // Drivers' protocol-level prepared statements work in transaction mode.
     "max_prepared_statements = 200",
     "ignore_startup_parameters = extra_float_digits",
-    // Aurora enforces TLS (rds.force_ssl). `require` encrypts; verify-full needs the RDS CA bundle
-    // mounted as server_tls_ca_file.
-    "server_tls_sslmode = require",
+    // Aurora enforces TLS (rds.force_ssl); PgBouncer verifies its certificate chain against the RDS CA
+    // bundle and the endpoint's host name (verify-full).
+    "server_tls_sslmode = verify-full",
+    `server_tls_ca_file = ${pgbouncerTlsPaths.serverCaDir}/${pgbouncer.serverCaBundle.key}`,
     "server_tls_protocols = secure",
+    // Clients (and the metrics sidecar) must use TLS; pg_hba.conf admits only hostssl.
+    "client_tls_sslmode = require",
+    `client_tls_cert_file = ${pgbouncerTlsPaths.clientTlsDir}/tls.crt`,
+    `client_tls_key_file = ${pgbouncerTlsPaths.clientTlsDir}/tls.key`,
+    "client_tls_protocols = secure",
     // Re-resolve the endpoints quickly: the writer endpoint moves on failover.
     "dns_max_ttl = 15",
     "server_lifetime = 3600",
@@ -1182,9 +1208,11 @@ export function pgbouncerIni({ writer, reader, port, databaseName, pool }: IniIn
 /** pg_hba.conf: the metrics sidecar over loopback only, applications with SCRAM. */
 export function pgbouncerHba(): string {
   return [
-    `host  pgbouncer  ${pgbouncer.exporterUser}  127.0.0.1/32  trust`,
-    `host  all        ${pgbouncer.exporterUser}  0.0.0.0/0     reject`,
-    "host  all        all                 0.0.0.0/0     scram-sha-256",
+    `hostssl  pgbouncer  ${pgbouncer.exporterUser}  127.0.0.1/32  trust`,
+    `host     all        ${pgbouncer.exporterUser}  0.0.0.0/0     reject`,
+    "hostssl  all        all                 0.0.0.0/0     scram-sha-256",
+    // Plaintext is refused before authentication (client_tls_sslmode = require); this says so again.
+    "hostnossl all       all                 0.0.0.0/0     reject",
     "",
   ].join("\n");
 }
