@@ -70,6 +70,14 @@ describe("settings schema", () => {
     assert.ok(s.budgets.monthlyUsd < 12000);
   });
 
+  it("accepts digest-pinned images (tag@sha256 and @sha256) and, in dev only, an @latest AMI", () => {
+    const d = "0123456789abcdef".repeat(4);
+    assert.equal(parseSettings("prod", withChange("prod", (v) => (v.automation.image = `ghcr.io/pyairtable/autoscaling-automation:0.1.0@sha256:${d}`))).automation.image.endsWith(d), true);
+    assert.equal(parseSettings("prod", withChange("prod", (v) => (v.automation.image = `ghcr.io/pyairtable/autoscaling-automation@sha256:${d}`))).automation.image.endsWith(d), true);
+    assert.equal(parseSettings("dev", withChange("dev", (v) => (v.cluster.amiAlias = "al2023@latest"))).cluster.amiAlias, "al2023@latest");
+    assert.equal(loadStackSettings("prod").cluster.amiAlias, "al2023@v20260714");
+  });
+
   describe("rejects bad configuration with a message naming key, value and what is allowed", () => {
     const cases: Array<{ what: string; stack?: string; change: (v: Record<string, any>) => void; expect: RegExp }> = [
       { what: "an out-of-range integer", change: (v) => (v.cache.maxShards = 12), expect: /^autoscaling:cache\.maxShards = 12: must be an integer from 3 to 9$/ },
@@ -95,6 +103,9 @@ describe("settings schema", () => {
       { what: "OpenSearch audit logs kept less than a year in prod", change: (v) => (v.search.logRetentionDays = 30), expect: /^autoscaling:search\.logRetentionDays = 30: must be at least 365 in prod/ },
       { what: "PostgreSQL log kept less than a year in prod", change: (v) => (v.database.logRetentionDays = 90), expect: /^autoscaling:database\.logRetentionDays = 90: must be at least 365 in prod/ },
       { what: "a retention CloudWatch does not offer", change: (v) => (v.cache.logRetentionDays = 366), expect: /^autoscaling:cache\.logRetentionDays = 366: must be one of 1, 3, 5/ },
+      { what: "an @latest AMI in prod", change: (v) => (v.cluster.amiAlias = "al2023@latest"), expect: /^autoscaling:cluster\.amiAlias = "al2023@latest": must name a dated AMI release in prod/ },
+      { what: "a latest automation image in prod", change: (v) => (v.automation.image = "ghcr.io/pyairtable/autoscaling-automation:latest"), expect: /^autoscaling:automation\.image = "ghcr\.io\/pyairtable\/autoscaling-automation:latest": must not use the latest tag in prod/ },
+      { what: "a malformed digest", change: (v) => (v.automation.image = "ghcr.io/pyairtable/autoscaling-automation:0.1.0@sha256:abc"), expect: /^autoscaling:automation\.image = .*: must be a container image reference pinned by tag or digest/ },
       { what: "deletion protection off in prod", change: (v) => (v.database.deletionProtection = false), expect: /^autoscaling:database\.deletionProtection = false: must be true in prod$/ },
       { what: "warning at or above emergency", change: (v) => (v.budgets.warningPercent = 95), expect: /^autoscaling:budgets\.warningPercent = 95: must be below emergencyPercent \(95\)$/ },
       { what: "an unknown time zone", change: (v) => (v.schedules.timezone = "Mars/Olympus"), expect: /^autoscaling:schedules\.timezone = "Mars\/Olympus": must be an IANA time zone/ },

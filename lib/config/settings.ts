@@ -297,7 +297,7 @@ const workloadsSchema = strict({
 
 const automationSchema = strict({
   /** Container image of the automation service, pinned by tag or digest. */
-  image: matching(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "a container image reference pinned by tag or digest, e.g. registry.example.com/team/app:1.2.3"),
+  image: matching(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|(:[A-Za-z0-9._-]+)?@sha256:[a-f0-9]{64})$/, "a container image reference pinned by tag or digest, e.g. registry.example.com/team/app:1.2.3 or registry.example.com/team/app:1.2.3@sha256:<64 hex digits>"),
   /** Replicas; one is the leader (PostgreSQL advisory lock), the others stand by. */
   replicas: intIn(1, 3),
   /** Pulumi backend the service runs `pulumi up` against (s3://bucket, https://api.pulumi.com, ...). */
@@ -416,6 +416,12 @@ function checkCrossFieldRules(s: z.infer<typeof settingsObjectSchema>, ctx: z.Re
   if (rr.minReplicas > rr.maxReplicas) issue(["database", "readReplicaScaling", "minReplicas"], `must not exceed maxReplicas (${rr.maxReplicas})`);
   if (s.environment === "prod" && !s.database.deletionProtection) {
     issue(["database", "deletionProtection"], "must be true in prod");
+  }
+  if (s.environment === "prod" && s.cluster.amiAlias.endsWith("@latest")) {
+    issue(["cluster", "amiAlias"], "must name a dated AMI release in prod (e.g. al2023@v20260714), not @latest: node images change only with a reviewed stack change");
+  }
+  if (s.environment === "prod" && /:latest(@|$)/.test(s.automation.image)) {
+    issue(["automation", "image"], "must not use the latest tag in prod: pin a version tag, ideally with its digest (tag@sha256:<64 hex>)");
   }
   if (s.environment === "prod") {
     const retentions: [string[], number][] = [

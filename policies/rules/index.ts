@@ -35,6 +35,8 @@ import { namespaceDefaultDenyNetworkPolicy } from "./namespaceDefaultDenyNetwork
 import { namespacePodSecurityEnforced } from "./namespacePodSecurityEnforced";
 import { logRetentionMinimum } from "./logRetentionMinimum";
 import { kmsServicePrincipalsConditioned } from "./kmsServicePrincipalsConditioned";
+import { noLatestImagesOrAmis } from "./noLatestImagesOrAmis";
+import { imagesPinnedByDigest } from "./imagesPinnedByDigest";
 
 export const allPolicies: Policies = [
   replicaCeilings,
@@ -63,4 +65,6 @@ export const allPolicies: Policies = [
   namespacePodSecurityEnforced,
   logRetentionMinimum,
   kmsServicePrincipalsConditioned,
+  noLatestImagesOrAmis,
+  imagesPinnedByDigest,
 ];
