@@ -48,10 +48,12 @@ describe("leader-only gauges", () => {
   /** A store whose lock can be taken away (the fault: another replica took over, or the session died). */
   function lockStore() {
     const state = { held: false, lose: false };
+    let epoch = 0;
+    // The store's leadership interface as LeaderElector calls it (acquireLeadership returns the fencing epoch).
     const store = {
-      tryLead: async () => (state.held = !state.lose),
+      acquireLeadership: async () => ((state.held = !state.lose) ? ++epoch : undefined),
       stillLeading: async () => state.held && !state.lose,
-      heartbeat: async () => undefined,
+      heartbeat: async () => state.held && !state.lose,
       stepDown: async () => void (state.held = false),
     } as unknown as Store;
     return { store, state };
