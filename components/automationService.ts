@@ -99,6 +99,10 @@ export class AutomationService extends pulumi.ComponentResource {
           metadata: { labels },
           spec: {
             serviceAccountName: automationServiceAccount,
+            // The service reaches Kubernetes with the stack's kubeconfig (an EKS token from its IRSA
+            // role, projected by the pod identity webhook regardless of this flag), never with the
+            // service-account token: do not mount it.
+            automountServiceAccountToken: false,
             priorityClassName: priorityClasses.automation.name,
             nodeSelector: { [workloadClassLabel]: "system" },
             // The service's bounded stop (runner.shutdownSeconds, 45 s) fits inside it.

@@ -111,6 +111,8 @@ export class Cluster extends pulumi.ComponentResource {
       // Capacity is the managed node group below plus Karpenter; no default node group, no legacy SGs.
       skipDefaultNodeGroup: true,
       skipDefaultSecurityGroups: true,
+      // The VPC CNI's network policy agent enforces the application namespaces' NetworkPolicies.
+      vpcCniOptions: { enableNetworkPolicy: true },
       // Karpenter nodes join through an access entry for the shared node role.
       accessEntries: {
         nodes: { principalArn: this.nodeRole.arn, type: eks.AccessEntryType.EC2_LINUX },
@@ -184,28 +186,33 @@ function validateClusterArgs(args: ClusterArgs): void {
 /**
  * The node EBS key must be usable by EC2 Auto Scaling's service-linked role (managed node groups)
  * and by EC2 on behalf of Karpenter (which calls CreateFleet with its own role, granted in its policy).
+ * The service-linked role is named in a condition (`aws:PrincipalArn`), not as the principal: KMS
+ * refuses a key policy whose principal does not exist, and in a fresh account
+ * `AWSServiceRoleForAutoScaling` is only created by the first Auto Scaling group (after this key).
  */
-function ebsKeyPolicy(accountId: pulumi.Input<string>, partition: pulumi.Input<string>): pulumi.Output<string> {
+export function ebsKeyPolicy(accountId: pulumi.Input<string>, partition: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi.all([accountId, partition]).apply(([account, part]) => {
     const autoscalingRole = `arn:${part}:iam::${account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+    const accountRoot = `arn:${part}:iam::${account}:root`;
     return JSON.stringify({
       Version: "2012-10-17",
       Statement: [
-        { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:${part}:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
+        { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: accountRoot }, Action: "kms:*", Resource: "*" },
         {
           Sid: "AutoScalingUsesKey",
           Effect: "Allow",
-          Principal: { AWS: autoscalingRole },
+          Principal: { AWS: accountRoot },
           Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
           Resource: "*",
+          Condition: { ArnEquals: { "aws:PrincipalArn": autoscalingRole } },
         },
         {
           Sid: "AutoScalingGrantsForAttachedVolumes",
           Effect: "Allow",
-          Principal: { AWS: autoscalingRole },
+          Principal: { AWS: accountRoot },
           Action: "kms:CreateGrant",
           Resource: "*",
-          Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+          Condition: { ArnEquals: { "aws:PrincipalArn": autoscalingRole }, Bool: { "kms:GrantIsForAWSResource": "true" } },
         },
       ],
     });

@@ -19,6 +19,11 @@ import { workloadClassLabel } from "../lib/catalog/workloadClasses";
 import type { Environment, ServiceReplicaSettings } from "../lib/config/settings";
 import { addonCustomMetricNames, applicationMetrics, pgbouncerExporterMetrics } from "../lib/monitoring/metricNames";
 import { metricsServerResolutionSeconds, prometheusScrapeIntervalSeconds, scalingBehavior } from "../lib/scaling/responseTime";
+import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPorts } from "../lib/k8s/networkPolicies";
+import { podSecurityLabels } from "../lib/k8s/podSecurity";
+import { postgresPort } from "./database";
+import { redisPort } from "./cache";
+import { mskIamPort } from "./streaming";
 import { monitoringChartValues } from "./monitoring";
 
 /** The custom metric names prometheus-adapter serves; the HPA builder reads the same table. */
@@ -93,6 +98,18 @@ export const pgbouncer = {
   authSecret: { name: "pyairtable-pgbouncer-userlist", key: "userlist.txt" },
   /** Admin-console user of the metrics sidecar (stats_users). */
   exporterUser: "pgbouncer_exporter",
+  /**
+   * Amazon RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) in a
+   * ConfigMap of `pyairtable-data`, created by the deploy procedure (README "Before the first
+   * production deploy"): PgBouncer verifies Aurora's certificate and host name with it (verify-full).
+   */
+  serverCaBundle: { configMapName: "rds-ca-bundle", key: "global-bundle.pem" },
+  /**
+   * `kubernetes.io/tls` Secret with PgBouncer's server certificate for its clients (`tls.crt`,
+   * `tls.key`), issued for `pgbouncer.pyairtable-data.svc` by the cluster's issuer (cert-manager or
+   * the deploy procedure). Not created here: no private key is generated into the stack state.
+   */
+  clientTlsSecret: { name: "pgbouncer-tls" },
   labels: {
     "app.kubernetes.io/name": "pgbouncer",
     "app.kubernetes.io/part-of": "pyairtable",
@@ -100,6 +117,9 @@ export const pgbouncer = {
     [workloadClassLabel]: "data",
   },
 } as const;
+
+/** Where PgBouncer's TLS material is mounted. */
+export const pgbouncerTlsPaths = { serverCaDir: "/etc/pgbouncer-tls/server-ca", clientTlsDir: "/etc/pgbouncer-tls/client" } as const;
 
 /** In-cluster address of PgBouncer (`host:port`). */
 export const pgbouncerServiceAddress = `${pgbouncer.name}.${pgbouncer.namespace}.svc.cluster.local:${pgbouncer.port}`;
@@ -464,6 +484,11 @@ export interface ClusterAddonsArgs {
   /** Label the application namespaces for Istio sidecar injection. Default false. */
   istioSidecars?: boolean;
   /**
+   * VPC CIDR block (IPv4): the NetworkPolicies open egress to the data stores' ports only inside it,
+   * and HTTPS to public AWS APIs only outside it.
+   */
+  vpcCidr: string;
+  /**
    * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class,
    * which must be an encrypted gp3 class of the EBS CSI driver.
    */
@@ -500,6 +525,9 @@ export function validateClusterAddonsArgs(name: string, args: ClusterAddonsArgs)
   }
   if (typeof args.oidcIssuer === "string" && /^https?:\/\//.test(args.oidcIssuer)) {
     fail(`oidcIssuer = ${show(args.oidcIssuer)}: must be given without the scheme (e.g. oidc.eks.us-east-1.amazonaws.com/id/ABC)`);
+  }
+  if (typeof args.vpcCidr !== "string" || !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(args.vpcCidr)) {
+    fail(`vpcCidr = ${show(args.vpcCidr)}: must be the VPC's IPv4 CIDR block (e.g. 10.40.0.0/16)`);
   }
   for (const [field, value] of [["redis.port", args.redis?.port], ["database.port", args.database?.port]] as const) {
     if (value === undefined || (typeof value === "number" && !(Number.isInteger(value) && value >= 1 && value <= 65535))) fail(`${field} = ${show(value)}: must be a TCP port from 1 to 65535`);
@@ -599,10 +627,30 @@ export class ClusterAddons extends pulumi.ComponentResource {
     for (const [key, nsName] of Object.entries(namespaces)) {
       const app = (applicationNamespaces as readonly string[]).includes(nsName);
       nsResources[nsName] = new k8s.core.v1.Namespace(`${name}-ns-${key}`, {
-        metadata: { name: nsName, labels: { ...managedLabels, ...(app && v.istioSidecars ? { "istio-injection": "enabled" } : {}) } },
+        metadata: {
+          name: nsName,
+          labels: {
+            ...managedLabels,
+            ...(app && v.istioSidecars ? { "istio-injection": "enabled" } : {}),
+            // Pod Security Admission: application namespaces admit only `restricted` pods.
+            ...(app ? podSecurityLabels(nsName) : {}),
+          },
+        },
       }, k8sOpts());
     }
     const ns = (nsName: string) => nsResources[nsName]!;
+
+    // --- Network isolation: default deny in every application namespace, then the allowed paths ----
+    const networkPorts: NetworkPorts = { postgres: postgresPort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090 };
+    const networkPolicyResources: pulumi.Resource[] = [];
+    for (const nsName of applicationNamespaces) {
+      const selectorLabels = { "app.kubernetes.io/name": pgbouncer.labels["app.kubernetes.io/name"] };
+      for (const np of namespaceNetworkPolicies(nsName, { vpcCidr: args.vpcCidr, ports: networkPorts, istioSidecars: v.istioSidecars }, selectorLabels, managedLabels)) {
+        // The default-deny policy keeps its short resource name; the allows are named after it.
+        const suffix = np.metadata.name === defaultDenyPolicyName ? "default-deny" : np.metadata.name;
+        networkPolicyResources.push(new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${nsName}-${suffix}`, np, k8sOpts(ns(nsName))));
+      }
+    }
 
     const priorityClassResources = Object.entries(priorityClasses).map(([key, pc]) =>
       new k8s.scheduling.v1.PriorityClass(`${name}-priority-${key}`, {
@@ -913,6 +961,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
           metadata: { labels: pgbouncer.labels, annotations: { "pyairtable.io/config-sha256": configChecksum } },
           spec: {
             priorityClassName: priorityClasses.data.name,
+            // PgBouncer never calls the Kubernetes API: no service-account token in the pod.
+            automountServiceAccountToken: false,
             // Data class: on-demand nodes only, tainted for data-path pods.
             nodeSelector: { [workloadClassLabel]: "data" },
             tolerations: [{ key: workloadClassLabel, operator: "Equal", value: "data", effect: "NoSchedule" }],
@@ -940,6 +990,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 volumeMounts: [
                   { name: "config", mountPath: "/etc/pgbouncer", readOnly: true },
                   { name: "auth", mountPath: "/etc/pgbouncer-auth", readOnly: true },
+                  { name: "server-ca", mountPath: pgbouncerTlsPaths.serverCaDir, readOnly: true },
+                  { name: "client-tls", mountPath: pgbouncerTlsPaths.clientTlsDir, readOnly: true },
                 ],
               },
               {
@@ -947,18 +999,23 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 image: addonImages.pgbouncerExporter,
                 // Admin console over loopback; pg_hba.conf trusts this user from 127.0.0.1 only.
                 args: [
-                  `--pgBouncer.connectionString=postgres://${pgbouncer.exporterUser}@127.0.0.1:${pgbouncer.port}/pgbouncer?sslmode=disable`,
+                  // TLS even over loopback: PgBouncer refuses every plaintext client (client_tls_sslmode = require).
+                  `--pgBouncer.connectionString=postgres://${pgbouncer.exporterUser}@127.0.0.1:${pgbouncer.port}/pgbouncer?sslmode=require`,
                   `--web.listen-address=:${pgbouncer.metricsPort}`,
                 ],
                 ports: [{ name: "metrics", containerPort: pgbouncer.metricsPort, protocol: "TCP" }],
                 resources: resourcesOf(pgbouncerContainerResources.exporter),
                 readinessProbe: { httpGet: { path: "/metrics", port: "metrics" }, periodSeconds: 15 },
+                // A hung exporter is restarted (its /metrics stops answering); PgBouncer is unaffected.
+                livenessProbe: { httpGet: { path: "/metrics", port: "metrics" }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
                 securityContext: hardening,
               },
             ],
             volumes: [
               { name: "config", configMap: { name: "pgbouncer-config" } },
               { name: "auth", secret: { secretName: pgbouncer.authSecret.name, items: [{ key: pgbouncer.authSecret.key, path: "userlist.txt" }], defaultMode: 0o440 } },
+              { name: "server-ca", configMap: { name: pgbouncer.serverCaBundle.configMapName, items: [{ key: pgbouncer.serverCaBundle.key, path: pgbouncer.serverCaBundle.key }] } },
+              { name: "client-tls", secret: { secretName: pgbouncer.clientTlsSecret.name, items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }], defaultMode: 0o440 } },
             ],
           },
         },
@@ -1122,10 +1179,16 @@ export function pgbouncerIni({ writer, reader, port, databaseName, pool }: IniIn
     // Drivers' protocol-level prepared statements work in transaction mode.
     "max_prepared_statements = 200",
     "ignore_startup_parameters = extra_float_digits",
-    // Aurora enforces TLS (rds.force_ssl). `require` encrypts; verify-full needs the RDS CA bundle
-    // mounted as server_tls_ca_file.
-    "server_tls_sslmode = require",
+    // Aurora enforces TLS (rds.force_ssl); PgBouncer verifies its certificate chain against the RDS CA
+    // bundle and the endpoint's host name (verify-full).
+    "server_tls_sslmode = verify-full",
+    `server_tls_ca_file = ${pgbouncerTlsPaths.serverCaDir}/${pgbouncer.serverCaBundle.key}`,
     "server_tls_protocols = secure",
+    // Clients (and the metrics sidecar) must use TLS; pg_hba.conf admits only hostssl.
+    "client_tls_sslmode = require",
+    `client_tls_cert_file = ${pgbouncerTlsPaths.clientTlsDir}/tls.crt`,
+    `client_tls_key_file = ${pgbouncerTlsPaths.clientTlsDir}/tls.key`,
+    "client_tls_protocols = secure",
     // Re-resolve the endpoints quickly: the writer endpoint moves on failover.
     "dns_max_ttl = 15",
     "server_lifetime = 3600",
@@ -1145,9 +1208,11 @@ export function pgbouncerIni({ writer, reader, port, databaseName, pool }: IniIn
 /** pg_hba.conf: the metrics sidecar over loopback only, applications with SCRAM. */
 export function pgbouncerHba(): string {
   return [
-    `host  pgbouncer  ${pgbouncer.exporterUser}  127.0.0.1/32  trust`,
-    `host  all        ${pgbouncer.exporterUser}  0.0.0.0/0     reject`,
-    "host  all        all                 0.0.0.0/0     scram-sha-256",
+    `hostssl  pgbouncer  ${pgbouncer.exporterUser}  127.0.0.1/32  trust`,
+    `host     all        ${pgbouncer.exporterUser}  0.0.0.0/0     reject`,
+    "hostssl  all        all                 0.0.0.0/0     scram-sha-256",
+    // Plaintext is refused before authentication (client_tls_sslmode = require); this says so again.
+    "hostnossl all       all                 0.0.0.0/0     reject",
     "",
   ].join("\n");
 }

@@ -246,7 +246,7 @@ export const interruptionEventPatterns = {
   "scheduled-change": { source: ["aws.health"], "detail-type": ["AWS Health Event"] },
 } as const;
 
-interface ControllerPolicyInput {
+export interface ControllerPolicyInput {
   clusterName: string;
   queueArn: string;
   nodeRoleArn: string;
@@ -257,20 +257,29 @@ interface ControllerPolicyInput {
 }
 
 /**
- * Karpenter v1 controller permissions, scoped like the project's reference CloudFormation template:
- * launches and terminations only of resources tagged for this cluster.
+ * Karpenter v1 controller permissions: the statements of the reference CloudFormation template of
+ * the deployed version (contracts/karpenter/cloudformation-v1.14.1.yaml: NodeLifecycle,
+ * IAMIntegration, EKSIntegration, Interruption, ZonalShift and ResourceDiscovery policies), in its
+ * order and with its conditions, plus one statement the reference does not need: the node volumes'
+ * customer-managed KMS key (the reference uses the account's default EBS key).
+ * test/components/karpenterPolicy.test.ts compares them statement by statement.
  */
-function karpenterControllerPolicy(p: ControllerPolicyInput) {
+export function karpenterControllerPolicy(p: ControllerPolicyInput) {
   const ec2 = (resource: string) => `arn:${p.partition}:ec2:${p.region}:*:${resource}`;
+  const ec2NoAccount = (resource: string) => `arn:${p.partition}:ec2:${p.region}::${resource}`;
+  const instanceProfiles = `arn:${p.partition}:iam::${p.account}:instance-profile/*`;
+  const clusterArn = `arn:${p.partition}:eks:${p.region}:${p.account}:cluster/${p.clusterName}`;
   const clusterTag = `aws:RequestTag/kubernetes.io/cluster/${p.clusterName}`;
   const ownedTag = `aws:ResourceTag/kubernetes.io/cluster/${p.clusterName}`;
+  const launched = [ec2("fleet/*"), ec2("instance/*"), ec2("volume/*"), ec2("network-interface/*"), ec2("launch-template/*"), ec2("spot-instances-request/*")];
   return {
     Version: "2012-10-17",
     Statement: [
+      // --- NodeLifecyclePolicy ---
       {
         Sid: "AllowScopedEC2InstanceAccessActions",
         Effect: "Allow",
-        Resource: [ec2("image/*"), ec2("snapshot/*"), ec2("security-group/*"), ec2("subnet/*"), ec2("capacity-reservation/*")],
+        Resource: [ec2NoAccount("image/*"), ec2NoAccount("snapshot/*"), ec2("security-group/*"), ec2("subnet/*"), ec2("capacity-reservation/*"), ec2("placement-group/*")],
         Action: ["ec2:RunInstances", "ec2:CreateFleet"],
       },
       {
@@ -283,14 +292,14 @@ function karpenterControllerPolicy(p: ControllerPolicyInput) {
       {
         Sid: "AllowScopedEC2InstanceActionsWithTags",
         Effect: "Allow",
-        Resource: [ec2("fleet/*"), ec2("instance/*"), ec2("volume/*"), ec2("network-interface/*"), ec2("launch-template/*"), ec2("spot-instances-request/*")],
+        Resource: launched,
         Action: ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
         Condition: { StringEquals: { [clusterTag]: "owned", "aws:RequestTag/eks:eks-cluster-name": p.clusterName }, StringLike: { "aws:RequestTag/karpenter.sh/nodepool": "*" } },
       },
       {
         Sid: "AllowScopedResourceCreationTagging",
         Effect: "Allow",
-        Resource: [ec2("fleet/*"), ec2("instance/*"), ec2("volume/*"), ec2("network-interface/*"), ec2("launch-template/*"), ec2("spot-instances-request/*")],
+        Resource: launched,
         Action: "ec2:CreateTags",
         Condition: {
           StringEquals: { [clusterTag]: "owned", "aws:RequestTag/eks:eks-cluster-name": p.clusterName, "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"] },
@@ -302,7 +311,12 @@ function karpenterControllerPolicy(p: ControllerPolicyInput) {
         Effect: "Allow",
         Resource: ec2("instance/*"),
         Action: "ec2:CreateTags",
-        Condition: { StringEquals: { [ownedTag]: "owned" }, StringLike: { "aws:ResourceTag/karpenter.sh/nodepool": "*" }, "ForAllValues:StringEquals": { "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"] } },
+        Condition: {
+          StringEquals: { [ownedTag]: "owned" },
+          StringLike: { "aws:ResourceTag/karpenter.sh/nodepool": "*" },
+          StringEqualsIfExists: { "aws:RequestTag/eks:eks-cluster-name": p.clusterName },
+          "ForAllValues:StringEquals": { "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"] },
+        },
       },
       {
         Sid: "AllowScopedDeletion",
@@ -311,31 +325,78 @@ function karpenterControllerPolicy(p: ControllerPolicyInput) {
         Action: ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
         Condition: { StringEquals: { [ownedTag]: "owned" }, StringLike: { "aws:ResourceTag/karpenter.sh/nodepool": "*" } },
       },
+      // --- IAMIntegrationPolicy ---
+      {
+        Sid: "AllowPassingInstanceRole",
+        Effect: "Allow",
+        Resource: p.nodeRoleArn,
+        Action: "iam:PassRole",
+        Condition: { StringEquals: { "iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"] } },
+      },
+      {
+        Sid: "AllowScopedInstanceProfileCreationActions",
+        Effect: "Allow",
+        Resource: instanceProfiles,
+        Action: ["iam:CreateInstanceProfile"],
+        Condition: {
+          StringEquals: { [clusterTag]: "owned", "aws:RequestTag/eks:eks-cluster-name": p.clusterName, "aws:RequestTag/topology.kubernetes.io/region": p.region },
+          StringLike: { "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*" },
+        },
+      },
+      {
+        Sid: "AllowScopedInstanceProfileTagActions",
+        Effect: "Allow",
+        Resource: instanceProfiles,
+        Action: ["iam:TagInstanceProfile"],
+        Condition: {
+          StringEquals: {
+            [ownedTag]: "owned",
+            "aws:ResourceTag/topology.kubernetes.io/region": p.region,
+            [clusterTag]: "owned",
+            "aws:RequestTag/eks:eks-cluster-name": p.clusterName,
+            "aws:RequestTag/topology.kubernetes.io/region": p.region,
+          },
+          StringLike: { "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*", "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*" },
+        },
+      },
+      {
+        Sid: "AllowScopedInstanceProfileActions",
+        Effect: "Allow",
+        Resource: instanceProfiles,
+        Action: ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+        Condition: {
+          StringEquals: { [ownedTag]: "owned", "aws:ResourceTag/topology.kubernetes.io/region": p.region },
+          StringLike: { "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*" },
+        },
+      },
+      // --- EKSIntegrationPolicy ---
+      { Sid: "AllowAPIServerEndpointDiscovery", Effect: "Allow", Resource: clusterArn, Action: "eks:DescribeCluster" },
+      // --- InterruptionPolicy ---
+      { Sid: "AllowInterruptionQueueActions", Effect: "Allow", Resource: p.queueArn, Action: ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"] },
+      // --- ZonalShiftPolicy ---
+      {
+        Sid: "AllowZonalShiftStatusReadOnly",
+        Effect: "Allow",
+        Resource: "*",
+        Action: ["arc-zonal-shift:GetManagedResource"],
+        Condition: { StringEquals: { "arc-zonal-shift:ResourceIdentifier": clusterArn } },
+      },
+      // --- ResourceDiscoveryPolicy ---
       {
         Sid: "AllowRegionalReadActions",
         Effect: "Allow",
         Resource: "*",
-        Action: ["ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets"],
+        Action: [
+          "ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings",
+          "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribePlacementGroups", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
+        ],
         Condition: { StringEquals: { "aws:RequestedRegion": p.region } },
       },
       { Sid: "AllowSSMReadActions", Effect: "Allow", Resource: `arn:${p.partition}:ssm:${p.region}::parameter/aws/service/*`, Action: "ssm:GetParameter" },
       { Sid: "AllowPricingReadActions", Effect: "Allow", Resource: "*", Action: "pricing:GetProducts" },
-      { Sid: "AllowInterruptionQueueActions", Effect: "Allow", Resource: p.queueArn, Action: ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"] },
-      { Sid: "AllowPassingInstanceRole", Effect: "Allow", Resource: p.nodeRoleArn, Action: "iam:PassRole", Condition: { StringEquals: { "iam:PassedToService": ["ec2.amazonaws.com"] } } },
-      {
-        Sid: "AllowScopedInstanceProfileActions",
-        Effect: "Allow",
-        Resource: `arn:${p.partition}:iam::${p.account}:instance-profile/*`,
-        Action: ["iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile", "iam:ListInstanceProfiles"],
-        Condition: { StringEquals: { [`aws:ResourceTag/kubernetes.io/cluster/${p.clusterName}`]: "owned" } },
-      },
-      {
-        Sid: "AllowUnscopedInstanceProfileCreation",
-        Effect: "Allow",
-        Resource: `arn:${p.partition}:iam::${p.account}:instance-profile/*`,
-        Action: ["iam:CreateInstanceProfile", "iam:GetInstanceProfile", "iam:ListInstanceProfiles"],
-      },
-      { Sid: "AllowAPIServerEndpointDiscovery", Effect: "Allow", Resource: `arn:${p.partition}:eks:${p.region}:${p.account}:cluster/${p.clusterName}`, Action: "eks:DescribeCluster" },
+      { Sid: "AllowUnscopedInstanceProfileListAction", Effect: "Allow", Resource: "*", Action: "iam:ListInstanceProfiles" },
+      { Sid: "AllowInstanceProfileReadActions", Effect: "Allow", Resource: instanceProfiles, Action: "iam:GetInstanceProfile" },
+      // --- Not in the reference: the node volumes' customer-managed key, used through EC2 only ---
       {
         Sid: "AllowNodeVolumeEncryption",
         Effect: "Allow",

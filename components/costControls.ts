@@ -143,6 +143,8 @@ export class CostControls extends pulumi.ComponentResource {
               Principal: { Service: ["budgets.amazonaws.com", "costalerts.amazonaws.com", "cloudwatch.amazonaws.com"] },
               Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
               Resource: "*",
+              // Only on behalf of this account's budgets, monitors and alarms (confused-deputy protection).
+              Condition: { StringEquals: { "aws:SourceAccount": account } },
             },
             {
               Sid: "SnsDeliversToEncryptedQueues",
@@ -150,6 +152,7 @@ export class CostControls extends pulumi.ComponentResource {
               Principal: { Service: "sns.amazonaws.com" },
               Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
               Resource: "*",
+              Condition: { StringEquals: { "aws:SourceAccount": account } },
             },
           ],
         }),

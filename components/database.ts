@@ -17,7 +17,7 @@ const cloudWatchRetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365,
  * Aurora PostgreSQL Serverless v2 (design: prod 2-16 ACU, dev 0.5-4 ACU) with reader autoscaling through
  * Application Auto Scaling (`rds:cluster:ReadReplicaCount`, design: 0-15 replicas on read load).
  */
-export interface DatabaseArgs extends DatabaseSettings {
+export interface DatabaseArgs extends Omit<DatabaseSettings, "logRetentionDays"> {
   /** `prod` keeps a final snapshot on deletion; `dev` skips it (throw-away data). Also tags the resources. */
   environment: Environment;
   /** VPC of the subnets (the cluster security group lives here). */
@@ -102,13 +102,15 @@ export class Database extends pulumi.ComponentResource {
     // Auto-named, so a major-version upgrade (new family) can create the new group before dropping the old one.
     const parameterGroup = new aws.rds.ClusterParameterGroup(`${name}-params`, {
       family: v.parameterGroupFamily,
-      description: `Aurora ${name}: TLS only, slow-statement logging`,
+      description: `Aurora ${name}: TLS only, slow-statement and DDL logging`,
       parameters: [
         // Reject every connection that is not TLS. pending-reboot is accepted for static and dynamic parameters
         // alike; on a new cluster the instances boot with it.
         { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
         // Statements slower than this land in the exported PostgreSQL log (and so in CloudWatch).
         { name: "log_min_duration_statement", value: String(v.slowStatementThresholdMs), applyMethod: "immediate" },
+        // Every schema change (CREATE, ALTER, DROP) lands in the exported log: the DDL audit trail (CKV2_AWS_27).
+        { name: "log_statement", value: "ddl", applyMethod: "immediate" },
       ],
       tags: tags(`${name}-params`),
     }, parent);

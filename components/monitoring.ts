@@ -420,12 +420,28 @@ export class Monitoring extends pulumi.ComponentResource {
     this.alertmanagerConfigSecretName = args.alertmanagerConfigSecretName;
     let smtpUsername: pulumi.Input<string | undefined> = smtp.authUsername;
     if (smtp.authUsername === undefined) {
-      // SES SMTP credentials are derived from an IAM access key; this user can only send e-mail.
+      // SES SMTP credentials are derived from an IAM access key; this user can only send e-mail. The
+      // permission sits on a group (no policy on the user itself, CKV_AWS_40), scoped to the sender's
+      // verified identity when `smtp.from` names it, otherwise to this account's identities in the
+      // region (the default sender is the alert address, a secret that must not appear in a policy).
+      // Rotation: README "SES SMTP key rotation".
       const smtpUser = new aws.iam.User(`${name}-ses-smtp`, { path: "/pyairtable/", tags: { purpose: "alertmanager-ses-smtp" } }, { parent: this });
-      new aws.iam.UserPolicy(`${name}-ses-smtp-send`, {
-        user: smtpUser.name,
-        policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "ses:SendRawEmail", Resource: "*" }] }),
+      const smtpGroup = new aws.iam.Group(`${name}-ses-senders`, { path: "/pyairtable/" }, { parent: this });
+      const identity = aws.getCallerIdentityOutput({}, { parent: this });
+      const partition = aws.getPartitionOutput({}, { parent: this });
+      new aws.iam.GroupPolicy(`${name}-ses-smtp-send`, {
+        group: smtpGroup.name,
+        policy: pulumi.all([identity.accountId, partition.partition]).apply(([account, part]) => JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{
+            Sid: "SendAlertMailOnly",
+            Effect: "Allow",
+            Action: "ses:SendRawEmail",
+            Resource: `arn:${part}:ses:${region ?? "*"}:${account}:identity/${smtp.from ?? "*"}`,
+          }],
+        })),
       }, { parent: this });
+      new aws.iam.UserGroupMembership(`${name}-ses-smtp-membership`, { user: smtpUser.name, groups: [smtpGroup.name] }, { parent: this });
       const smtpKey = new aws.iam.AccessKey(`${name}-ses-smtp-key`, { user: smtpUser.name }, { parent: this, additionalSecretOutputs: ["sesSmtpPasswordV4"] });
       smtpUsername = smtpKey.id;
       new k8s.core.v1.Secret(`${name}-smtp-password`, {

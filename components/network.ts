@@ -131,11 +131,12 @@ export class Network extends pulumi.ComponentResource {
       policy: flowLogGroup.arn.apply((arn) =>
         JSON.stringify({
           Version: "2012-10-17",
-          Statement: [{
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
-            Resource: [arn, `${arn}:*`],
-          }],
+          Statement: [
+            // The group's streams (`<group ARN>:*`): CreateLogStream and PutLogEvents act on log-stream resources only.
+            { Sid: "WriteFlowLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: `${arn}:*` },
+            // DescribeLogGroups supports no resource type: it is granted on * or not at all.
+            { Sid: "FindTheLogGroup", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
+          ],
         }),
       ),
     }, parent);

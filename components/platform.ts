@@ -114,6 +114,7 @@ export class Platform extends pulumi.ComponentResource {
     this.cache = new Cache(`${name}-cache`, {
       ...dataTierAccess,
       settings: s.cache,
+      logRetentionDays: s.cache.logRetentionDays,
       authToken: pulumi.secret(s.secrets.redisAuthToken),
     }, parent);
     // Enough partitions for the largest Kafka consumer group at its maximum, spread evenly over any
@@ -167,6 +168,7 @@ export class Platform extends pulumi.ComponentResource {
       },
       services: s.services,
       istioSidecars: s.workloads.istioSidecars,
+      vpcCidr: s.network.cidrBlock,
       dependsOn: [this.capacity],
     }, parent);
 

@@ -379,7 +379,7 @@ describe("cost model", function () {
       const text = formatCostTable(estimates.prod);
       assert.match(text, /Cost by component/);
       assert.match(text, /Cost by line/);
-      assert.match(text, /pyairtable-prod-cache\s+\$903\.28/);
+      assert.match(text, /pyairtable-prod-cache\s+\$907\.66/);
       assert.ok(text.includes("3 x m5.large on-demand x 730 h x $0.096/hour = $210.24"));
       assert.match(text, /Unpriced: none/);
     });

@@ -70,6 +70,14 @@ describe("settings schema", () => {
     assert.ok(s.budgets.monthlyUsd < 12000);
   });
 
+  it("accepts digest-pinned images (tag@sha256 and @sha256) and, in dev only, an @latest AMI", () => {
+    const d = "0123456789abcdef".repeat(4);
+    assert.equal(parseSettings("prod", withChange("prod", (v) => (v.automation.image = `ghcr.io/pyairtable/autoscaling-automation:0.1.0@sha256:${d}`))).automation.image.endsWith(d), true);
+    assert.equal(parseSettings("prod", withChange("prod", (v) => (v.automation.image = `ghcr.io/pyairtable/autoscaling-automation@sha256:${d}`))).automation.image.endsWith(d), true);
+    assert.equal(parseSettings("dev", withChange("dev", (v) => (v.cluster.amiAlias = "al2023@latest"))).cluster.amiAlias, "al2023@latest");
+    assert.equal(loadStackSettings("prod").cluster.amiAlias, "al2023@v20260714");
+  });
+
   describe("rejects bad configuration with a message naming key, value and what is allowed", () => {
     const cases: Array<{ what: string; stack?: string; change: (v: Record<string, any>) => void; expect: RegExp }> = [
       { what: "an out-of-range integer", change: (v) => (v.cache.maxShards = 12), expect: /^autoscaling:cache\.maxShards = 12: must be an integer from 3 to 9$/ },
@@ -90,11 +98,19 @@ describe("settings schema", () => {
       { what: "a service without a range", change: (v) => delete v.services["webhooks"], expect: /^autoscaling:services\.webhooks is missing: is required: every service in the catalog needs a replica range$/ },
       { what: "brokers not a multiple of the AZs", change: (v) => (v.streaming.brokers = 4), expect: /^autoscaling:streaming\.brokers = 4: must be a multiple of network\.availabilityZones \(3\)/ },
       { what: "UltraWarm on T3 data nodes", change: (v) => (v.search.warm = { instanceType: "ultrawarm1.medium.search", count: 2 }), expect: /^autoscaling:search\.warm = .*: must be null: UltraWarm is not available with T2\/T3 data nodes \(t3\.medium\.search\)$/ },
+      { what: "flow logs kept less than a year in prod", change: (v) => (v.network.flowLogRetentionDays = 90), expect: /^autoscaling:network\.flowLogRetentionDays = 90: must be at least 365 in prod/ },
+      { what: "EKS audit logs kept less than a year in prod", change: (v) => (v.cluster.logRetentionDays = 180), expect: /^autoscaling:cluster\.logRetentionDays = 180: must be at least 365 in prod/ },
+      { what: "OpenSearch audit logs kept less than a year in prod", change: (v) => (v.search.logRetentionDays = 30), expect: /^autoscaling:search\.logRetentionDays = 30: must be at least 365 in prod/ },
+      { what: "PostgreSQL log kept less than a year in prod", change: (v) => (v.database.logRetentionDays = 90), expect: /^autoscaling:database\.logRetentionDays = 90: must be at least 365 in prod/ },
+      { what: "a retention CloudWatch does not offer", change: (v) => (v.cache.logRetentionDays = 366), expect: /^autoscaling:cache\.logRetentionDays = 366: must be one of 1, 3, 5/ },
+      { what: "an @latest AMI in prod", change: (v) => (v.cluster.amiAlias = "al2023@latest"), expect: /^autoscaling:cluster\.amiAlias = "al2023@latest": must name a dated AMI release in prod/ },
+      { what: "a latest automation image in prod", change: (v) => (v.automation.image = "ghcr.io/pyairtable/autoscaling-automation:latest"), expect: /^autoscaling:automation\.image = "ghcr\.io\/pyairtable\/autoscaling-automation:latest": must not use the latest tag in prod/ },
+      { what: "a malformed digest", change: (v) => (v.automation.image = "ghcr.io/pyairtable/autoscaling-automation:0.1.0@sha256:abc"), expect: /^autoscaling:automation\.image = .*: must be a container image reference pinned by tag or digest/ },
       { what: "deletion protection off in prod", change: (v) => (v.database.deletionProtection = false), expect: /^autoscaling:database\.deletionProtection = false: must be true in prod$/ },
       { what: "warning at or above emergency", change: (v) => (v.budgets.warningPercent = 95), expect: /^autoscaling:budgets\.warningPercent = 95: must be below emergencyPercent \(95\)$/ },
       { what: "an unknown time zone", change: (v) => (v.schedules.timezone = "Mars/Olympus"), expect: /^autoscaling:schedules\.timezone = "Mars\/Olympus": must be an IANA time zone/ },
       { what: "business hours ending before they start", change: (v) => (v.schedules.businessHours.end = "07:00"), expect: /^autoscaling:schedules\.businessHours\.end = "07:00": must be after start \(08:00\)$/ },
-      { what: "cluster-mode fields on a single node", stack: "dev", change: (v) => (v.cache.maxShards = 9), expect: /^autoscaling:cache\.maxShards = 9: unknown setting \(allowed: mode, nodeType, engineVersion, maxmemoryPolicy, snapshotRetentionDays\)$/ },
+      { what: "cluster-mode fields on a single node", stack: "dev", change: (v) => (v.cache.maxShards = 9), expect: /^autoscaling:cache\.maxShards = 9: unknown setting \(allowed: mode, nodeType, engineVersion, maxmemoryPolicy, snapshotRetentionDays, logRetentionDays\)$/ },
     ];
     for (const c of cases) {
       it(c.what, () => {

@@ -60,6 +60,12 @@ const retention = z
     error: `must be one of ${logRetentionDays.join(", ")} (CloudWatch Logs retention days)`,
   });
 
+/**
+ * Least CloudWatch Logs retention of every log group in prod, days: audit, flow and service logs are
+ * kept a year (Checkov CKV_AWS_338). Dev may keep less (README, security deviations).
+ */
+export const prodMinimumLogRetentionDays = 365;
+
 const ec2InstanceType = matching(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as m5.large");
 const clockTime = matching(/^([01]\d|2[0-3]):[0-5]\d$/, "a 24-hour time HH:MM");
 const isoDate = matching(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, "a date YYYY-MM-DD");
@@ -160,6 +166,8 @@ const databaseSchema = strict({
   /** Automated backup retention, days (AWS: 1-35). */
   backupRetentionDays: intIn(1, 35),
   deletionProtection: bool,
+  /** CloudWatch Logs retention of the exported PostgreSQL log (statements, DDL, connections), days. */
+  logRetentionDays: retention,
   /** Performance Insights retention, days (7 is free; otherwise a multiple of 31 up to 731). */
   performanceInsightsRetentionDays: z
     .number({ error: "must be 7 or a multiple of 31 up to 731 (Performance Insights retention days)" })
@@ -182,6 +190,8 @@ const cacheClusterSchema = strict({
   targetMemoryPercent: intIn(10, 90),
   maxmemoryPolicy: oneOf(["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]),
   snapshotRetentionDays: intIn(0, 35),
+  /** CloudWatch Logs retention of the slow and engine logs, days. */
+  logRetentionDays: retention,
 });
 
 const cacheSingleSchema = strict({
@@ -191,6 +201,8 @@ const cacheSingleSchema = strict({
   engineVersion: matching(/^\d+\.\d+$/, "a Redis engine version such as 7.1"),
   maxmemoryPolicy: oneOf(["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]),
   snapshotRetentionDays: intIn(0, 35),
+  /** CloudWatch Logs retention of the slow and engine logs, days. */
+  logRetentionDays: retention,
 });
 
 const cacheSchema = z.discriminatedUnion("mode", [cacheClusterSchema, cacheSingleSchema], {
@@ -285,7 +297,7 @@ const workloadsSchema = strict({
 
 const automationSchema = strict({
   /** Container image of the automation service, pinned by tag or digest. */
-  image: matching(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "a container image reference pinned by tag or digest, e.g. registry.example.com/team/app:1.2.3"),
+  image: matching(/^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|(:[A-Za-z0-9._-]+)?@sha256:[a-f0-9]{64})$/, "a container image reference pinned by tag or digest, e.g. registry.example.com/team/app:1.2.3 or registry.example.com/team/app:1.2.3@sha256:<64 hex digits>"),
   /** Replicas; one is the leader (PostgreSQL advisory lock), the others stand by. */
   replicas: intIn(1, 3),
   /** Pulumi backend the service runs `pulumi up` against (s3://bucket, https://api.pulumi.com, ...). */
@@ -404,6 +416,25 @@ function checkCrossFieldRules(s: z.infer<typeof settingsObjectSchema>, ctx: z.Re
   if (rr.minReplicas > rr.maxReplicas) issue(["database", "readReplicaScaling", "minReplicas"], `must not exceed maxReplicas (${rr.maxReplicas})`);
   if (s.environment === "prod" && !s.database.deletionProtection) {
     issue(["database", "deletionProtection"], "must be true in prod");
+  }
+  if (s.environment === "prod" && s.cluster.amiAlias.endsWith("@latest")) {
+    issue(["cluster", "amiAlias"], "must name a dated AMI release in prod (e.g. al2023@v20260714), not @latest: node images change only with a reviewed stack change");
+  }
+  if (s.environment === "prod" && /:latest(@|$)/.test(s.automation.image)) {
+    issue(["automation", "image"], "must not use the latest tag in prod: pin a version tag, ideally with its digest (tag@sha256:<64 hex>)");
+  }
+  if (s.environment === "prod") {
+    const retentions: [string[], number][] = [
+      [["network", "flowLogRetentionDays"], s.network.flowLogRetentionDays],
+      [["cluster", "logRetentionDays"], s.cluster.logRetentionDays],
+      [["database", "logRetentionDays"], s.database.logRetentionDays],
+      [["cache", "logRetentionDays"], s.cache.logRetentionDays],
+      [["streaming", "logRetentionDays"], s.streaming.logRetentionDays],
+      [["search", "logRetentionDays"], s.search.logRetentionDays],
+    ];
+    for (const [path, days] of retentions) {
+      if (days < prodMinimumLogRetentionDays) issue(path, `must be at least ${prodMinimumLogRetentionDays} in prod (audit, flow and service logs are kept a year)`);
+    }
   }
 
   if (s.cache.mode === "cluster") {

@@ -49,7 +49,8 @@ export const usageAssumptionsSchema = z.strictObject({
   albCount: z.number().int().nonnegative().describe("Application Load Balancers (created by the AWS Load Balancer Controller, not by this program)"),
   albLcuPerAlb: z.number().nonnegative().describe("Average LCUs per ALB (LCU-hours per hour)"),
   albPublicIpv4PerAlb: z.number().int().nonnegative().describe("Public IPv4 addresses per internet-facing ALB (one per enabled AZ); 0 for internal ALBs"),
-  cloudwatchUsd: usd("CloudWatch metrics, logs ingestion/storage (incl. VPC flow logs, EKS control-plane logs, MSK enhanced monitoring), dashboards"),
+  cloudwatchUsd: usd("CloudWatch metrics, logs ingestion (incl. VPC flow logs, EKS control-plane logs, MSK enhanced monitoring), dashboards; log storage is priced per log group from its retention"),
+  logGroupGbPerDay: z.number().nonnegative().describe("Average log data each CloudWatch log group receives, GB per day (stored for its retention period)"),
   s3Usd: usd("S3 storage and requests (ML models, backups, logs)"),
   dataTransferUsd: usd("Inter-AZ and internet egress data transfer"),
   lambdaUsd: usd("Lambda functions (scaling logic)"),
@@ -75,6 +76,7 @@ export function defaultUsageAssumptions(environment: Environment): UsageAssumpti
       albLcuPerAlb: 0.27, // derived: design $36 for 2 ALBs - 2 x 730 h x $0.0225 = $3.15 = 2 x 0.27 LCU x 730 h x $0.008
       albPublicIpv4PerAlb: 3, // assumption: internet-facing over the stack's 3 AZs (public IPv4 is not in the design)
       cloudwatchUsd: 150, // design: "CloudWatch/Monitoring $150"
+      logGroupGbPerDay: 0.2, // assumption: audit, flow and service logs average 200 MB/day per group (stored compressed size)
       s3Usd: 25, // design: "S3 Storage $25"
       dataTransferUsd: 100, // design: "Data Transfer $100"
       lambdaUsd: 20, // design: "Lambda Functions $20"
@@ -91,6 +93,7 @@ export function defaultUsageAssumptions(environment: Environment): UsageAssumpti
     albLcuPerAlb: 0.27, // derived: design $18 - 730 h x $0.0225 = $1.58 = 0.27 LCU x 730 h x $0.008 ("Minimal LCU")
     albPublicIpv4PerAlb: 3, // assumption: internet-facing over 3 AZs
     cloudwatchUsd: 50, // design: "CloudWatch/Monitoring $50"
+    logGroupGbPerDay: 0.02, // assumption: a tenth of prod's
     // design: "Other Services $40 (S3, Lambda, etc.)", split in the prod table's proportions 25:100:20:15
     s3Usd: 6.25,
     dataTransferUsd: 25,
@@ -185,7 +188,6 @@ export const freeResourceTypes: Readonly<Record<string, string>> = {
   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security group rules are free",
   "aws:ec2/launchTemplate:LaunchTemplate": "launch templates are free (their volumes are priced with the node group)",
   "aws:ec2/flowLog:FlowLog": "flow log ingestion is in the CloudWatch assumption",
-  "aws:cloudwatch/logGroup:LogGroup": "log ingestion and storage are in the CloudWatch assumption",
   "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "resource policies are free",
   "aws:cloudwatch/eventRule:EventRule": "EventBridge rules on AWS service events (default bus) are free",
   "aws:cloudwatch/eventTarget:EventTarget": "event targets are free (delivery to SQS is in the SNS/SQS assumption)",
@@ -739,6 +741,28 @@ function metricAlarm(p: Pricing): void {
   });
 }
 
+/**
+ * Log storage at steady state: a group holds `logGroupGbPerDay` x its retention days (ingestion is in
+ * the CloudWatch assumption). A group without retention keeps logs forever: it cannot be priced.
+ */
+function logGroup(p: Pricing): void {
+  const days = num(p.r.inputs.retentionInDays);
+  if (days === undefined || days <= 0) {
+    p.cannot(`log group ${p.r.name}: no retentionInDays, logs are kept (and billed) forever`);
+    return;
+  }
+  const perDay = p.ctx.assumptions.logGroupGbPerDay;
+  p.line({
+    line: "log storage",
+    category: "cloudwatch",
+    quantity: Number((perDay * days).toFixed(4)),
+    quantityUnit: "GB",
+    what: `GB stored (${formatQuantity(perDay)} GB/day x ${days} days retention)`,
+    priceKey: "cloudwatch.logs.storage.gbMonth",
+    hourly: false,
+  });
+}
+
 /** Action-enabled budgets: the account's first 62 budget-days a month (2 budgets) are free. */
 function budgetAction(p: Pricing): void {
   const actions = p.ctx.ofType("aws:budgets/budgetAction:BudgetAction");
@@ -774,6 +798,7 @@ const pricers: Readonly<Record<string, Pricer>> = {
   "aws:ec2/eip:Eip": elasticIp,
   "aws:kms/key:Key": kmsKey,
   "aws:cloudwatch/metricAlarm:MetricAlarm": metricAlarm,
+  "aws:cloudwatch/logGroup:LogGroup": logGroup,
   "aws:budgets/budgetAction:BudgetAction": budgetAction,
 };
 

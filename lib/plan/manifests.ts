@@ -13,6 +13,8 @@ export const applyOrder = [
   "PriorityClass",
   "ResourceQuota",
   "LimitRange",
+  // Isolation before the pods: the default deny and its allows exist when the first pod starts.
+  "NetworkPolicy",
   "ServiceAccount",
   "Secret",
   "ConfigMap",

@@ -31,6 +31,12 @@ import { imdsv2Required } from "./imdsv2Required";
 import { s3PublicAccessBlocked } from "./s3PublicAccessBlocked";
 import { kmsKeyRotation } from "./kmsKeyRotation";
 import { loggingEnabled } from "./loggingEnabled";
+import { namespaceDefaultDenyNetworkPolicy } from "./namespaceDefaultDenyNetworkPolicy";
+import { namespacePodSecurityEnforced } from "./namespacePodSecurityEnforced";
+import { logRetentionMinimum } from "./logRetentionMinimum";
+import { kmsServicePrincipalsConditioned } from "./kmsServicePrincipalsConditioned";
+import { noLatestImagesOrAmis } from "./noLatestImagesOrAmis";
+import { imagesPinnedByDigest } from "./imagesPinnedByDigest";
 
 export const allPolicies: Policies = [
   replicaCeilings,
@@ -55,4 +61,10 @@ export const allPolicies: Policies = [
   s3PublicAccessBlocked,
   kmsKeyRotation,
   loggingEnabled,
+  namespaceDefaultDenyNetworkPolicy,
+  namespacePodSecurityEnforced,
+  logRetentionMinimum,
+  kmsServicePrincipalsConditioned,
+  noLatestImagesOrAmis,
+  imagesPinnedByDigest,
 ];

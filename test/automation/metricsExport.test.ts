@@ -47,12 +47,13 @@ describe("cost estimate gauge", function () {
 describe("leader-only gauges", () => {
   /** A store whose lock can be taken away (the fault: another replica took over, or the session died). */
   function lockStore() {
-    const state = { held: false, lose: false, epoch: 0 };
+    const state = { held: false, lose: false };
+    let epoch = 0;
+    // The store's leadership interface as LeaderElector calls it (acquireLeadership returns the fencing epoch).
     const store = {
-      // The store's leadership API: an epoch (fencing token) when the lock is taken, else undefined.
-      acquireLeadership: async () => ((state.held = !state.lose) ? ++state.epoch : undefined),
+      acquireLeadership: async () => ((state.held = !state.lose) ? ++epoch : undefined),
       stillLeading: async () => state.held && !state.lose,
-      heartbeat: async (_stack: string, _holder: string, epoch: number | undefined) => state.held && !state.lose && epoch === state.epoch,
+      heartbeat: async () => state.held && !state.lose,
       stepDown: async () => void (state.held = false),
     } as unknown as Store;
     return { store, state };

@@ -89,7 +89,7 @@ describe("Network, Cluster and ClusterCapacity components", function () {
     const keys = resources.filter((r) => r.type === "aws:kms/key:Key");
     assert.ok(keys.length >= 2 && keys.every((k) => k.inputs.enableKeyRotation === true));
     const logGroup = resources.find((r) => r.type === "aws:cloudwatch/logGroup:LogGroup" && r.inputs.name === "/aws/eks/pyairtable-prod/cluster");
-    assert.equal(logGroup?.inputs.retentionInDays, 90);
+    assert.equal(logGroup?.inputs.retentionInDays, 365, "prod keeps the EKS audit log a year");
   });
 
   it("prod: 3 x m5.large on-demand system nodes with IMDSv2 and encrypted gp3 volumes", async () => {

@@ -81,6 +81,7 @@ function argsFor(stack: Stack, provider: k8s.Provider, overrides: Partial<Cluste
     database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: 5432, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
     services: s.services,
     istioSidecars: stack === "prod",
+    vpcCidr: s.network.cidrBlock,
     ...overrides,
   };
 }
@@ -613,7 +614,20 @@ describe("ClusterAddons", function () {
         assert.equal(setting("pyairtable"), `host=${writer(stack)} port=5432 dbname=pyairtable`);
         assert.equal(setting("pyairtable_ro"), `host=${reader(stack)} port=5432 dbname=pyairtable`);
         assert.equal(setting("auth_type"), "hba");
-        assert.equal(setting("server_tls_sslmode"), "require");
+        // Aurora's certificate and host name verified against the RDS CA bundle; clients must use TLS.
+        assert.equal(setting("server_tls_sslmode"), "verify-full");
+        assert.equal(setting("server_tls_ca_file"), "/etc/pgbouncer-tls/server-ca/global-bundle.pem");
+        assert.equal(setting("client_tls_sslmode"), "require");
+        assert.equal(setting("client_tls_cert_file"), "/etc/pgbouncer-tls/client/tls.crt");
+        assert.equal(setting("client_tls_key_file"), "/etc/pgbouncer-tls/client/tls.key");
+        const d = pgbObject(runs[stack], T.deployment, "pgbouncer");
+        const pod = d.spec.template.spec;
+        const mounts = pod.containers.find((c: Record<string, any>) => c.name === "pgbouncer").volumeMounts.map((m: Record<string, any>) => [m.name, m.mountPath]);
+        assert.deepEqual(mounts.filter(([n]: string[]) => n === "server-ca" || n === "client-tls"), [["server-ca", "/etc/pgbouncer-tls/server-ca"], ["client-tls", "/etc/pgbouncer-tls/client"]]);
+        assert.equal(pod.volumes.find((v: Record<string, any>) => v.name === "server-ca").configMap.name, "rds-ca-bundle");
+        assert.equal(pod.volumes.find((v: Record<string, any>) => v.name === "client-tls").secret.secretName, "pgbouncer-tls");
+        const exporterArgs: string[] = pod.containers.find((c: Record<string, any>) => c.name === "exporter").args;
+        assert.ok(exporterArgs.some((a) => a.includes("sslmode=require")), "the exporter uses TLS too");
         const plan = planPgBouncerPool(stack, s.database.minAcu, s.database.maxAcu);
         assert.equal(Number(setting("default_pool_size")), plan.defaultPoolSize);
         assert.equal(Number(setting("max_db_connections")), plan.maxDbConnections);
@@ -622,8 +636,10 @@ describe("ClusterAddons", function () {
         const perPod = Math.min(plan.maxDbConnections, plan.defaultPoolSize + plan.reservePoolSize);
         assert.ok(perPod * pgbouncerSizing[stack].maxReplicas <= auroraMaxConnections(s.database.minAcu, s.database.maxAcu) - plan.reservedForOthers);
         const hba: string = pgbObject(runs[stack], T.configMap, "pgbouncer-config").data["pg_hba.conf"];
-        assert.match(hba, /^host\s+pgbouncer\s+pgbouncer_exporter\s+127\.0\.0\.1\/32\s+trust$/m);
-        assert.match(hba, /^host\s+all\s+all\s+0\.0\.0\.0\/0\s+scram-sha-256$/m);
+        assert.match(hba, /^hostssl\s+pgbouncer\s+pgbouncer_exporter\s+127\.0\.0\.1\/32\s+trust$/m);
+        assert.match(hba, /^hostssl\s+all\s+all\s+0\.0\.0\.0\/0\s+scram-sha-256$/m);
+        assert.match(hba, /^hostnossl\s+all\s+all\s+0\.0\.0\.0\/0\s+reject$/m);
+        assert.doesNotMatch(hba, /^host\s+\S+\s+\S+\s+\S+\s+(trust|scram-sha-256)$/m, "no plaintext line admits anyone");
         assert.doesNotMatch(hba, /0\.0\.0\.0\/0\s+trust/);
       }
       // The design's Aurora numbers: prod 2-16 ACU, dev 0.5-4 ACU.

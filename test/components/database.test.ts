@@ -129,7 +129,7 @@ describe("Database (Aurora PostgreSQL Serverless v2)", () => {
       const lg = one(prod, T.logGroup).inputs;
       // The exact name RDS writes to, so RDS does not create its own group without retention.
       assert.equal(lg.name, `/aws/rds/cluster/${c.clusterIdentifier}/postgresql`);
-      assert.equal(lg.retentionInDays, 30);
+      assert.equal(lg.retentionInDays, 365, "prod keeps a year (Pulumi.prod.yaml database.logRetentionDays)");
       assert.equal(lg.kmsKeyId, logsKmsKeyArn);
     });
 
@@ -139,8 +139,26 @@ describe("Database (Aurora PostgreSQL Serverless v2)", () => {
       const params = pg.parameters as { name: string; value: string }[];
       assert.equal(params.find((p) => p.name === "rds.force_ssl")?.value, "1");
       assert.equal(params.find((p) => p.name === "log_min_duration_statement")?.value, "1000");
+      // DDL audit trail (CKV2_AWS_27): every CREATE/ALTER/DROP lands in the exported log.
+      assert.equal(params.find((p) => p.name === "log_statement")?.value, "ddl");
       const c = one(prod, T.cluster).inputs;
       assert.equal(c.dbClusterParameterGroupName, one(prod, T.params).name);
+    });
+
+    it("every planned parameter value is accepted by a real PostgreSQL (PGlite) where the setting exists there", async () => {
+      const { PGlite } = await import("@electric-sql/pglite");
+      const db = new PGlite();
+      try {
+        for (const p of one(prod, T.params).inputs.parameters as { name: string; value: string }[]) {
+          if (p.name.startsWith("rds.")) continue; // RDS-only settings
+          await db.query(`SET ${p.name} = '${p.value}'`);
+          const shown = await db.query<Record<string, string>>(`SHOW ${p.name}`);
+          assert.ok(Object.values(shown.rows[0]!)[0], p.name);
+        }
+        await assert.rejects(db.query("SET log_statement = 'ddl-only'"), /invalid value for parameter "log_statement"/);
+      } finally {
+        await db.close();
+      }
     });
 
     it("runs a writer and the configured reader, all db.serverless, with PI, enhanced monitoring and promotion tiers", () => {

@@ -404,10 +404,34 @@ describe("Monitoring SES SMTP credentials", function () {
         alertmanagerConfigSecretName: "alertmanager-pyairtable", region: "us-east-1",
       });
     });
-    const policy = resources.find((r) => r.type === "aws:iam/userPolicy:UserPolicy")!;
-    assert.deepEqual(JSON.parse(String(policy.inputs.policy)).Statement[0].Action, "ses:SendRawEmail");
+    // No policy on the user (CKV_AWS_40): the permission is on a group the user belongs to.
+    assert.equal(resources.some((r) => r.type === "aws:iam/userPolicy:UserPolicy" || r.type === "aws:iam/userPolicyAttachment:UserPolicyAttachment"), false);
+    const policy = resources.find((r) => r.type === "aws:iam/groupPolicy:GroupPolicy")!;
+    const statement = JSON.parse(String(policy.inputs.policy)).Statement[0];
+    assert.equal(statement.Action, "ses:SendRawEmail");
+    // The default sender is the (secret) alert address: scoped to this account's identities in the region, never "*".
+    assert.match(statement.Resource, /^arn:aws:ses:us-east-1:\d{12}:identity\/\*$/);
+    assert.ok(!String(policy.inputs.policy).includes("oncall@example.invalid"), "the secret address is not in the policy");
+    const membership = resources.find((r) => r.type === "aws:iam/userGroupMembership:UserGroupMembership")!;
+    const group = resources.find((r) => r.type === "aws:iam/group:Group")!;
+    const user = resources.find((r) => r.type === "aws:iam/user:User")!;
+    assert.deepEqual([membership.inputs.user, membership.inputs.groups], [user.name, [group.name]]);
     assert.ok(resources.some((r) => r.type === "aws:iam/accessKey:AccessKey"));
     const secret = resources.find((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as any).name === "alertmanager-smtp")!;
     assert.equal(secret.inputs.stringData, "[secret]");
+  });
+
+  it("scopes the send permission to the verified identity when smtp.from names it", async () => {
+    const s = loadStackSettings("prod");
+    const { resources } = await runUnderMocks({ project: "autoscaling", stack: "prod", config: { "aws:region": "us-east-1" } }, () => {
+      const provider = new k8s.Provider("k", { kubeconfig: "{}" });
+      new Monitoring("m", {
+        environment: "prod", provider, services: serviceCatalog.map((x) => ({ name: x.name, namespace: x.namespace })), budgets: s.budgets,
+        slackWebhookUrl: "https://hooks.slack.invalid/services/T", alertEmail: "oncall@example.invalid", smtp: { from: "alerts@example.com" },
+        alertmanagerConfigSecretName: "alertmanager-pyairtable", region: "us-east-1",
+      });
+    });
+    const policy = resources.find((r) => r.type === "aws:iam/groupPolicy:GroupPolicy")!;
+    assert.match(JSON.parse(String(policy.inputs.policy)).Statement[0].Resource, /^arn:aws:ses:us-east-1:\d{12}:identity\/alerts@example\.com$/);
   });
 });

@@ -124,7 +124,7 @@ describe("components/search (Amazon OpenSearch Service)", () => {
       const groups = ofType(prod, "aws:cloudwatch/logGroup:LogGroup");
       assert.equal(groups.length, 4);
       for (const g of groups) {
-        assert.equal(g.inputs.retentionInDays, 30);
+        assert.equal(g.inputs.retentionInDays, 365, "prod keeps OpenSearch audit and service logs a year");
         assert.equal(g.inputs.kmsKeyId, logsKmsKeyArn);
       }
       const published = domainOf(prod).logPublishingOptions as Array<{ logType: string; cloudwatchLogGroupArn: string; enabled: boolean }>;

@@ -116,9 +116,9 @@ describe("components/streaming (Amazon MSK)", () => {
       assert.deepEqual(c.openMonitoring, { prometheus: { jmxExporter: { enabledInBroker: true }, nodeExporter: { enabledInBroker: true } } });
     });
 
-    it("ships broker logs to a KMS-encrypted log group kept 30 days", () => {
+    it("ships broker logs to a KMS-encrypted log group kept a year (prod)", () => {
       const group = one(prod, "aws:cloudwatch/logGroup:LogGroup").inputs as Any;
-      assert.equal(group.retentionInDays, 30);
+      assert.equal(group.retentionInDays, 365);
       assert.equal(group.kmsKeyId, logsKmsKeyArn);
       const logs = (one(prod, "aws:msk/cluster:Cluster").inputs as Any).loggingInfo.brokerLogs.cloudwatchLogs;
       assert.deepEqual(logs, { enabled: true, logGroup: group.name });

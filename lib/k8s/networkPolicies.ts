@@ -1,0 +1,177 @@
+/**
+ * Network isolation of the application namespaces: a default-deny NetworkPolicy in each, then one
+ * policy per allowed path (DNS, Prometheus scrapes, the service-to-service paths below, egress to the
+ * data stores each namespace uses). Enforced by the VPC CNI's network policy agent
+ * (`vpcCniOptions.enableNetworkPolicy` on the cluster).
+ *
+ * Pure data: the ClusterAddons component creates one `networking.k8s.io/v1` NetworkPolicy per entry,
+ * the tests check the rendered manifests against the real schema and the policy pack checks the
+ * default-deny policy is there.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { applicationNamespaces, namespaces } from "../catalog/cluster";
+
+export type ApplicationNamespaceName = (typeof applicationNamespaces)[number];
+
+/** Ports the paths open. Data-store ports are the ones the data-tier security groups admit. */
+export interface NetworkPorts {
+  /** Aurora PostgreSQL (database.ts postgresPort). */
+  postgres: number;
+  /** PgBouncer's client port. */
+  pgbouncer: number;
+  /** ElastiCache Redis (cache.ts redisPort). */
+  redis: number;
+  /** MSK brokers, SASL/IAM over TLS. */
+  kafkaIam: number;
+  /** OpenSearch HTTPS endpoint. */
+  openSearch: number;
+  /** Prometheus HTTP API (the automation service reads metrics). */
+  prometheus: number;
+}
+
+export interface NetworkPolicyContext {
+  /** VPC CIDR: the data stores (and the EKS API endpoint's ENIs) have addresses only in it. */
+  vpcCidr: string;
+  ports: NetworkPorts;
+  /** Istio sidecars injected: the proxies need istiod (xDS on 15012). */
+  istioSidecars: boolean;
+}
+
+/** Name of the default-deny policy every application namespace has (the policy pack looks for it). */
+export const defaultDenyPolicyName = "default-deny-all";
+
+/** Label Kubernetes sets on every namespace with its own name (selectors across namespaces use it). */
+export const namespaceNameLabel = "kubernetes.io/metadata.name";
+
+/** Prometheus pods of kube-prometheus-stack (the operator labels them so). */
+export const prometheusPodLabels = { "app.kubernetes.io/name": "prometheus" } as const;
+
+/** Data stores and the application namespaces that use them (through PgBouncer for Aurora). */
+export type DataStore = "postgres" | "redis" | "kafka" | "openSearch";
+
+/**
+ * Which namespace reaches what. Services in `pyairtable-api` and `pyairtable-workers` use Redis
+ * (queues, cache), Kafka (saga and analytics events) and OpenSearch (search), and PostgreSQL through
+ * PgBouncer; only PgBouncer's namespace reaches Aurora itself.
+ */
+export const namespaceAccess: Readonly<Record<ApplicationNamespaceName, {
+  /** Data stores reached directly (TCP to VPC addresses on the store's port). */
+  dataStores: readonly DataStore[];
+  /** Reaches PgBouncer. */
+  pgbouncer: boolean;
+  /** Public AWS APIs and third parties on TCP 443 (outside the VPC only). */
+  internetHttps: boolean;
+  /** Pods of the namespace talk to each other (service to service). */
+  intraNamespace: boolean;
+  /** Reaches the EKS API server (private endpoint, in the VPC, TCP 443). */
+  kubernetesApi: boolean;
+  /** Reaches Prometheus' HTTP API. */
+  prometheus: boolean;
+}>> = {
+  // API gateway -> platform, user and file services; S3 and other AWS APIs over HTTPS.
+  [namespaces.api]: { dataStores: ["redis", "kafka", "openSearch"], pgbouncer: true, internetHttps: true, intraNamespace: true, kubernetesApi: false, prometheus: false },
+  // Queue consumers: SQS, S3, LLM providers and webhook targets are HTTPS outside the VPC.
+  [namespaces.workers]: { dataStores: ["redis", "kafka", "openSearch"], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: false, prometheus: false },
+  // PgBouncer: clients in, Aurora out, nothing else.
+  [namespaces.data]: { dataStores: ["postgres"], pgbouncer: false, internetHttps: false, intraNamespace: false, kubernetesApi: false, prometheus: false },
+  // The automation service: Pulumi state (S3), Cost Explorer, SQS, STS; the Kubernetes API; Prometheus; its PostgreSQL.
+  [namespaces.automation]: { dataStores: [], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: true, prometheus: true },
+};
+
+/** Namespaces whose pods connect to PgBouncer. */
+export const pgbouncerClientNamespaces = applicationNamespaces.filter((n) => namespaceAccess[n].pgbouncer);
+
+/** A NetworkPolicy manifest (networking.k8s.io/v1). */
+export interface NetworkPolicyManifest {
+  apiVersion: "networking.k8s.io/v1";
+  kind: "NetworkPolicy";
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: k8s.types.input.networking.v1.NetworkPolicySpec;
+}
+
+const tcp = (port: number) => ({ protocol: "TCP", port });
+const inNamespace = (name: string, podLabels?: Record<string, string>) => ({
+  namespaceSelector: { matchLabels: { [namespaceNameLabel]: name } },
+  ...(podLabels ? { podSelector: { matchLabels: podLabels } } : {}),
+});
+
+/**
+ * The NetworkPolicies of one application namespace: default deny first, then the allowed paths.
+ * `pgbouncerPodLabels` select PgBouncer's pods in the data namespace.
+ */
+export function namespaceNetworkPolicies(
+  namespace: ApplicationNamespaceName,
+  ctx: NetworkPolicyContext,
+  pgbouncerPodLabels: Record<string, string>,
+  labels: Record<string, string> = {},
+): NetworkPolicyManifest[] {
+  if (!(applicationNamespaces as readonly string[]).includes(namespace)) {
+    throw new Error(`namespaceNetworkPolicies: namespace = ${JSON.stringify(namespace)}: must be an application namespace (${applicationNamespaces.join(", ")})`);
+  }
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(ctx.vpcCidr)) {
+    throw new Error(`namespaceNetworkPolicies: vpcCidr = ${JSON.stringify(ctx.vpcCidr)}: must be an IPv4 CIDR block such as 10.40.0.0/16`);
+  }
+  const access = namespaceAccess[namespace];
+  const policy = (name: string, spec: NetworkPolicyManifest["spec"]): NetworkPolicyManifest => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace, labels },
+    spec,
+  });
+  const all = { podSelector: {} };
+  const out: NetworkPolicyManifest[] = [
+    // Selects every pod, both directions, no rule: nothing in or out unless a policy below allows it.
+    policy(defaultDenyPolicyName, { ...all, policyTypes: ["Ingress", "Egress"] }),
+    policy("allow-dns", {
+      ...all,
+      policyTypes: ["Egress"],
+      egress: [{ to: [inNamespace("kube-system", { "k8s-app": "kube-dns" })], ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }],
+    }),
+    // Prometheus scrapes every pod's metrics port (ServiceMonitors, PodMonitors, sidecar metrics).
+    policy("allow-prometheus-scrape", { ...all, policyTypes: ["Ingress"], ingress: [{ from: [inNamespace(namespaces.monitoring, { ...prometheusPodLabels })] }] }),
+  ];
+  if (ctx.istioSidecars) {
+    out.push(policy("allow-istiod", { ...all, policyTypes: ["Egress"], egress: [{ to: [inNamespace("istio-system", { app: "istiod" })], ports: [tcp(15012), tcp(15017)] }] }));
+  }
+  if (access.intraNamespace) {
+    out.push(policy("allow-same-namespace", {
+      ...all,
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ from: [{ podSelector: {} }] }],
+      egress: [{ to: [{ podSelector: {} }] }],
+    }));
+  }
+  if (namespace === namespaces.data) {
+    // PgBouncer: its clients' namespaces in, Aurora out.
+    out.push(policy("allow-pgbouncer-clients", {
+      podSelector: { matchLabels: pgbouncerPodLabels },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: pgbouncerClientNamespaces.map((n) => inNamespace(n)), ports: [tcp(ctx.ports.pgbouncer)] }],
+    }));
+  }
+  if (access.pgbouncer) {
+    out.push(policy("allow-pgbouncer", { ...all, policyTypes: ["Egress"], egress: [{ to: [inNamespace(namespaces.data, pgbouncerPodLabels)], ports: [tcp(ctx.ports.pgbouncer)] }] }));
+  }
+  if (access.dataStores.length > 0) {
+    const port = { postgres: ctx.ports.postgres, redis: ctx.ports.redis, kafka: ctx.ports.kafkaIam, openSearch: ctx.ports.openSearch };
+    out.push(policy("allow-data-stores", {
+      ...all,
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: ctx.vpcCidr } }], ports: access.dataStores.map((s) => tcp(port[s])) }],
+    }));
+  }
+  if (access.kubernetesApi) {
+    out.push(policy("allow-kubernetes-api", { ...all, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: ctx.vpcCidr } }], ports: [tcp(443)] }] }));
+  }
+  if (access.prometheus) {
+    out.push(policy("allow-prometheus-api", { ...all, policyTypes: ["Egress"], egress: [{ to: [inNamespace(namespaces.monitoring, { ...prometheusPodLabels })], ports: [tcp(ctx.ports.prometheus)] }] }));
+  }
+  if (access.internetHttps) {
+    out.push(policy("allow-https-outside-vpc", {
+      ...all,
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [ctx.vpcCidr] } }], ports: [tcp(443)] }],
+    }));
+  }
+  return out;
+}
