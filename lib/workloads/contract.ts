@@ -16,7 +16,7 @@
  * admission policy's tests and the generated Helm/Kustomize snippets and docs all use them.
  */
 import { serviceCatalog, type ServiceDefinition } from "../catalog/services";
-import { capacitySpreadDomains, capacitySpreadLabel, workloadClassLabel } from "../catalog/workloadClasses";
+import { capacitySpreadLabel, karpenterCapacityTypeLabel, workloadClassLabel } from "../catalog/workloadClasses";
 import { customMetricNames, priorityClasses } from "../catalog/cluster";
 import { applicationMetrics } from "../monitoring/metricNames";
 import { containerBounds } from "../scaling/workloads";
@@ -65,6 +65,20 @@ export interface WorkloadContract {
     readonly nodeSelector: Labels;
     readonly tolerations: readonly Toleration[];
     readonly topologySpreadConstraints: readonly TopologySpreadConstraint[];
+    /**
+     * A preference (not a requirement) for on-demand nodes: among the capacity-spread values the
+     * spread allows, Karpenter (which tries preferences first, then relaxes them) and the scheduler
+     * fill on-demand values before spot ones, so a partly filled round of the ten values rounds the
+     * spot share down, never up (README: spot share by replica count).
+     */
+    readonly affinity: {
+      readonly nodeAffinity: {
+        readonly preferredDuringSchedulingIgnoredDuringExecution: readonly {
+          readonly weight: number;
+          readonly preference: { readonly matchExpressions: readonly { readonly key: string; readonly operator: "In"; readonly values: readonly string[] }[] };
+        }[];
+      };
+    };
   };
   /** What the main container (named after `container` of the catalog) must carry. */
   readonly container: {
@@ -110,10 +124,10 @@ export function workloadContract(service: ServiceDefinition): WorkloadContract {
       topologySpreadConstraints: [
         {
           // The hard one: pods spread evenly over the ten capacity-spread values, which the class's
-          // spot and on-demand NodePools split in the class's ratio. minDomains counts the values
-          // that have no node yet as empty domains, so Karpenter is asked for them.
+          // spot and on-demand NodePools split in the class's ratio. No minDomains: the pools' node
+          // limits can make fewer than ten values reachable (dev), and minDomains would then cap
+          // the replicas at the reachable values.
           maxSkew: 1,
-          minDomains: capacitySpreadDomains,
           topologyKey: capacitySpreadLabel,
           whenUnsatisfiable: "DoNotSchedule",
           labelSelector: { matchLabels: selector },
@@ -128,6 +142,13 @@ export function workloadContract(service: ServiceDefinition): WorkloadContract {
           matchLabelKeys: ["pod-template-hash"],
         },
       ],
+      affinity: {
+        nodeAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, preference: { matchExpressions: [{ key: karpenterCapacityTypeLabel, operator: "In", values: ["on-demand"] }] } },
+          ],
+        },
+      },
     },
     container: {
       name: service.container,
@@ -148,6 +169,7 @@ export const workloadContracts = (): WorkloadContract[] => (serviceCatalog as re
 export class WorkloadContractError extends Error {}
 
 type Json = Record<string, any>;
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 /**
  * Applies the contract to a Deployment (or StatefulSet) manifest an application team writes in a
@@ -192,6 +214,7 @@ export function applyWorkloadContract<T extends Json>(service: ServiceDefinition
         spec: {
           ...pod,
           priorityClassName: c.podSpec.priorityClassName,
+          affinity: { ...pod.affinity, nodeAffinity: { ...pod.affinity?.nodeAffinity, ...clone(c.podSpec.affinity.nodeAffinity) } },
           nodeSelector: { ...pod.nodeSelector, ...c.podSpec.nodeSelector },
           tolerations: tolerations.map((t) => ({ ...t })),
           topologySpreadConstraints: spreads.map((s) => ({ ...s, labelSelector: { matchLabels: { ...s.labelSelector.matchLabels } }, ...(s.matchLabelKeys ? { matchLabelKeys: [...s.matchLabelKeys] } : {}) })),
