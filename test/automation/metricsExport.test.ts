@@ -48,10 +48,13 @@ describe("leader-only gauges", () => {
   /** A store whose lock can be taken away (the fault: another replica took over, or the session died). */
   function lockStore() {
     const state = { held: false, lose: false };
+    // The Store's leadership methods as LeaderElector calls them (acquireLeadership returns the lock
+    // epoch, heartbeat whether the epoch is still ours).
+    let epoch = 0;
     const store = {
-      tryLead: async () => (state.held = !state.lose),
+      acquireLeadership: async () => ((state.held = !state.lose) ? ++epoch : undefined),
       stillLeading: async () => state.held && !state.lose,
-      heartbeat: async () => undefined,
+      heartbeat: async () => state.held && !state.lose,
       stepDown: async () => void (state.held = false),
     } as unknown as Store;
     return { store, state };
