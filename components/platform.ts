@@ -17,6 +17,7 @@ import { DataTierAlarms } from "./dataTierAlarms";
 import { alertmanagerConfigSecretName, ClusterAddons } from "./clusterAddons";
 import { fileEventsQueueName } from "../lib/catalog/cluster";
 import { WorkloadScaling } from "./workloadScaling";
+import { WorkloadContract } from "./workloadContract";
 import { Monitoring } from "./monitoring";
 import { AutomationService } from "./automationService";
 
@@ -41,6 +42,7 @@ export class Platform extends pulumi.ComponentResource {
   public readonly dataTierAlarms: DataTierAlarms;
   public readonly addons: ClusterAddons;
   public readonly workloads: WorkloadScaling;
+  public readonly workloadContract: WorkloadContract;
   public readonly monitoring: Monitoring;
   public readonly automation: AutomationService;
 
@@ -188,6 +190,14 @@ export class Platform extends pulumi.ComponentResource {
         awsRegion: region.name,
       },
       dependsOn: this.addons.scalingReady,
+    }, parent);
+
+    // What every service's Deployment must carry, enforced by admission; reference Deployments in dev.
+    this.workloadContract = new WorkloadContract(`${name}-workload-contract`, {
+      provider: this.cluster.provider,
+      enforcement: s.workloads.admissionEnforcement,
+      referenceDeployments: s.workloads.referenceDeployments,
+      dependsOn: [this.addons],
     }, parent);
 
     this.monitoring = new Monitoring(`${name}-monitoring`, {

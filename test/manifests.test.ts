@@ -53,7 +53,9 @@ for (const stack of stacks) {
         const named = objects.filter((o) => o.metadata?.name === service.name && o.metadata?.namespace === service.namespace);
         const kinds = named.map((o) => o.kind).sort();
         const scaler = service.scaler === "hpa" ? "HorizontalPodAutoscaler" : "ScaledObject";
-        assert.deepEqual(kinds, [scaler, "PodDisruptionBudget", "VerticalPodAutoscaler"].sort(), `${service.name}: ${kinds.join(", ")}`);
+        // Stacks with reference Deployments (dev) also hold the scaler's target.
+        const reference = plan.settings.workloads.referenceDeployments ? ["Deployment"] : [];
+        assert.deepEqual(kinds, [scaler, "PodDisruptionBudget", "VerticalPodAutoscaler", ...reference].sort(), `${service.name}: ${kinds.join(", ")}`);
       }
     });
 

@@ -293,6 +293,17 @@ const workloadsSchema = strict({
    * minReplicas): KEDA cron triggers hold it 08:00-18:00 on business days. 0 disables the floors.
    */
   businessHoursFloorPercent: intIn(0, 100),
+  /**
+   * What the workload-contract admission policy does with a non-conforming Deployment or
+   * StatefulSet in the application namespaces: `deny` rejects it, `warn` warns and audits.
+   * Default `deny`.
+   */
+  admissionEnforcement: oneOf(["deny", "warn"]).optional(),
+  /**
+   * Whether the stack deploys a reference Deployment (built with the workload contract) for every
+   * catalog service, so every HPA and ScaledObject has its target. Default false.
+   */
+  referenceDeployments: bool.optional(),
 });
 
 const automationSchema = strict({

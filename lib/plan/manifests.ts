@@ -11,6 +11,8 @@ import type { PlannedResource } from "./mockRuntime";
 export const applyOrder = [
   "Namespace",
   "PriorityClass",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
   "ResourceQuota",
   "LimitRange",
   // Isolation before the pods: the default deny and its allows exist when the first pod starts.

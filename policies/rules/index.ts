@@ -22,6 +22,7 @@ import { vpaDoesNotFightHorizontalScaler } from "./vpaDoesNotFightHorizontalScal
 import { scaledObjectFallback } from "./scaledObjectFallback";
 import { scaleDownStabilization } from "./scaleDownStabilization";
 import { scaledServicesHavePdb } from "./scaledServicesHavePdb";
+import { workloadContractAdmission } from "./workloadContractAdmission";
 // Security
 import { encryptionAtRestWithCustomerKeys } from "./encryptionAtRestWithCustomerKeys";
 import { encryptionInTransit } from "./encryptionInTransit";
@@ -53,6 +54,7 @@ export const allPolicies: Policies = [
   scaledObjectFallback,
   scaleDownStabilization,
   scaledServicesHavePdb,
+  workloadContractAdmission,
   encryptionAtRestWithCustomerKeys,
   encryptionInTransit,
   eksEndpointRestricted,
