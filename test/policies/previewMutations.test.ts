@@ -71,6 +71,35 @@ const mutations: Mutation[] = [
   },
   { policy: "kms-key-rotation", what: "a key without rotation", pick: ofType("aws:kms/key:Key"), change: (i) => (i.enableKeyRotation = false) },
   { policy: "logging-enabled", what: "EKS without audit logs", pick: ofType("eks:index:Cluster"), change: (i) => (i.enabledClusterLogTypes = ["api"]) },
+  {
+    policy: "workload-contract-admission", what: "the admission policy without its binding",
+    resources: (rs) => rs.filter((r) => r.type !== "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"),
+  },
+  {
+    policy: "namespace-default-deny-network-policy", what: "pyairtable-api without its default deny",
+    resources: (rs) => rs.filter((r) => !(r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && (r.inputs as R).metadata.namespace === "pyairtable-api" && (r.inputs as R).metadata.name === "default-deny-all")),
+  },
+  {
+    policy: "namespace-pod-security-enforced", what: "pyairtable-api without the enforce label", pick: ofMeta("Namespace", "pyairtable-api"),
+    change: (i) => delete i.metadata.labels["pod-security.kubernetes.io/enforce"],
+  },
+  { policy: "log-retention-minimum", what: "flow logs kept 30 days", pick: (r) => r.type === "aws:cloudwatch/logGroup:LogGroup" && /flow-logs$/.test(String((r.inputs as R).name)), change: (i) => (i.retentionInDays = 30) },
+  {
+    policy: "kms-service-principals-conditioned", what: "S3 may use the file-events key from any account", pick: (r) => r.type === "aws:kms/key:Key" && /file-events$/.test(r.name),
+    change: (i) => {
+      const doc = JSON.parse(i.policy);
+      for (const st of doc.Statement) if (st.Principal?.Service) delete st.Condition;
+      i.policy = JSON.stringify(doc);
+    },
+  },
+  {
+    policy: "no-latest-images-or-amis", what: "nodes follow al2023@latest", pick: ofType("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"),
+    change: (i) => (i.spec.amiSelectorTerms = [{ alias: "al2023@latest" }]),
+  },
+  {
+    policy: "images-pinned-by-digest", what: "the automation image by tag only", pick: (r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs as R).metadata.name === "pyairtable-automation",
+    change: (i) => (i.spec.template.spec.containers[0].image = "ghcr.io/example/unlisted:1.0.0"),
+  },
 ];
 
 function apply(plan: StackPlan, m: Mutation): PlannedResource[] {
