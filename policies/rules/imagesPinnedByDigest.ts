@@ -1,19 +1,11 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { objectName, peek, peekList, UNKNOWN } from "../lib";
-import { imageProblem } from "./noLatestImagesOrAmis";
+import { objectName } from "../lib";
+import { containerImages, imageProblem } from "./noLatestImagesOrAmis";
 
 export interface ImagesPinnedByDigestConfig {
   /** Images allowed without a digest for now (exact references), each a known deviation. */
   exemptImages: string[];
 }
-
-const podTemplatePaths: Record<string, (string | number)[]> = {
-  "kubernetes:apps/v1:Deployment": ["spec", "template", "spec"],
-  "kubernetes:apps/v1:StatefulSet": ["spec", "template", "spec"],
-  "kubernetes:apps/v1:DaemonSet": ["spec", "template", "spec"],
-  "kubernetes:batch/v1:Job": ["spec", "template", "spec"],
-  "kubernetes:batch/v1:CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
-};
 
 /**
  * Container images carry their digest (`repo/image:1.2.3@sha256:<64 hex>`): a tag can be moved to
@@ -35,19 +27,10 @@ export const imagesPinnedByDigest: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const { exemptImages } = args.getConfig<ImagesPinnedByDigestConfig>();
     for (const r of args.resources) {
-      const path = podTemplatePaths[r.type];
-      if (!path) continue;
-      const pod = peek(r.props, ...path);
-      if (pod === UNKNOWN || pod === undefined) continue;
-      for (const field of ["initContainers", "containers"]) {
-        const containers = peekList(pod, field);
-        if (containers === UNKNOWN) continue;
-        for (const c of containers ?? []) {
-          const image = peek(c, "image");
-          if (typeof image !== "string" || exemptImages.includes(image)) continue;
-          const problem = imageProblem(image, true);
-          if (problem) reportViolation(`${objectName(r.props)} container ${String(peek(c, "name"))}: image ${image} ${problem}`, r.urn);
-        }
+      for (const { container, image } of containerImages(r)) {
+        if (exemptImages.includes(image)) continue;
+        const problem = imageProblem(image, true);
+        if (problem) reportViolation(`${objectName(r.props)} container ${container}: image ${image} ${problem}`, r.urn);
       }
     }
   },

@@ -1,4 +1,4 @@
-import type { StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { nodeClassType, objectName, peek, peekList, UNKNOWN } from "../lib";
 
 export interface NoLatestImagesOrAmisConfig {
@@ -7,7 +7,7 @@ export interface NoLatestImagesOrAmisConfig {
 }
 
 /** Kinds whose pod template lives at `spec.template.spec` (CronJob: `spec.jobTemplate.spec.template.spec`). */
-const podTemplatePaths: Record<string, (string | number)[]> = {
+export const podTemplatePaths: Record<string, (string | number)[]> = {
   "kubernetes:apps/v1:Deployment": ["spec", "template", "spec"],
   "kubernetes:apps/v1:StatefulSet": ["spec", "template", "spec"],
   "kubernetes:apps/v1:DaemonSet": ["spec", "template", "spec"],
@@ -16,6 +16,27 @@ const podTemplatePaths: Record<string, (string | number)[]> = {
 };
 
 const digestPattern = /@sha256:[a-f0-9]{64}$/;
+
+/**
+ * The images of a workload's containers and init containers, read safely (a pod template or list
+ * unknown during a preview yields nothing to judge). Empty for kinds without a pod template.
+ */
+export function containerImages(r: Pick<PolicyResource, "type" | "props">): Array<{ container: string; image: string }> {
+  const path = podTemplatePaths[r.type];
+  if (!path) return [];
+  const pod = peek(r.props, ...path);
+  if (pod === UNKNOWN || pod === undefined) return [];
+  const images: Array<{ container: string; image: string }> = [];
+  for (const field of ["initContainers", "containers"]) {
+    const containers = peekList(pod, field);
+    if (containers === UNKNOWN) continue;
+    for (const c of containers ?? []) {
+      const image = peek(c, "image");
+      if (typeof image === "string") images.push({ container: String(peek(c, "name")), image });
+    }
+  }
+  return images;
+}
 
 /** What is wrong with an image reference, or undefined. */
 export function imageProblem(image: string, requireDigest: boolean): string | undefined {
@@ -48,19 +69,10 @@ export const noLatestImagesOrAmis: StackValidationPolicy = {
   validateStack: (args, reportViolation) => {
     const { requireDigest } = args.getConfig<NoLatestImagesOrAmisConfig>();
     for (const r of args.resources) {
-      const path = podTemplatePaths[r.type];
-      if (path) {
-        const pod = peek(r.props, ...path);
-        if (pod === UNKNOWN || pod === undefined) continue;
-        for (const field of ["initContainers", "containers"]) {
-          const containers = peekList(pod, field);
-          if (containers === UNKNOWN) continue;
-          for (const c of containers ?? []) {
-            const image = peek(c, "image");
-            if (typeof image !== "string") continue;
-            const problem = imageProblem(image, requireDigest);
-            if (problem) reportViolation(`${objectName(r.props)} container ${String(peek(c, "name"))}: image ${image} ${problem}`, r.urn);
-          }
+      if (podTemplatePaths[r.type]) {
+        for (const { container, image } of containerImages(r)) {
+          const problem = imageProblem(image, requireDigest);
+          if (problem) reportViolation(`${objectName(r.props)} container ${container}: image ${image} ${problem}`, r.urn);
         }
       } else if (r.type === nodeClassType) {
         const terms = peekList(r.props, "spec", "amiSelectorTerms");
