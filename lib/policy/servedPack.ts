@@ -291,6 +291,8 @@ export class ServedPolicyPack {
       opts.setCustomtimeouts(timeouts);
       return opts;
     };
+    // Each resource's props in the wire form once, for its Analyze and for AnalyzeStack.
+    const wireProps = new Map(targets.map((r) => [r.urn, Struct.fromJavaScript(toWire(r.inputs) as Record<string, never>)] as const));
     // With only stack policies enabled every Analyze call would answer nothing: skip them.
     const resourcePoliciesEnabled = this.info.policies.some((p) => p.kind === "resource" && (!options.only || options.only.includes(p.name)));
     for (const r of resourcePoliciesEnabled ? targets : []) {
@@ -298,7 +300,7 @@ export class ServedPolicyPack {
       request.setUrn(r.urn);
       request.setType(r.type);
       request.setName(r.name);
-      request.setProperties(Struct.fromJavaScript(toWire(r.inputs) as Record<string, never>));
+      request.setProperties(wireProps.get(r.urn));
       request.setOptions(optionsOf(r));
       collect(await unary(this.client, "analyze", request, this.callTimeoutMs), r.urn);
     }
@@ -309,7 +311,7 @@ export class ServedPolicyPack {
         resource.setUrn(r.urn);
         resource.setType(r.type);
         resource.setName(r.name);
-        resource.setProperties(Struct.fromJavaScript(toWire(r.inputs) as Record<string, never>));
+        resource.setProperties(wireProps.get(r.urn));
         resource.setOptions(optionsOf(r));
         resource.setParent(r.parent);
         resource.setDependenciesList([...(r.dependencies ?? [])]);
