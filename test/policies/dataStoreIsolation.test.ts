@@ -63,7 +63,7 @@ describe("policy data-stores-admit-only-their-clients", function () {
     const nodeGroupId = (nodeClass.inputs as R).spec.securityGroupSelectorTerms[0].id as string;
     const rule = resources.find((r) => r.type === ingressType && r.name.endsWith("cache-redis-0"))!;
     (rule.inputs as R).referencedSecurityGroupId = nodeGroupId;
-    rule.propertyDependencies = { ...rule.propertyDependencies, referencedSecurityGroupId: [] };
+    Object.assign(rule, { propertyDependencies: { ...rule.propertyDependencies, referencedSecurityGroupId: [] } });
     const found = await messages(resources);
     assert.equal(found.length, 1, found.join("\n"));
     assert.match(found[0]!, /^ElastiCache replication group .*admits the EKS cluster security group/);
