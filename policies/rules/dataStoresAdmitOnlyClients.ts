@@ -10,6 +10,14 @@ const dataStoreGroupProps: readonly { readonly type: string; readonly what: stri
   { type: "aws:opensearch/domain:Domain", what: "OpenSearch domain", prop: "vpcOptions", path: ["vpcOptions", "securityGroupIds"] },
 ];
 
+export interface DataStoresAdmitOnlyClientsConfig {
+  /**
+   * Further ids of security groups that nodes carry and the plan does not show (e.g. a node group
+   * outside this stack): never admitted by a data store either.
+   */
+  nodeSecurityGroupIds: string[];
+}
+
 /** EKS clusters: the security group every node carries is one of their outputs. */
 const isEksCluster = (r: PolicyResource) => r.type === "eks:index:Cluster" || r.type === "aws:eks/cluster:Cluster";
 
@@ -32,10 +40,15 @@ export const dataStoresAdmitOnlyClients: StackValidationPolicy = {
   severity: "high",
   remediationSteps:
     "Set `autoscaling:network.dataStoreAccess: pod-security-groups`: each store then admits only the client security groups of the workloads that use it, which their pods get through SecurityGroupPolicy objects (components/dataStoreClientGroups.ts, components/podSecurityGroups.ts). Never pass the cluster security group or an open CIDR as a data-store client.",
+  configSchema: {
+    properties: {
+      nodeSecurityGroupIds: { type: "array", items: { type: "string", pattern: "^sg-[0-9a-f]+$" }, uniqueItems: true, default: [] },
+    },
+  },
   validateStack: (args, reportViolation) => {
     const groups = args.resources.filter((r) => r.isType(aws.ec2.SecurityGroup));
     const clusters = args.resources.filter(isEksCluster);
-    const nodeGroupIds = new Set<string>();
+    const nodeGroupIds = new Set<string>(args.getConfig<DataStoresAdmitOnlyClientsConfig>().nodeSecurityGroupIds ?? []);
     for (const r of args.resources) {
       if (r.type !== "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass") continue;
       const terms = peekList(r.props, "spec", "securityGroupSelectorTerms");

@@ -69,6 +69,17 @@ describe("policy data-stores-admit-only-their-clients", function () {
     assert.match(found[0]!, /^ElastiCache replication group .*admits the EKS cluster security group/);
   });
 
+  it("fail: a rule admitting a node group id listed in the config (nodes outside the plan)", async () => {
+    const resources = structuredClone(plans.prod!.resources);
+    const rule = resources.find((r) => r.type === ingressType && r.name.endsWith("search-https-0"))!;
+    (rule.inputs as R).referencedSecurityGroupId = "sg-0123456789abcdef0";
+    Object.assign(rule, { propertyDependencies: { ...rule.propertyDependencies, referencedSecurityGroupId: [] } });
+    assert.deepEqual(await messages(resources), [], "an unknown group is not judged");
+    const found = (await evaluatePolicies([dataStoresAdmitOnlyClients], resources, { [policy]: { enforcementLevel: "mandatory", nodeSecurityGroupIds: ["sg-0123456789abcdef0"] } })).map((v) => v.message);
+    assert.equal(found.length, 1, found.join("\n"));
+    assert.match(found[0]!, /^OpenSearch domain .*admits the EKS cluster security group/);
+  });
+
   it("pass: a rule on a security group that protects no data store is not judged", async () => {
     const resources = structuredClone(plans.dev!.resources).filter((r) => !/(database|cache|streaming|search)-sg$/.test(r.name));
     assert.deepEqual(await messages(resources), []);
