@@ -46,9 +46,10 @@ export function toWire(value: unknown): unknown {
   }
   if (value === maskedSecret) return { [specialSignatureKey]: secretSignature, value: maskedSecret };
   if (value !== null && typeof value === "object" && (value as Record<string, unknown>)[specialSignatureKey] === resourceReferenceSignature) {
-    // A resource passed as an input (e.g. the EKS service role): analyzers do not get resource
-    // references (@pulumi/policy cannot deserialize them); the engine downgrades one to the
-    // resource's id, or its URN when it has none (a component).
+    // A resource passed as an input (e.g. the EKS service role): the engine's analyzer plugin
+    // marshals properties without KeepResources (sdk/go/common/resource/plugin/analyzer_plugin.go),
+    // which downgrades a reference to the resource's id, or its URN when it has none (a component);
+    // @pulumi/policy could not deserialize the reference itself.
     const ref = value as { id?: unknown; urn?: unknown };
     return typeof ref.id === "string" && ref.id !== "" ? ref.id : (ref.urn ?? null);
   }
