@@ -29,6 +29,32 @@ export interface ClusterArgs {
   /** AWS account id and partition, for key policies. */
   accountId: pulumi.Input<string>;
   partition: pulumi.Input<string>;
+  /**
+   * Security groups for pods: the VPC CNI manages trunk and branch ENIs (`ENABLE_POD_ENI`) in
+   * `standard` enforcing mode, and the cluster role may manage those ENIs
+   * (AmazonEKSVPCResourceController). Default false.
+   */
+  podSecurityGroups?: boolean;
+}
+
+/** AWS managed policies of the cluster (service) role. */
+export const clusterRolePolicies = {
+  base: ["AmazonEKSClusterPolicy"],
+  withPodSecurityGroups: ["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
+} as const;
+
+/**
+ * VPC CNI add-on options. Network policies always; with security groups for pods also
+ * `ENABLE_POD_ENI=true` and `POD_SECURITY_GROUP_ENFORCING_MODE=standard`: in standard mode pods with
+ * security groups stay subject to NetworkPolicies, kubelet probes and same-node traffic bypass the
+ * pod's groups, and traffic leaving the VPC is SNATed to the node's primary ENI (EKS user guide,
+ * "Configure the Amazon VPC CNI plugin for security groups for Pods"; plugin >= 1.11). Standard mode
+ * makes the TCP early demux change unnecessary (same guide), so `disableTcpEarlyDemux` stays off.
+ */
+export function vpcCniOptions(podSecurityGroups: boolean) {
+  return podSecurityGroups
+    ? { enableNetworkPolicy: true, enablePodEni: true, configurationValues: { env: { POD_SECURITY_GROUP_ENFORCING_MODE: "standard" } } }
+    : { enableNetworkPolicy: true };
 }
 
 /** Control-plane log types: all five, so audit trails and scheduler decisions are kept. */
@@ -95,6 +121,24 @@ export class Cluster extends pulumi.ComponentResource {
       }, parent),
     );
 
+    // The cluster role, owned here so its managed policies are visible and reviewed: the EKS cluster
+    // policy, plus the VPC resource controller policy that security groups for pods need (the
+    // controller creates and attaches trunk and branch ENIs as this role; EKS user guide).
+    const serviceRole = new aws.iam.Role(`${name}-service-role`, {
+      description: `EKS control plane of ${args.clusterName}`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+      }),
+    }, parent);
+    const servicePolicies = args.podSecurityGroups ? clusterRolePolicies.withPodSecurityGroups : clusterRolePolicies.base;
+    const servicePolicyAttachments = servicePolicies.map((policy) =>
+      new aws.iam.RolePolicyAttachment(`${name}-service-${policy}`, {
+        role: serviceRole.name,
+        policyArn: pulumi.interpolate`arn:${args.partition}:iam::aws:policy/${policy}`,
+      }, parent),
+    );
+
     const cluster = new eks.Cluster(`${name}-eks`, {
       name: args.clusterName,
       version: args.kubernetesVersion,
@@ -111,14 +155,15 @@ export class Cluster extends pulumi.ComponentResource {
       // Capacity is the managed node group below plus Karpenter; no default node group, no legacy SGs.
       skipDefaultNodeGroup: true,
       skipDefaultSecurityGroups: true,
+      serviceRole,
       // The VPC CNI's network policy agent enforces the application namespaces' NetworkPolicies.
-      vpcCniOptions: { enableNetworkPolicy: true },
+      vpcCniOptions: vpcCniOptions(args.podSecurityGroups ?? false),
       // Karpenter nodes join through an access entry for the shared node role.
       accessEntries: {
         nodes: { principalArn: this.nodeRole.arn, type: eks.AccessEntryType.EC2_LINUX },
       },
       tags: { Name: args.clusterName },
-    }, { parent: this, dependsOn: [controlPlaneLogs] });
+    }, { parent: this, dependsOn: [controlPlaneLogs, ...servicePolicyAttachments] });
 
     this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
     this.oidcProviderArn = cluster.oidcProviderArn;

@@ -21,6 +21,7 @@ import { addonCustomMetricNames, applicationMetrics, pgbouncerExporterMetrics } 
 import { metricsServerResolutionSeconds, prometheusScrapeIntervalSeconds, scalingBehavior } from "../lib/scaling/responseTime";
 import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPorts } from "../lib/k8s/networkPolicies";
 import { podSecurityLabels } from "../lib/k8s/podSecurity";
+import { PodSecurityGroups, type PodSecurityGroupsArgs } from "./podSecurityGroups";
 import { postgresPort } from "./database";
 import { redisPort } from "./cache";
 import { mskIamPort } from "./streaming";
@@ -488,6 +489,8 @@ export interface ClusterAddonsArgs {
    * and HTTPS to public AWS APIs only outside it.
    */
   vpcCidr: string;
+  /** Security groups for pods: the data-store clients' SecurityGroupPolicies (created before their pods). Default none. */
+  podSecurityGroups?: Omit<PodSecurityGroupsArgs, "provider" | "dependsOn" | "labels">;
   /**
    * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class,
    * which must be an encrypted gp3 class of the EBS CSI driver.
@@ -639,6 +642,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       }, k8sOpts());
     }
     const ns = (nsName: string) => nsResources[nsName]!;
+    const podSgPolicies = args.podSecurityGroups ? new PodSecurityGroups(`${name}-pod-sgs`, { ...args.podSecurityGroups, provider: args.provider, labels: managedLabels, dependsOn: Object.values(nsResources) }, parent).policies : [];
 
     // --- Network isolation: default deny in every application namespace, then the allowed paths ----
     const networkPorts: NetworkPorts = { postgres: postgresPort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090 };
@@ -844,7 +848,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       podDisruptionBudget: prod ? { operator: { minAvailable: 1 }, metricServer: { minAvailable: 1 }, webhooks: { minAvailable: 1 } } : {},
       // keda_scaler_* metrics: the operator exposes them; the Monitoring component scrapes them
       // (its values below turn the chart's own monitors off so nothing is scraped twice).
-    }, monitoringValues.keda), [ns(namespaces.keda), kubePrometheusStack, ...capacity]);
+    }, monitoringValues.keda), [ns(namespaces.keda), kubePrometheusStack, ...podSgPolicies, ...capacity]);
 
     const vpa = release("vpa", namespaces.vpa, {
       priorityClassName: critical,
@@ -1020,7 +1024,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
           },
         },
       },
-    }, k8sOpts(ns(pgbouncer.namespace), pgbConfig, ...priorityClassResources, ...quotaResources, ...capacity));
+    }, k8sOpts(ns(pgbouncer.namespace), pgbConfig, ...priorityClassResources, ...quotaResources, ...podSgPolicies, ...capacity));
 
     new k8s.core.v1.Service(`${name}-pgbouncer-service`, {
       metadata: { name: pgbouncer.name, namespace: pgbouncer.namespace, labels: pgbouncer.labels },

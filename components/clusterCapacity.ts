@@ -48,6 +48,12 @@ export interface ClusterCapacityArgs {
   amiAlias: string;
   /** Root volume per node, GiB. Default 50. */
   nodeDiskSizeGiB?: number;
+  /**
+   * Network interfaces per node Karpenter leaves out of its max-pods calculation (`reservedENIs`):
+   * 1 with security groups for pods, where the trunk ENI takes an interface slot the VPC CNI cannot
+   * give pod addresses from. Default 0.
+   */
+  reservedEnis?: number;
   /** Something Karpenter's controller must wait for (the system node group it runs on). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
   region: pulumi.Input<string>;
@@ -151,7 +157,8 @@ export class ClusterCapacity extends pulumi.ComponentResource {
       atomic: true,
       timeout: 600,
       values: {
-        settings: { clusterName: args.clusterName, interruptionQueue: queue.name },
+        // reservedENIs is a string in the chart's values (default "0").
+        settings: { clusterName: args.clusterName, interruptionQueue: queue.name, reservedENIs: String(args.reservedEnis ?? 0) },
         serviceAccount: { name: karpenterServiceAccount, annotations: { "eks.amazonaws.com/role-arn": controllerRole.arn } },
         replicas: 2,
         // Karpenter must not run on nodes it manages: pin it to the system node group.

@@ -110,6 +110,10 @@ export class Database extends pulumi.ComponentResource {
         // Statements slower than this land in the exported PostgreSQL log (and so in CloudWatch).
         { name: "log_min_duration_statement", value: String(v.slowStatementThresholdMs), applyMethod: "immediate" },
         // Every schema change (CREATE, ALTER, DROP) lands in the exported log: the DDL audit trail (CKV2_AWS_27).
+        // log_statement is one of the logging parameters the Aurora User Guide lists for an Aurora
+        // PostgreSQL DB cluster ("Turning on query logging for your Aurora PostgreSQL DB cluster"); that
+        // aurora-postgresql16 accepts it at cluster level was not confirmed against the engine defaults
+        // here (no AWS access): README "Before the first production deploy" has the check.
         { name: "log_statement", value: "ddl", applyMethod: "immediate" },
       ],
       tags: tags(`${name}-params`),

@@ -18,6 +18,27 @@ export interface NetworkArgs {
 }
 
 /**
+ * Trust policy of the flow-log delivery role: only VPC Flow Logs acting for a flow log of this account
+ * and region may assume it (confused-deputy protection with `aws:SourceAccount` and `aws:SourceArn`,
+ * as the Amazon VPC User Guide's "IAM role for publishing flow logs to CloudWatch Logs" recommends;
+ * the flow-log id is not known before the flow log exists, which needs the role, hence `vpc-flow-log/*`).
+ */
+export function flowLogTrustPolicy(accountId: string, region: string, partition: string) {
+  return {
+    Version: "2012-10-17",
+    Statement: [{
+      Effect: "Allow",
+      Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+      Action: "sts:AssumeRole",
+      Condition: {
+        StringEquals: { "aws:SourceAccount": accountId },
+        ArnLike: { "aws:SourceArn": `arn:${partition}:ec2:${region}:${accountId}:vpc-flow-log/*` },
+      },
+    }],
+  };
+}
+
+/**
  * VPC over several AZs: public subnets (load balancers, NAT), private subnets (nodes, data tier),
  * NAT gateways, a locked-down default security group and flow logs of all traffic.
  */
@@ -120,11 +141,12 @@ export class Network extends pulumi.ComponentResource {
       retentionInDays: args.flowLogRetentionDays,
       kmsKeyId: args.logsKmsKeyArn,
     }, parent);
+    const identity = aws.getCallerIdentityOutput({}, parent);
+    const region = aws.getRegionOutput({}, parent);
+    const partition = aws.getPartitionOutput({}, parent);
     const flowLogRole = new aws.iam.Role(`${name}-flow-logs-role`, {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
+      assumeRolePolicy: pulumi.all([identity.accountId, region.region, partition.partition])
+        .apply(([account, reg, part]) => JSON.stringify(flowLogTrustPolicy(account, reg, part))),
     }, parent);
     new aws.iam.RolePolicy(`${name}-flow-logs-policy`, {
       role: flowLogRole.id,

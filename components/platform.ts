@@ -14,7 +14,10 @@ import { Streaming } from "./streaming";
 import { Search } from "./search";
 import { CostControls } from "./costControls";
 import { DataTierAlarms } from "./dataTierAlarms";
-import { alertmanagerConfigSecretName, ClusterAddons } from "./clusterAddons";
+import { alertmanagerConfigSecretName, ClusterAddons, pgbouncer } from "./clusterAddons";
+import { DataStoreClientGroups } from "./dataStoreClientGroups";
+import { dataStoreClients } from "../lib/k8s/podSecurityGroups";
+import type { DataStore } from "../lib/k8s/networkPolicies";
 import { fileEventsQueueName } from "../lib/catalog/cluster";
 import { WorkloadScaling } from "./workloadScaling";
 import { WorkloadContract } from "./workloadContract";
@@ -38,6 +41,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly cache: Cache;
   public readonly streaming: Streaming;
   public readonly search: Search;
+  /** Data-store client security groups (pod-security-groups mode only). */
+  public readonly dataStoreClients: DataStoreClientGroups | undefined;
   public readonly costControls: CostControls;
   public readonly dataTierAlarms: DataTierAlarms;
   public readonly addons: ClusterAddons;
@@ -78,6 +83,7 @@ export class Platform extends pulumi.ComponentResource {
       systemNodeGroup: s.cluster.systemNodeGroup,
       accountId: identity.accountId,
       partition: partition.partition,
+      podSecurityGroups: s.network.dataStoreAccess === "pod-security-groups",
     }, parent);
 
     this.capacity = new ClusterCapacity(`${name}-capacity`, {
@@ -96,6 +102,8 @@ export class Platform extends pulumi.ComponentResource {
       maxNodes: s.cluster.maxNodes,
       expectedSpotNodes: s.cluster.expectedSpotNodes,
       amiAlias: s.cluster.amiAlias,
+      // Security groups for pods: the trunk ENI is not available for pod addresses.
+      reservedEnis: s.network.dataStoreAccess === "pod-security-groups" ? 1 : 0,
       nodeDiskSizeGiB: s.cluster.systemNodeGroup.diskSizeGiB,
       dependsOn: [this.cluster.systemNodeGroup],
       region: region.name,
@@ -103,18 +111,28 @@ export class Platform extends pulumi.ComponentResource {
       partition: partition.partition,
     }, parent);
 
-    // Pods reach the data tier from nodes, which all carry the EKS cluster security group.
+    // Who the data stores admit. pod-security-groups (prod): only the client security group of the
+    // workloads that use each store (PgBouncer for Aurora; services and the KEDA operator for Redis and
+    // MSK; services for OpenSearch), given to their pods by SecurityGroupPolicy. cluster-security-group
+    // (dev, t3 nodes without trunk ENIs): every node and pod, NetworkPolicies being the only filter.
+    const podSecurityGroups = s.network.dataStoreAccess === "pod-security-groups";
+    const clients = dataStoreClients({ "app.kubernetes.io/name": pgbouncer.labels["app.kubernetes.io/name"] });
+    this.dataStoreClients = podSecurityGroups
+      ? new DataStoreClientGroups(`${name}-data-clients`, { environment: s.environment, clusterName: s.cluster.name, vpcId: this.network.vpcId, clients }, parent)
+      : undefined;
+    const admitted = (store: DataStore): pulumi.Input<string>[] =>
+      this.dataStoreClients ? this.dataStoreClients.admittedBy[store] : [this.cluster.clusterSecurityGroupId];
     const dataTierAccess = {
       environment: s.environment,
       vpcId: this.network.vpcId,
       subnetIds: this.network.privateSubnetIds,
-      clientSecurityGroupIds: [this.cluster.clusterSecurityGroupId],
       logsKmsKeyArn: logsKey.arn,
     };
 
-    this.database = new Database(`${name}-database`, { ...s.database, ...dataTierAccess }, parent);
+    this.database = new Database(`${name}-database`, { ...s.database, ...dataTierAccess, clientSecurityGroupIds: admitted("postgres") }, parent);
     this.cache = new Cache(`${name}-cache`, {
       ...dataTierAccess,
+      clientSecurityGroupIds: admitted("redis"),
       settings: s.cache,
       logRetentionDays: s.cache.logRetentionDays,
       authToken: pulumi.secret(s.secrets.redisAuthToken),
@@ -127,9 +145,12 @@ export class Platform extends pulumi.ComponentResource {
     this.streaming = new Streaming(`${name}-streaming`, {
       ...s.streaming,
       ...dataTierAccess,
+      clientSecurityGroupIds: admitted("kafka"),
+      // Nothing scrapes the brokers' open-monitoring exporters (docs/monitoring-contract.md): no source.
+      prometheusSecurityGroupIds: [],
       defaultPartitions: partitionsForConsumers(kafkaConsumerCeiling, [designLimits.mskBrokers.min, designLimits.mskBrokers.max]),
     }, parent);
-    this.search = new Search(`${name}-search`, { ...s.search, ...dataTierAccess }, parent);
+    this.search = new Search(`${name}-search`, { ...s.search, ...dataTierAccess, clientSecurityGroupIds: admitted("openSearch") }, parent);
 
     this.costControls = new CostControls(`${name}-cost`, {
       ...s.budgets,
@@ -171,6 +192,9 @@ export class Platform extends pulumi.ComponentResource {
       services: s.services,
       istioSidecars: s.workloads.istioSidecars,
       vpcCidr: s.network.cidrBlock,
+      ...(this.dataStoreClients
+        ? { podSecurityGroups: { clients, groupIds: this.dataStoreClients.groupIds, clusterSecurityGroupId: this.cluster.clusterSecurityGroupId } }
+        : {}),
       dependsOn: [this.capacity],
     }, parent);
 

@@ -7,6 +7,13 @@ import { designLimits } from "../lib/design";
 /** TLS 1.2+ with perfect forward secrecy only. */
 export const openSearchTlsPolicy = "Policy-Min-TLS-1-2-PFS-2023-10";
 
+/**
+ * What the domain's access policy lets IAM principals of the account do: the HTTP API verbs the
+ * services (search and indexing: GET, HEAD, POST, PUT, DELETE) and the administrators' role (the
+ * security plugin's bulk edits use PATCH) call. Nothing else (`es:*` would include the configuration API).
+ */
+export const openSearchHttpActions = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete", "es:ESHttpPatch"] as const;
+
 /** Log types the domain publishes (AUDIT_LOGS needs fine-grained access control, which is always on). */
 export const openSearchLogTypes = ["INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "ES_APPLICATION_LOGS", "AUDIT_LOGS"] as const;
 
@@ -186,14 +193,16 @@ export class Search extends pulumi.ComponentResource {
         internalUserDatabaseEnabled: false,
         masterUserOptions: { masterUserArn: adminRole.arn },
       },
-      // IAM lets the account in; fine-grained access control then decides per index and action.
+      // IAM lets the account in for the HTTP API only; fine-grained access control then decides per
+      // index and action. Configuration actions (UpdateDomainConfig, DeleteDomain...) are not granted
+      // here: the deploy role's own identity policy governs them.
       accessPolicies: pulumi.all([identity.accountId, partition.partition, domainArn]).apply(([account, part, arn]) =>
         JSON.stringify({
           Version: "2012-10-17",
           Statement: [{
             Effect: "Allow",
             Principal: { AWS: `arn:${part}:iam::${account}:root` },
-            Action: "es:*",
+            Action: [...openSearchHttpActions],
             Resource: `${arn}/*`,
           }],
         }),

@@ -107,6 +107,17 @@ describe("security controls", function () {
         const cluster = plans[stack]!.resources.find((r) => r.type === "eks:index:Cluster");
         assert.equal((cluster?.inputs as R).vpcCniOptions?.enableNetworkPolicy, true);
       });
+
+      it(`${stack}: the flow-log role trusts VPC Flow Logs only for flow logs of this account and region (confused deputy)`, () => {
+        const role = plans[stack]!.resources.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-flow-logs-role"))!;
+        const doc = JSON.parse((role.inputs as R).assumeRolePolicy);
+        assert.deepEqual(doc.Statement, [{
+          Effect: "Allow",
+          Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/*" } },
+        }]);
+      });
     }
 
     it("only the data namespace reaches Aurora; PgBouncer admits only its client namespaces", () => {

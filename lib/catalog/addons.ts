@@ -47,12 +47,21 @@ export const addonCharts = {
 } as const satisfies Record<string, AddonChart>;
 
 /**
- * Container images this stack runs directly (not through a chart), pinned by tag like the charts.
+ * Container images this stack runs directly (not through a chart), pinned by tag like the charts, and
+ * by digest where the tag's published digest was found in a real source (named next to it).
  * Same rule: chosen from the projects' published release lines, bumped deliberately.
  */
 export const addonImages = {
-  /** PgBouncer 1.25.1 packaged by edoburu (Alpine, runs as uid 70); `-p0` is the packaging revision. */
-  pgbouncer: "docker.io/edoburu/pgbouncer:v1.25.1-p0",
-  /** prometheus-community pgbouncer_exporter: pools, stats and config (max_client_conn) metrics. */
+  /**
+   * PgBouncer 1.25.1 packaged by edoburu (Alpine, runs as uid 70); `-p0` is the packaging revision.
+   * Digest as published for this tag, found pinned (`edoburu/pgbouncer:v1.25.1-p0@sha256:c7bfcaa2...`)
+   * in the test scripts of github.com/fluxo-kt/aza-pg (e.g. scripts/test/test-pgbouncer-*.ts), which
+   * pull it; not re-checked against Docker Hub from here (`crane digest docker.io/edoburu/pgbouncer:v1.25.1-p0`).
+   */
+  pgbouncer: "docker.io/edoburu/pgbouncer:v1.25.1-p0@sha256:c7bfcaa24de830e29588bb9ad1eb39cebaf07c27149e1974445899b695634bb4",
+  /**
+   * prometheus-community pgbouncer_exporter: pools, stats and config (max_client_conn) metrics. By tag
+   * only: no published digest for v0.12.0 was found in any source reachable from here (never invented).
+   */
   pgbouncerExporter: "quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.0",
 } as const;

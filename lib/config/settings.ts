@@ -5,6 +5,7 @@
  *
  * It runs before any resource is registered, so a bad stack file never half-applies.
  */
+import { dataStoreAccessModes, instanceTypesWithoutTrunking } from "../k8s/podSecurityGroups";
 import { z } from "zod";
 import { designLimits } from "../design";
 import { karpenterWorkloadClasses } from "../catalog/workloadClasses";
@@ -86,6 +87,12 @@ const networkSchema = strict({
   natGateways: oneOf(["one-per-az", "single"]),
   /** VPC flow log retention in CloudWatch Logs, days. */
   flowLogRetentionDays: retention,
+  /**
+   * How Aurora, Redis, MSK and OpenSearch admit clients: `pod-security-groups` (only the client
+   * security groups of the workloads that use each store, given to their pods by SecurityGroupPolicy;
+   * required in prod, needs trunk-capable instance types) or `cluster-security-group` (every node and pod).
+   */
+  dataStoreAccess: oneOf(dataStoreAccessModes),
 });
 
 const nodeGroupSchema = strict({
@@ -427,6 +434,24 @@ function checkCrossFieldRules(s: z.infer<typeof settingsObjectSchema>, ctx: z.Re
   if (rr.minReplicas > rr.maxReplicas) issue(["database", "readReplicaScaling", "minReplicas"], `must not exceed maxReplicas (${rr.maxReplicas})`);
   if (s.environment === "prod" && !s.database.deletionProtection) {
     issue(["database", "deletionProtection"], "must be true in prod");
+  }
+  if (s.environment === "prod" && s.network.dataStoreAccess !== "pod-security-groups") {
+    issue(["network", "dataStoreAccess"], "must be pod-security-groups in prod: data stores admit only the workloads that use them, never every node (cluster security group)");
+  }
+  if (s.network.dataStoreAccess === "pod-security-groups") {
+    // Pods with security groups need a trunk ENI on their node: PgBouncer (data class), the services
+    // (api and batch classes) and the KEDA operator (system node group) all run with one.
+    const nodeTypes: [string[], readonly string[]][] = [
+      [["cluster", "systemNodeGroup", "instanceTypes"], s.cluster.systemNodeGroup.instanceTypes],
+      [["cluster", "spotInstanceTypes"], s.cluster.spotInstanceTypes],
+      [["cluster", "onDemandInstanceTypes"], s.cluster.onDemandInstanceTypes],
+    ];
+    for (const [path, types] of nodeTypes) {
+      const without = instanceTypesWithoutTrunking(types);
+      if (without.length > 0) {
+        issue(path, `${without.join(", ")}: no trunk ENI (security groups for pods need Nitro instance types with IsTrunkingCompatible in the VPC resource controller's limits; no t family), required by network.dataStoreAccess = pod-security-groups`);
+      }
+    }
   }
   if (s.environment === "prod" && s.cluster.amiAlias.endsWith("@latest")) {
     issue(["cluster", "amiAlias"], "must name a dated AMI release in prod (e.g. al2023@v20260714), not @latest: node images change only with a reviewed stack change");

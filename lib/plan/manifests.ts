@@ -17,6 +17,8 @@ export const applyOrder = [
   "LimitRange",
   // Isolation before the pods: the default deny and its allows exist when the first pod starts.
   "NetworkPolicy",
+  // Security groups for pods are assigned at pod creation only: the policies precede every pod.
+  "SecurityGroupPolicy",
   "ServiceAccount",
   "Secret",
   "ConfigMap",

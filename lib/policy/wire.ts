@@ -15,6 +15,9 @@ export const unknownSentinel = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const specialSignatureKey = "4dabf18193072939515e22adb298388d";
 export const secretSignature = "1b47061264138c4ac30d75fd1eb44270";
 
+/** `sig.ResourceReference`: the special-object signature of a resource passed as an input. */
+export const resourceReferenceSignature = "5cf8f73096256a8f31e491e813e4eb8e";
+
 /** How a plan records a value not known before the update. */
 export const unknownMarker = Object.freeze({ __pulumiUnknown: true as const });
 /** How a plan records a secret (the value itself never leaves the program). */
@@ -42,6 +45,14 @@ export function toWire(value: unknown): unknown {
     return toWire((value as Record<string, unknown>)[policyProxy.getSpecialProxyTarget!]);
   }
   if (value === maskedSecret) return { [specialSignatureKey]: secretSignature, value: maskedSecret };
+  if (value !== null && typeof value === "object" && (value as Record<string, unknown>)[specialSignatureKey] === resourceReferenceSignature) {
+    // A resource passed as an input (e.g. the EKS service role): the engine's analyzer plugin
+    // marshals properties without KeepResources (sdk/go/common/resource/plugin/analyzer_plugin.go),
+    // which downgrades a reference to the resource's id, or its URN when it has none (a component);
+    // @pulumi/policy could not deserialize the reference itself.
+    const ref = value as { id?: unknown; urn?: unknown };
+    return typeof ref.id === "string" && ref.id !== "" ? ref.id : (ref.urn ?? null);
+  }
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : toWire(v)));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};

@@ -38,6 +38,7 @@ import { logRetentionMinimum } from "./logRetentionMinimum";
 import { kmsServicePrincipalsConditioned } from "./kmsServicePrincipalsConditioned";
 import { noLatestImagesOrAmis } from "./noLatestImagesOrAmis";
 import { imagesPinnedByDigest } from "./imagesPinnedByDigest";
+import { dataStoresAdmitOnlyClients } from "./dataStoresAdmitOnlyClients";
 
 export const allPolicies: Policies = [
   replicaCeilings,
@@ -69,4 +70,5 @@ export const allPolicies: Policies = [
   kmsServicePrincipalsConditioned,
   noLatestImagesOrAmis,
   imagesPinnedByDigest,
+  dataStoresAdmitOnlyClients,
 ];

@@ -118,6 +118,8 @@ describe("components/search (Amazon OpenSearch Service)", () => {
       assert.equal(policy.Statement.length, 1);
       assert.deepEqual(policy.Statement[0].Principal, { AWS: `arn:aws:iam::${account}:root` });
       assert.equal(policy.Statement[0].Resource, `arn:aws:es:us-east-1:${account}:domain/pyairtable-prod-search/*`);
+      // The HTTP API verbs only: no es:* (which would include the configuration API).
+      assert.deepEqual([...policy.Statement[0].Action].sort(), ["es:ESHttpDelete", "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPatch", "es:ESHttpPost", "es:ESHttpPut"]);
     });
 
     it("publishes slow, application and audit logs to KMS-encrypted groups that only this domain may write", () => {

@@ -100,6 +100,14 @@ const mutations: Mutation[] = [
     policy: "images-pinned-by-digest", what: "the automation image by tag only", pick: (r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs as R).metadata.name === "pyairtable-automation",
     change: (i) => (i.spec.template.spec.containers[0].image = "ghcr.io/example/unlisted:1.0.0"),
   },
+  {
+    policy: "data-stores-admit-only-their-clients", what: "Aurora open to 0.0.0.0/0",
+    pick: (r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.name.endsWith("database-postgres-0"),
+    change: (i) => {
+      delete i.referencedSecurityGroupId;
+      i.cidrIpv4 = "0.0.0.0/0";
+    },
+  },
 ];
 
 function apply(plan: StackPlan, m: Mutation): PlannedResource[] {
