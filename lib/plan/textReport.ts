@@ -118,22 +118,21 @@ export function keyCapacity(resources: readonly PlannedResource[]): string[] {
   return out;
 }
 
-/** At most `max` mandatory violations in full, the rest counted; other levels one line per policy. */
-function violationLines(violations: readonly Violation[], max = 8): string[] {
+/** One line per mandatory violation, then one per other policy, cut to `room` lines (the rest counted). */
+function violationLines(violations: readonly Violation[], room: number): string[] {
   const out: string[] = [];
   for (const [level, list] of groupViolations(violations)) {
     if (level === "mandatory") {
-      out.push(`Mandatory violations (${list.length})`);
-      for (const v of list.slice(0, max)) out.push(...wrapText(`  [${v.policy}] ${v.urn.split("::").pop()}: ${v.message}`, 4).slice(0, 3));
-      if (list.length > max) out.push(`  ... and ${list.length - max} more (--verbose lists every one)`);
+      for (const v of list) out.push(fit(`  mandatory [${v.policy}] ${v.urn.split("::").pop()}: ${v.message}`));
     } else {
       const byPolicy = new Map<string, Violation[]>();
       for (const v of list) byPolicy.set(v.policy, [...(byPolicy.get(v.policy) ?? []), v]);
-      out.push(`${level[0]!.toUpperCase()}${level.slice(1)} findings (${list.length}; --verbose lists every one)`);
-      for (const [policy, vs] of byPolicy) out.push(fit(`  [${policy}] ${plural(vs.length, "resource")}: ${vs[0]!.message}`));
+      for (const [policy, vs] of byPolicy) out.push(fit(`  ${level} [${policy}] ${plural(vs.length, "resource")}: ${vs[0]!.message}`));
     }
   }
-  return out;
+  if (out.length <= room) return out;
+  const shown = out.slice(0, Math.max(0, room - 1));
+  return [...shown, `  ... and ${out.length - shown.length} more lines of findings (--verbose lists every one)`];
 }
 
 /** The default report, or with `verbose` the full one. */
@@ -148,7 +147,7 @@ export function formatTextReport(r: TextReportInput): string[] {
   out.push(fit(`Resources: ${formatResourceCount(count)}`));
 
   if (!r.verbose) {
-    if (r.violations.length) out.push("", ...violationLines(r.violations));
+    const findingsAt = out.length;
     const figures = capacityFigures(r.resources).filter((f) => !/^(HPA|ScaledObject) /.test(f.figure));
     out.push("", "Capacity (read from the planned resources' inputs)");
     out.push(...indent(formatTable(figures.map((f) => [f.area, f.figure, f.value]), ["area", "figure", "value"])).split("\n").map((l) => fit(l)));
@@ -163,6 +162,11 @@ export function formatTextReport(r: TextReportInput): string[] {
     out.push(...wrapItems("Resources by component: ", groups.map((g) => `${short(g.name) || g.name} ${g.resourceCount}${g.resourceCount === 0 && g.type !== "pulumi:pulumi:Stack" ? ` (${g.type}, remote)` : ""}`)));
     if (r.placeholderKeys.length) out.push(fit(`Secrets: placeholders stood in for ${r.placeholderKeys.length} secret keys; \`pulumi up\` needs them set with --secret.`));
     out.push("--verbose: every resource by type, every cost line with its basis, every finding, why each design row differs.");
+    if (r.violations.length) {
+      // Findings right after the verdict, in whatever room the screen has left.
+      const room = screen.lines - screen.npmBannerLines - out.length - 2;
+      out.splice(findingsAt, 0, "", `Findings (${r.violations.length})`, ...violationLines(r.violations, room));
+    }
     return out;
   }
 
