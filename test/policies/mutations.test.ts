@@ -88,7 +88,8 @@ describe("policy mutations of the real planned stacks", function () {
     assert.deepEqual(violations.map((v) => [v.policy, v.urn]), [["encryption-at-rest-with-customer-keys", urn]]);
   });
 
-  describe("the CLI on a saved, edited plan (--input)", () => {
+  describe("the CLI on a saved, edited plan (--input)", function () {
+    this.timeout(600_000); // each CLI run starts the policy pack: minutes on a loaded machine
     const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
     const cli = (args: string[]) => spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
     let dir: string;
