@@ -2,10 +2,13 @@
  * The Pulumi program: read and validate the stack's settings, then wire the platform.
  * Invalid settings throw here, before any resource is registered.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { loadSettingsFromRuntime } from "./lib/config/load";
 import { Platform } from "./components/platform";
+import { checkNamespaceQuotas } from "./components/quotaCheck";
 
 const settings = loadSettingsFromRuntime();
+checkNamespaceQuotas(pulumi.getStack(), settings);
 const platform = new Platform(`pyairtable-${settings.environment}`, { settings });
 
 export const environment = settings.environment;

@@ -1,12 +1,12 @@
 /**
  * Production adapters for the budget guard: the SQS consumer of the budget-emergency queue and the
  * Cost Explorer spend source. They load the AWS SDK v3 clients at run time
- * (`@aws-sdk/client-sqs`, `@aws-sdk/client-cost-explorer`), which are NOT dependencies of this
- * repository yet: without them the service starts with the budget guard's queue and/or spend
- * polling disabled, and says so in its log. Credentials come from the pod's IRSA role (the default
+ * (`@aws-sdk/client-sqs`, `@aws-sdk/client-cost-explorer`, dependencies in package.json); should one
+ * be missing from an image, the service starts with the budget guard's queue and/or spend polling
+ * disabled, and says so in its log. Credentials come from the pod's IRSA role (the default
  * AWS credential chain); nothing here logs them.
  *
- * These adapters are not exercised by the tests (no SDK, no AWS); the guard's logic is tested
+ * These adapters are not exercised by the tests (no AWS); the guard's logic is tested
  * against `MemoryEmergencyQueue` and `StaticSpendSource` (budget.ts).
  */
 import type { EmergencyQueue, QueueMessage, SpendSource } from "./budget";

@@ -139,7 +139,7 @@ main().then(
   },
   (e) => {
     if (e instanceof AutomationConfigError) console.error(e.message);
-    else console.error(`automation: ${(e as Error).stack ?? e}`);
+    else console.error(`automation: ${e instanceof Error ? e.message : String(e)}`); // one message, never a stack trace
     process.exit(2);
   },
 );

@@ -98,6 +98,7 @@ function main(): void {
 try {
   main();
 } catch (e) {
+  // Every failure here is a bad argument or input file: one message, exit 2 (usage), no stack trace.
   console.error(`backtest: ${(e as Error).message}`);
-  process.exit(1);
+  process.exit(2);
 }

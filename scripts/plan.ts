@@ -1,5 +1,7 @@
 /**
- * `npm run plan -- --stack <name> [--preview] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown]`
+ * `npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown]`
+ * (also installed as the `pyairtable-plan` bin: `npx pyairtable-plan --stack prod --format markdown`
+ * prints no npm banner; through npm use `npm run -s plan -- ...`).
  *
  * Shows what a stack would deploy without the Pulumi CLI or cloud credentials: validates the stack
  * file, runs the program under Pulumi's mock runtime (or reads a saved plan with --input), has the
@@ -7,8 +9,12 @@
  * while the program runs) with the stack's policy config, and prices the result with the cost model.
  * `--preview` plans a first preview: outputs of resources not created yet are unknown.
  *
- * Exit codes: 0 ok (advisory findings allowed), 2 bad usage or configuration, 3 mandatory policy
- * violations, 1 anything else (the policy pack failing to start among them).
+ * The default text fits a screen (verdict first: policies, cost against the budget, key capacity;
+ * then a compact summary); `--verbose` adds the per-resource and per-line tables.
+ *
+ * Exit codes: 0 ok (advisory findings allowed), 2 bad usage or configuration (the stack file, a saved
+ * plan, the policy config), 3 mandatory policy violations, 1 anything else (the policy pack failing
+ * to start among them). Every failure is one message on stderr, never a stack trace.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -17,18 +23,19 @@ import { SettingsError } from "../lib/config/settings";
 import { StackFileError } from "../lib/config/load";
 import { planStack, projectDir, stackSettings } from "../lib/plan/plan";
 import { readProjectName } from "../lib/plan/stackConfig";
-import { capacityFigures, formatTable, resourcesByComponent } from "../lib/plan/summary";
+import { formatResourceCount, resourceCount } from "../lib/plan/summary";
+import { formatTextReport } from "../lib/plan/textReport";
 import { kubernetesObjects, reviewFilesFromObjects, writeManifests } from "../lib/plan/manifests";
-import { readPlanFile, PlanFileError } from "../lib/plan/planFile";
+import { readPlanFile, PlanFileError, type PlanFile } from "../lib/plan/planFile";
 import { groupViolations, policyConfigPath, reviewPlan } from "../lib/plan/review";
 import { PolicyConfigError, type Violation } from "../lib/policy/evaluate";
 import { PolicyPackStartError, ServedPolicyPack } from "../lib/policy/servedPack";
-import { compareWithDesign, formatCostMarkdown, formatCostTable } from "../lib/cost/report";
-import { formatUsd } from "../lib/cost/prices";
+import { compareWithDesign, formatCostMarkdown } from "../lib/cost/report";
 import { renderAlertmanagerFileForReview } from "../components/monitoring";
+import { checkNamespaceQuotas } from "../components/quotaCheck";
 import type { PlannedResource } from "../lib/plan/mockRuntime";
 
-const usage = "usage: npm run plan -- --stack <name> [--preview] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>]";
+const usage = "usage: npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>]";
 
 interface Options {
   stack?: string;
@@ -38,7 +45,34 @@ interface Options {
   format?: string;
   "project-dir"?: string;
   preview?: boolean;
+  verbose?: boolean;
   help?: boolean;
+}
+
+/** A failure with its own message and exit code: printed as one `error:` message, no stack trace. */
+class CommandError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+/** Known failures: one message naming the cause and what to fix, and the exit code. */
+function describeFailure(e: unknown, values: Options | undefined, dir: string | undefined): { message: string; exitCode: number } {
+  if (e instanceof CommandError) return { message: e.message, exitCode: e.exitCode };
+  if (e instanceof PlanFileError) {
+    const file = values?.input ? path.resolve(values.input) : "the saved plan";
+    const rewrite = `npm run plan -- --stack ${values?.stack ?? "<name>"} --json <file>`;
+    return { message: `${e.message}\nnothing was planned: the saved plan ${file} (--input) is the cause, not the stack file; fix it or write a new one with \`${rewrite}\`.`, exitCode: 2 };
+  }
+  if (e instanceof StackFileError) return { message: `${e.message}\nnothing was planned: name a stack that has a stack file.`, exitCode: 2 };
+  if (e instanceof SettingsError) {
+    const file = values?.stack && dir ? path.relative(process.cwd(), path.join(dir, `Pulumi.${values.stack}.yaml`)) : "the stack file";
+    return { message: `${e.message}\nnothing was planned: fix ${file} and run again.`, exitCode: 2 };
+  }
+  if (e instanceof PolicyConfigError) return { message: `${e.message}\nnothing was reviewed: fix the policy config and run again.`, exitCode: 2 };
+  if (e instanceof PolicyPackStartError) return { message: e.message, exitCode: 1 };
+  const message = e instanceof Error ? e.message : String(e);
+  return { message: `${message}\n(an unexpected failure: run with PLAN_DEBUG=1 to see where it happened)`, exitCode: 1 };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -48,148 +82,87 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         stack: { type: "string" }, json: { type: "string" }, manifests: { type: "string" }, input: { type: "string" },
-        format: { type: "string" }, "project-dir": { type: "string" }, preview: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        format: { type: "string" }, "project-dir": { type: "string" }, preview: { type: "boolean" }, verbose: { type: "boolean", short: "v" }, help: { type: "boolean", short: "h" },
       },
       strict: true,
     }));
   } catch (e) {
-    console.error(`${(e as Error).message}\n${usage}`);
-    return 2;
+    throw new CommandError(`${(e as Error).message}\n${usage}`, 2);
   }
   if (values.help) {
     console.log(usage);
     return 0;
   }
-  if (!values.stack) {
-    console.error(`--stack is required\n${usage}`);
-    return 2;
-  }
+  current.values = values;
+  if (!values.stack) throw new CommandError(`--stack is required\n${usage}`, 2);
   const format = values.format ?? "text";
-  if (format !== "text" && format !== "markdown") {
-    console.error(`--format = ${JSON.stringify(format)}: must be text or markdown\n${usage}`);
-    return 2;
-  }
+  if (format !== "text" && format !== "markdown") throw new CommandError(`--format = ${JSON.stringify(format)}: must be text or markdown\n${usage}`, 2);
   const dir = values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir;
+  current.dir = dir;
 
-  const started = process.hrtime.bigint();
-  // The pack type-checks and loads in its own process while this one runs the program.
-  // The stack file first: a bad one is reported at once, before anything starts.
+  // Everything that can be checked without the pack is checked before it starts: the project file,
+  // the stack file with its settings (namespace quotas included), and a saved plan (--input).
   let project: string;
   try {
     project = readProjectName(dir);
-    stackSettings(values.stack, dir);
   } catch (e) {
-    if (e instanceof SettingsError || e instanceof StackFileError || e instanceof PlanFileError || !(e instanceof Error) || /Pulumi\.yaml/.test(e.message)) {
-      console.error(`error: ${(e as Error).message}`);
-      console.error("nothing was planned: fix the stack file and run again.");
-      return 2;
-    }
-    throw e;
+    throw new CommandError(`${(e as Error).message}\nnothing was planned: --project-dir must hold the project's Pulumi.yaml.`, 2);
   }
+  const { settings } = stackSettings(values.stack, dir);
+  checkNamespaceQuotas(values.stack, settings);
+  let saved: PlanFile | undefined;
+  if (values.input) {
+    saved = readPlanFile(path.resolve(values.input));
+    if (saved.stack !== values.stack) throw new PlanFileError(`--input ${values.input} is a plan of stack '${saved.stack}', not '${values.stack}'`);
+  }
+  // The pack type-checks and loads in its own process while this one runs the program.
   const stopPack = new AbortController();
   const packStarting = ServedPolicyPack.start({ packDir: path.join(projectDir, "policies"), project, stack: values.stack, dryRun: true, signal: stopPack.signal });
   packStarting.catch(() => undefined); // handled where it is awaited
+  Object.assign(current, { stopPack, packStarting });
   try {
-    return await planWithPack(values, format, dir, started, packStarting);
+    return await planWithPack(values, format, dir, saved, packStarting);
   } finally {
     stopPack.abort(); // a pack still starting is stopped; a started one is closed
     await packStarting.then((pack) => pack.close(), () => undefined);
   }
 }
 
-async function planWithPack(values: Options, format: string, dir: string, started: bigint, packStarting: Promise<ServedPolicyPack>): Promise<number> {
+async function planWithPack(values: Options, format: string, dir: string, saved: PlanFile | undefined, packStarting: Promise<ServedPolicyPack>): Promise<number> {
   const stack = values.stack!;
   let resources: PlannedResource[];
   let environment: "prod" | "dev";
   let region: string | undefined;
   let placeholderKeys: string[] = [];
   let project: string;
-  try {
-    if (values.input) {
-      const { settings, offline } = stackSettings(stack, dir);
-      const saved = readPlanFile(path.resolve(values.input));
-      if (saved.stack !== stack) throw new PlanFileError(`--input ${values.input} is a plan of stack '${saved.stack}', not '${stack}'`);
-      resources = saved.resources;
-      environment = settings.environment;
-      region = offline.stackFile.config["aws:region"] as string | undefined;
-      project = saved.project;
-    } else {
-      const plan = await planStack(stack, { projectDir: dir, programPath: path.join(projectDir, "index.ts"), preview: values.preview });
-      resources = plan.resources;
-      environment = plan.settings.environment;
-      region = plan.stackFile.config["aws:region"] as string | undefined;
-      placeholderKeys = plan.placeholderKeys;
-      project = plan.project;
-    }
-  } catch (e) {
-    if (e instanceof SettingsError || e instanceof StackFileError || e instanceof PlanFileError) {
-      console.error(`error: ${e.message}`);
-      console.error("nothing was planned: fix the stack file and run again.");
-      return 2;
-    }
-    throw e;
+  if (saved) {
+    const { settings, offline } = stackSettings(stack, dir);
+    resources = saved.resources;
+    environment = settings.environment;
+    region = offline.stackFile.config["aws:region"] as string | undefined;
+    project = saved.project;
+  } else {
+    const plan = await planStack(stack, { projectDir: dir, programPath: path.join(projectDir, "index.ts"), preview: values.preview });
+    resources = plan.resources;
+    environment = plan.settings.environment;
+    region = plan.stackFile.config["aws:region"] as string | undefined;
+    placeholderKeys = plan.placeholderKeys;
+    project = plan.project;
   }
 
-  let review;
-  try {
-    const pack = await packStarting;
-    review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config));
-  } catch (e) {
-    if (e instanceof PolicyConfigError) {
-      console.error(`error: ${e.message}`);
-      return 2;
-    }
-    if (e instanceof PolicyPackStartError) {
-      console.error(`error: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const pack = await packStarting;
+  const review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config));
   const comparison = compareWithDesign(review.estimate, environment);
   const mandatory = review.violations.filter((v) => v.enforcementLevel === "mandatory");
-
-  if (format === "markdown") {
-    console.log(markdownReport(stack, review.violations, formatCostMarkdown(review.estimate, comparison)));
-  } else {
-    const custom = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
-    const mode = values.preview ? "first preview: outputs of new resources unknown" : "update of an existing stack";
-    console.log(`Plan for stack '${stack}' of project '${project}' (${values.input ? `saved plan ${values.input}` : "offline, Pulumi mock runtime"}, ${mode}, ${seconds.toFixed(2)} s)`);
-    console.log(`${custom.length} resources in ${resources.filter((r) => !r.custom).length - (values.input ? 0 : 1)} components\n`);
-    console.log("Resources by component");
-    for (const c of resourcesByComponent(resources)) {
-      console.log(`  ${c.name} (${c.type}): ${c.resourceCount}`);
-      for (const [type, n] of Object.entries(c.byType).sort()) console.log(`      ${String(n).padStart(3)}  ${type}`);
-    }
-    console.log("\nCapacity");
-    console.log(indent(formatTable(capacityFigures(resources).map((f) => [f.area, f.figure, f.value]), ["area", "figure", "value"])));
-
-    console.log(`\nCost (us-east-1 list prices; usage assumptions from ${path.relative(process.cwd(), review.policyConfigFile)})`);
-    console.log(indent(formatCostTable(review.estimate)));
-    console.log(`\n  Design's table: ${formatUsd(comparison.designTotalUsd)}/month; this estimate: ${formatUsd(comparison.estimateTotalUsd)} (${comparison.deltaUsd >= 0 ? "+" : ""}${formatUsd(comparison.deltaUsd)}).`);
-    for (const row of comparison.rows.filter((r) => Math.abs(r.deltaUsd) >= 0.5)) {
-      console.log(`    ${row.item}: ${row.designUsd === null ? "not in the design" : formatUsd(row.designUsd)} -> ${formatUsd(row.estimateUsd)}: ${row.explanation}`);
-    }
-
-    console.log(`\nPolicies (${path.relative(process.cwd(), review.policyConfigFile)})`);
-    if (review.violations.length === 0) console.log("  no violations");
-    for (const [level, list] of groupViolations(review.violations)) {
-      console.log(`  ${level} (${list.length})`);
-      for (const v of list) console.log(`    [${v.policy}] ${v.message}\n        ${v.urn}`);
-    }
-
-    if (placeholderKeys.length > 0) {
-      console.log(`\nSecrets are not decrypted offline; masked placeholders stood in for: ${placeholderKeys.join(", ")}.`);
-      console.log("`pulumi up` requires them to be set with `pulumi config set --secret <key> <value>`.");
-    }
-  }
+  const after: string[] = [];
 
   if (values.manifests) {
     const out = path.resolve(values.manifests);
     const objects = kubernetesObjects(resources);
     const alertmanager = renderAlertmanagerFileForReview({ environment, smtp: {}, region });
     const written = writeManifests(out, resources, [...reviewFilesFromObjects(objects), { name: "alertmanager.yml", content: alertmanager }]);
-    log(format, `\nWrote ${objects.length} Kubernetes objects and review files to ${out}:\n${written.map((f) => `  ${path.relative(process.cwd(), f)}`).join("\n")}`);
+    after.push(`Wrote ${objects.length} Kubernetes objects and review files (${written.length} files) to ${path.relative(process.cwd(), out) || "."}`);
+    if (values.verbose) after.push(...written.map((f) => `  ${path.relative(process.cwd(), f)}`));
   }
 
   if (values.json) {
@@ -208,26 +181,44 @@ async function planWithPack(values: Options, format: string, dir: string, starte
     };
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
-    log(format, `\nWrote ${doc.resources.length} resources, ${doc.violations.length} violations and the cost breakdown to ${file}`);
+    after.push(`Wrote ${doc.resources.length} resources, ${doc.violations.length} violations and the cost breakdown to ${path.relative(process.cwd(), file)}`);
+  }
+
+  // The whole command's wall time, from process start (the policy pack's start-up included).
+  const seconds = process.uptime();
+  if (format === "markdown") {
+    console.log(markdownReport(stack, resources, review.violations, formatCostMarkdown(review.estimate, comparison)));
+    for (const line of after) console.error(line); // stdout stays a clean pull-request comment
+  } else {
+    const lines = formatTextReport({
+      stack,
+      project,
+      source: values.input ? `saved plan ${values.input}` : "offline, Pulumi mock runtime",
+      preview: values.preview ?? false,
+      seconds,
+      resources,
+      violations: review.violations,
+      policyConfigFile: path.relative(process.cwd(), review.policyConfigFile),
+      estimate: review.estimate,
+      comparison,
+      placeholderKeys,
+      verbose: values.verbose ?? false,
+    });
+    console.log([...lines, ...after].join("\n"));
   }
 
   if (mandatory.length > 0) {
-    console.error(`\n${mandatory.length} mandatory policy violation${mandatory.length === 1 ? "" : "s"}: ${[...new Set(mandatory.map((v) => v.policy))].join(", ")}`);
+    console.error(`error: ${mandatory.length} mandatory policy violation${mandatory.length === 1 ? "" : "s"}: ${[...new Set(mandatory.map((v) => v.policy))].join(", ")}`);
     return 3;
   }
   return 0;
 }
 
-/** Progress lines go to stderr in Markdown mode, so stdout stays a clean pull-request comment. */
-function log(format: string, text: string): void {
-  if (format === "markdown") console.error(text);
-  else console.log(text);
-}
-
-function markdownReport(stack: string, violations: readonly Violation[], costMarkdown: string): string {
-  const lines = [`## Plan review: \`${stack}\``, ""];
-  if (violations.length === 0) lines.push("No policy violations.", "");
-  else {
+function markdownReport(stack: string, resources: readonly PlannedResource[], violations: readonly Violation[], costMarkdown: string): string {
+  const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory").length;
+  const verdict = violations.length === 0 ? "PASS, no policy violations" : mandatory ? `FAIL, ${mandatory} mandatory violation(s)` : `PASS, ${violations.length} advisory finding(s)`;
+  const lines = [`## Plan review: \`${stack}\``, "", `**Policies: ${verdict}.** ${formatResourceCount(resourceCount(resources))}.`, ""];
+  if (violations.length > 0) {
     lines.push("| level | policy | resource | message |", "|---|---|---|---|");
     for (const [, list] of groupViolations(violations)) {
       for (const v of list) lines.push(`| ${v.enforcementLevel} | \`${v.policy}\` | \`${v.urn.split("::").pop()}\` | ${v.message.replace(/\|/g, "\\|")} |`);
@@ -238,14 +229,22 @@ function markdownReport(stack: string, violations: readonly Violation[], costMar
   return lines.join("\n");
 }
 
-function indent(text: string): string {
-  return text.split("\n").map((l) => `  ${l}`).join("\n");
+/** What main knew when it failed, for the failure message. */
+const current: { values?: Options; dir?: string; stopPack?: AbortController; packStarting?: Promise<ServedPolicyPack>; failed?: boolean } = {};
+
+function fail(e: unknown): void {
+  if (current.failed) return; // the first failure is the message; later ones follow from it
+  current.failed = true;
+  const { message, exitCode } = describeFailure(e, current.values, current.dir);
+  console.error(`error: ${message}`);
+  if (process.env.PLAN_DEBUG && e instanceof Error && e.stack) console.error(e.stack);
+  // A pack still starting is stopped, a started one closed, before the process exits.
+  current.stopPack?.abort();
+  const closed = current.packStarting?.then((pack) => pack.close(), () => undefined) ?? Promise.resolve();
+  void Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]).finally(() => process.exit(exitCode));
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(`error: ${(e as Error).stack ?? e}`);
-    process.exit(1);
-  },
-);
+// The program runs inside the SDK's runtime, where a throw can surface as an uncaught exception.
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
+main(process.argv.slice(2)).then((code) => process.exit(code), fail);

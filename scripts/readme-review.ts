@@ -49,4 +49,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) main().then((c) => process.exit(c), (e) => { console.error(e); process.exit(1); });
+if (require.main === module) main().then((c) => process.exit(c), (e) => { console.error(`error: ${(e as Error).message}`); process.exit(1); });

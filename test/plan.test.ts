@@ -6,11 +6,30 @@ import * as path from "node:path";
 import { planStack, type StackPlan } from "../lib/plan/plan";
 import { runUnderMocks } from "../lib/plan/mockRuntime";
 import { offlineStackConfig, secretPlaceholders } from "../lib/plan/stackConfig";
-import { mutatedProject, repoRoot } from "./support/stacks";
+import { readPlanFile } from "../lib/plan/planFile";
+import { writeManifests } from "../lib/plan/manifests";
+import { formatResourceCount, resourceCount } from "../lib/plan/summary";
+import { formatTextReport, screen } from "../lib/plan/textReport";
+import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
+import { compareWithDesign } from "../lib/cost/report";
+import type { Violation } from "../lib/policy/evaluate";
+import { namespaceQuotaProblems } from "../components/quotaCheck";
+import { loadStackSettings, mutatedProject, repoRoot } from "./support/stacks";
 
 const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
 function runPlanCli(args: string[]) {
-  return spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
+  return spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+}
+/** As a user runs it: through npm (`-s` drops npm's banner). */
+function runNpmPlan(npmArgs: string[], args: string[]) {
+  return spawnSync("npm", ["run", ...npmArgs, "plan", "--", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+}
+const lines = (text: string) => text.split("\n").filter((l, i, all) => !(i === all.length - 1 && l === ""));
+/** One failure, one message: a single `error:` line opening it, no stack frame. */
+function assertOneMessage(stderr: string) {
+  assert.equal(lines(stderr).filter((l) => l.startsWith("error:")).length, 1, stderr);
+  assert.ok(lines(stderr)[0]!.startsWith("error:"), stderr);
+  assert.doesNotMatch(stderr, /^\s+at /m, "a stack trace was printed");
 }
 
 type R = Record<string, any>;
@@ -18,7 +37,7 @@ const inputsOf = (plan: StackPlan, type: string): R[] => plan.resources.filter((
 const scalingTarget = (plan: StackPlan, dimension: string) => inputsOf(plan, "aws:appautoscaling/target:Target").find((t) => t.scalableDimension === dimension);
 
 describe("offline plan", function () {
-  this.timeout(120_000);
+  this.timeout(600_000); // a plan run starts the policy pack: 10-45 s, minutes on a loaded machine
   const plans: Record<string, StackPlan> = {};
   before(async () => {
     plans.prod = await planStack("prod");
@@ -97,18 +116,95 @@ describe("offline plan", function () {
     }
   });
 
-  it("the CLI writes the JSON plan in the documented shape", () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "plan.json");
+  const savedDev = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "plan.json");
+  it("the CLI writes the JSON plan in the documented shape; its text fits a screen, verdict first", () => {
+    const out = savedDev;
     const r = runPlanCli(["--stack", "dev", "--json", out]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Resources by component/);
     assert.match(r.stdout, /Aurora Serverless v2 ACU\s+0\.5-4/);
+    const text = lines(r.stdout);
+    assert.ok(text.length <= screen.lines - screen.npmBannerLines, `${text.length} lines`);
+    for (const l of text) assert.ok(l.length <= screen.columns, `${l.length} columns: ${l}`);
+    assert.match(text[0]!, /^Plan for stack 'dev' of project 'autoscaling' \(offline, .*; \d+\.\d s\)$/);
+    assert.match(text[1]!, /^Policies: (PASS|FAIL), /);
+    assert.equal(text.find((l) => l.startsWith("Resources: ")), `Resources: ${formatResourceCount(resourceCount(plans.dev!.resources))}`);
     const doc = JSON.parse(fs.readFileSync(out, "utf8"));
     assert.deepEqual(Object.keys(doc), ["stack", "project", "resources", "violations", "cost"]);
     assert.equal(doc.stack, "dev");
     assert.equal(doc.project, "autoscaling");
     assert.deepEqual(Object.keys(doc.resources[0]).sort(), ["dependencies", "inputs", "name", "parent", "propertyDependencies", "type", "urn"]);
     assert.equal(doc.resources.length, plans.dev!.resources.length);
+    // One resource count: the JSON, the plan read back (--input) and the in-process plan agree, the
+    // EKS cluster (a remote component) counted as a component in each.
+    const count = resourceCount(plans.dev!.resources);
+    assert.equal(doc.resources.length, count.total);
+    assert.deepEqual(resourceCount(readPlanFile(out).resources), count);
+    assert.ok(count.remoteComponents >= 1 && plans.dev!.resources.some((r) => r.type === "eks:index:Cluster" && !r.custom));
+  });
+
+  it("`npm run -s plan -- --input <saved> --format markdown` prints a clean comment with the same count", () => {
+    assert.ok(fs.existsSync(savedDev), "the JSON test above writes the saved plan");
+    const r = runNpmPlan(["-s"], ["--stack", "dev", "--input", savedDev, "--format", "markdown"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(lines(r.stdout)[0], "## Plan review: `dev`");
+    assert.doesNotMatch(r.stdout, /^> /m, "npm's banner is in the comment");
+    assert.ok(r.stdout.includes(`${formatResourceCount(resourceCount(plans.dev!.resources))}.`));
+  });
+
+  it("`npm run plan -- --stack prod` prints at most 60 lines of at most 120 columns, verdict first", () => {
+    const r = runNpmPlan([], ["--stack", "prod"]);
+    assert.equal(r.status, 0, r.stderr);
+    const all = [...lines(r.stdout), ...lines(r.stderr)];
+    assert.ok(all.length <= screen.lines, `${all.length} lines`);
+    for (const l of all) assert.ok(l.length <= screen.columns, `${l.length} columns: ${l}`);
+    const report = lines(r.stdout).filter((l) => !l.startsWith("> ") && l !== "");
+    assert.match(report[0]!, /^Plan for stack 'prod' /);
+    assert.match(report[1]!, /^Policies: PASS, no violations/);
+    assert.match(report[2]!, /^Cost: \$[\d,.]+\/month = \d+% of the \$12,000\.00 monthly budget/);
+    assert.ok(report.findIndex((l) => l.startsWith("Capacity: EKS ")) === 4 || report.findIndex((l) => l.startsWith("Capacity: EKS ")) === 3);
+    assert.ok(report.includes(`Resources: ${formatResourceCount(resourceCount(plans.prod!.resources))}`));
+    assert.doesNotMatch(r.stdout, /Cost by line/, "the per-line table is for --verbose");
+  });
+
+  it("the manifest file names the README and docs give are the ones --manifests writes for prod", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "manifests-"));
+    const written = writeManifests(dir, plans.prod!.resources).map((f) => path.basename(f)).filter((f) => /^\d\d-/.test(f));
+    const docs = ["README.md", ...fs.readdirSync(path.join(repoRoot, "docs")).filter((f) => f.endsWith(".md") && f !== "forecasting.md").map((f) => `docs/${f}`)];
+    for (const file of docs) {
+      for (const name of new Set(fs.readFileSync(path.join(repoRoot, file), "utf8").match(/\b\d\d-[a-z]+\.yaml\b/g) ?? [])) {
+        assert.ok(written.includes(name), `${file} names ${name}; --manifests writes ${written.join(", ")}`);
+      }
+    }
+    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+    assert.ok(readme.includes(`(\`${written[0]}\` ... \`${written[written.length - 1]}\`)`), `README must name the range ${written[0]} ... ${written[written.length - 1]}`);
+  });
+
+  it("the default report fits a screen for both stacks even with many findings; --verbose has the tables", () => {
+    for (const stack of ["prod", "dev"] as const) {
+      const plan = plans[stack]!;
+      const config = loadPolicyConfig(policyConfigPath(repoRoot, stack));
+      const estimate = estimatePlan(plan.resources, stack, config);
+      const long = "a long finding message that names a resource, a value and what is allowed ".repeat(4);
+      const violations: Violation[] = plan.resources.slice(0, 60).map((r, i) => ({
+        policy: `policy-${i % 7}`,
+        enforcementLevel: i % 3 === 0 ? "mandatory" : "advisory",
+        urn: r.urn,
+        message: long,
+      } as Violation));
+      for (const found of [[], violations]) {
+        const input = { stack, project: plan.project, source: "offline, Pulumi mock runtime", preview: false, seconds: 12.3, resources: plan.resources, violations: found, policyConfigFile: `policies/config/${stack}.json`, estimate, comparison: compareWithDesign(estimate, stack), placeholderKeys: plan.placeholderKeys };
+        const text = formatTextReport({ ...input, verbose: false });
+        assert.ok(text.length <= screen.lines - screen.npmBannerLines, `${stack}, ${found.length} findings: ${text.length} lines`);
+        for (const l of text) assert.ok(l.length <= screen.columns, `${stack}: ${l.length} columns: ${l}`);
+        assert.match(text[1]!, found.length ? /^Policies: FAIL, 20 mandatory violations/ : /^Policies: PASS/);
+        assert.match(text[2]!, /^Cost: /);
+        if (found.length) assert.ok(text.indexOf(`Findings (${found.length})`) < text.findIndex((l) => l.startsWith("Capacity (read")), "findings come before the summary");
+        const verbose = formatTextReport({ ...input, verbose: true }).join("\n");
+        for (const heading of ["Resources by component", "Cost by line", "Cost by component"]) assert.ok(verbose.includes(heading), `${stack} --verbose: ${heading}`);
+        assert.match(verbose, /eks:index:Cluster\): 0 \(remote component/);
+      }
+    }
   });
 
   describe("bad stack files exit non-zero naming the key, before anything is registered", () => {
@@ -149,6 +245,38 @@ describe("offline plan", function () {
       const r = runPlanCli(["--stack", "staging"]);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /stack 'staging' has no stack file .*Pulumi\.staging\.yaml \(stacks here: dev, prod\)/);
+      assertOneMessage(r.stderr);
+    });
+
+    it("a service maximum within the schema's range but over its namespace quota: one message, exit 2", () => {
+      const dir = mutatedProject("prod", "quota", (c) => (c["autoscaling:services"]["api-gateway"].maxReplicas = 40));
+      const r = runPlanCli(["--stack", "quota", "--project-dir", dir]);
+      assert.equal(r.status, 2, `exit ${r.status}\n${r.stderr}`);
+      assertOneMessage(r.stderr);
+      assert.match(r.stderr, /autoscaling:services\.api-gateway\.maxReplicas = 40: over the ResourceQuota of namespace pyairtable-api \(80 pods/);
+      assert.match(r.stderr, /api-gateway can be at most 29/);
+      assert.equal(r.stdout, "");
+    });
+
+    it("a bad saved plan (--input) names the saved plan as the cause, exit 2", () => {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "edited.json");
+      fs.writeFileSync(file, JSON.stringify({ stack: "prod", project: "autoscaling", resources: [{ urn: "not-a-urn", type: "x", name: "x", parent: "", inputs: {} }] }));
+      const r = runPlanCli(["--stack", "prod", "--input", file]);
+      assert.equal(r.status, 2, `exit ${r.status}\n${r.stderr}`);
+      assertOneMessage(r.stderr);
+      assert.match(r.stderr, /resources\.0\.urn/);
+      assert.ok(r.stderr.includes(`the saved plan ${file} (--input) is the cause`), r.stderr);
+      assert.doesNotMatch(r.stderr, /fix the stack file/);
+    });
+
+    it("the quota check passes the shipped stacks and names the service, value and quota otherwise", () => {
+      for (const stack of ["prod", "dev"]) assert.deepEqual(namespaceQuotaProblems(loadStackSettings(stack)), []);
+      const prod = loadStackSettings("prod");
+      const problems = namespaceQuotaProblems({ ...prod, services: { ...prod.services, "file-processing": { minReplicas: 0, maxReplicas: 60 } } });
+      assert.equal(problems.length, 1);
+      assert.equal(problems[0]!.key, "autoscaling:services.file-processing.maxReplicas");
+      assert.equal(problems[0]!.value, "60");
+      assert.match(problems[0]!.message, /ResourceQuota of namespace pyairtable-workers \(110 pods/);
     });
   });
 });

@@ -13,7 +13,58 @@ export interface ComponentSummary {
   readonly byType: Record<string, number>;
 }
 
-/** Groups custom resources under their nearest component ancestor. */
+/** What one registration is, for counting: the stack, a component (local or remote), a provider or a resource. */
+export type RegistrationKind = "stack" | "component" | "provider" | "resource";
+
+export function registrationKind(r: Pick<PlannedResource, "type" | "custom">): RegistrationKind {
+  if (r.type === "pulumi:pulumi:Stack") return "stack";
+  if (r.type.startsWith("pulumi:providers:")) return "provider";
+  return r.custom ? "resource" : "component";
+}
+
+/**
+ * THE resource count of a plan, used by every output (plan text and Markdown, `--json`, `--input`,
+ * the bench, the README): every registration, as `pulumi preview` counts them ("N to create"), i.e.
+ * the stack, the components (local `pyairtable:*` ones and remote ones such as the EKS cluster,
+ * which registers once and whose children the provider creates), the providers and the custom
+ * resources, with that split.
+ */
+export interface ResourceCount {
+  readonly total: number;
+  readonly components: number;
+  readonly providers: number;
+  /** Custom (cloud and Kubernetes) resources: what the providers create. */
+  readonly custom: number;
+  /** Components that register no children in the plan (remote components: the EKS cluster, Helm v4 charts). */
+  readonly remoteComponents: number;
+  /** 1 when the stack resource itself is in the plan (always, for plans this program writes). */
+  readonly stack: number;
+}
+
+export function resourceCount(resources: readonly Pick<PlannedResource, "type" | "custom" | "parent" | "urn">[]): ResourceCount {
+  const kinds = resources.map(registrationKind);
+  const parents = new Set(resources.map((r) => r.parent));
+  const n = (k: RegistrationKind) => kinds.filter((x) => x === k).length;
+  return {
+    total: resources.length,
+    components: n("component"),
+    providers: n("provider"),
+    custom: n("resource"),
+    remoteComponents: resources.filter((r, i) => kinds[i] === "component" && !parents.has(r.urn)).length,
+    stack: n("stack"),
+  };
+}
+
+/** `287 resources: 16 components (1 remote), 1 provider, 269 cloud and Kubernetes resources, and the stack`. */
+export function formatResourceCount(c: ResourceCount): string {
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return `${plural(c.total, "resource")}: ${plural(c.components, "component")}${c.remoteComponents ? ` (${c.remoteComponents} remote)` : ""}, ${plural(c.providers, "provider")}, ${c.custom} cloud and Kubernetes resources${c.stack ? " and the stack" : ""}`;
+}
+
+/**
+ * Groups custom resources under their nearest component ancestor. Components with no children of
+ * their own in the plan (remote components such as the EKS cluster) are listed with a count of 0.
+ */
 export function resourcesByComponent(resources: readonly PlannedResource[]): ComponentSummary[] {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const groups = new Map<string, Record<string, number>>();
@@ -25,6 +76,10 @@ export function resourcesByComponent(resources: readonly PlannedResource[]): Com
     const counts = groups.get(key) ?? {};
     counts[r.type] = (counts[r.type] ?? 0) + 1;
     groups.set(key, counts);
+  }
+  const parents = new Set(resources.map((r) => r.parent));
+  for (const r of resources) {
+    if (registrationKind(r) === "component" && !parents.has(r.urn) && !groups.has(r.urn)) groups.set(r.urn, {});
   }
   return [...groups].map(([urn, byType]) => {
     const owner = byUrn.get(urn);

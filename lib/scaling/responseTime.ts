@@ -20,11 +20,22 @@ export const kedaPollingIntervalSeconds = 10;
  * Worst case from a load change to a new desired replica count:
  * - HPA: the metric must be scraped (15 s) and aggregated by metrics-server or the adapter (15 s),
  *   then the next HPA sync (15 s) acts: 45 s, within the design's 60 s.
- * - KEDA: the next poll reads the queue (10 s), the HPA KEDA manages acts at its next sync (15 s):
- *   25 s, within the design's 30 s. From zero, KEDA itself activates the workload at the poll.
+ * - KEDA, from zero (only services whose minimum is 0): KEDA's poll (`pollingInterval`, 10 s)
+ *   activates the workload (0 -> 1), then the HPA KEDA manages acts at its next sync (15 s): 25 s.
+ * - KEDA, 1 -> N: KEDA is not polling here. The HPA KEDA creates asks KEDA's metrics server at every
+ *   sync, and KEDA reads the scaler at that moment (no `useCachedMetrics`): one sync (15 s), plus a
+ *   scrape interval when the trigger is a Prometheus query. `pollingInterval` and `cooldownPeriod`
+ *   play no part between 1 and N; scale-down there follows the HPA's behavior (below).
+ * Both KEDA cases are within the design's 30 s.
  */
 export const hpaWorstCaseReactionSeconds = prometheusScrapeIntervalSeconds + metricsServerResolutionSeconds + hpaSyncPeriodSeconds;
-export const kedaWorstCaseReactionSeconds = kedaPollingIntervalSeconds + hpaSyncPeriodSeconds;
+export const kedaFromZeroWorstCaseSeconds = kedaPollingIntervalSeconds + hpaSyncPeriodSeconds;
+/** KEDA 1 -> N: one HPA sync, plus a scrape interval when a trigger reads Prometheus. */
+export function kedaScaleOutWorstCaseSeconds(triggerTypes: readonly string[]): number {
+  return hpaSyncPeriodSeconds + (triggerTypes.includes("prometheus") ? prometheusScrapeIntervalSeconds : 0);
+}
+/** The slowest KEDA case over every trigger kind (from zero, or 1 -> N with a Prometheus trigger). */
+export const kedaWorstCaseReactionSeconds = Math.max(kedaFromZeroWorstCaseSeconds, kedaScaleOutWorstCaseSeconds(["prometheus"]));
 /** The design's targets. */
 export const designReactionTargets = { hpaSeconds: 60, kedaSeconds: 30 } as const;
 
@@ -49,7 +60,10 @@ export const scalingBehavior = {
   },
 } as const;
 
-/** KEDA: seconds after the last active trigger before scaling to zero (where minReplicaCount is 0). */
+/**
+ * KEDA: seconds after the last active trigger before scaling from 1 to 0. Only where minReplicaCount
+ * is 0; above 1 the HPA's scale-down behavior applies.
+ */
 export const kedaCooldownPeriodSeconds = 300;
 /** KEDA fallback: after this many failed polls (30 s), run the fallback replica count. */
 export const kedaFallbackFailureThreshold = 3;

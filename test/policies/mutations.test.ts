@@ -88,9 +88,10 @@ describe("policy mutations of the real planned stacks", function () {
     assert.deepEqual(violations.map((v) => [v.policy, v.urn]), [["encryption-at-rest-with-customer-keys", urn]]);
   });
 
-  describe("the CLI on a saved, edited plan (--input)", () => {
+  describe("the CLI on a saved, edited plan (--input)", function () {
+    this.timeout(600_000); // each CLI run starts the policy pack: minutes on a loaded machine
     const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
-    const cli = (args: string[]) => spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
+    const cli = (args: string[]) => spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
     let dir: string;
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-input-"));
@@ -106,7 +107,8 @@ describe("policy mutations of the real planned stacks", function () {
       const hpa = doc.resources.find((r: R) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler" && r.inputs.metadata.name === "api-gateway");
       hpa.inputs.spec.maxReplicas = 40;
       fs.writeFileSync(path.join(dir, "edited.json"), JSON.stringify(doc));
-      const bad = cli(["--stack", "prod", "--input", path.join(dir, "edited.json"), "--json", path.join(dir, "out.json")]);
+      // --verbose: every finding in full with its URN (the default report fits a screen).
+      const bad = cli(["--stack", "prod", "--verbose", "--input", path.join(dir, "edited.json"), "--json", path.join(dir, "out.json")]);
       assert.equal(bad.status, 3, bad.stdout + bad.stderr);
       assert.match(bad.stdout, /mandatory \(2\)/);
       assert.match(bad.stdout, /\[replica-ceilings\] HPA pyairtable-api\/api-gateway: max replicas 40 exceeds the ceiling of 25 for 'api-gateway'/);

@@ -167,7 +167,7 @@ describe("the policy pack served as the Pulumi CLI serves it", function () {
       assert.deepEqual(nodeGroup.inputs.launchTemplate.id, { __pulumiUnknown: true });
       nodeGroup.inputs.instanceTypes = ["x9z.24xlarge"];
       fs.writeFileSync(path.join(dir, "edited.json"), JSON.stringify(doc));
-      const bad = cli(["--stack", "prod", "--preview", "--input", path.join(dir, "edited.json")]);
+      const bad = cli(["--stack", "prod", "--preview", "--verbose", "--input", path.join(dir, "edited.json")]);
       assert.equal(bad.status, 3, bad.stdout + bad.stderr);
       assert.match(bad.stdout, /\[cost-within-budget\] cannot price aws:eks\/nodeGroup:NodeGroup .*x9z\.24xlarge/);
       assert.ok(bad.stdout.includes(nodeGroup.urn));
