@@ -22,7 +22,7 @@ export async function bundlePolicyPack(outDir: string): Promise<string[]> {
     outfile: path.join(outDir, "index.js"),
     bundle: true,
     platform: "node",
-    target: "node20",
+    target: "node22",
     format: "cjs",
     // The SDKs stay dependencies: @pulumi/policy must share @pulumi/pulumi's gRPC stubs at run time.
     external: Object.keys(manifest.dependencies),

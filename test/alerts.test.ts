@@ -37,7 +37,7 @@ import {
 } from "../lib/monitoring/alertmanagerConfig";
 import { queryableSeriesNames } from "../lib/monitoring/metricNames";
 import { AutomationMetrics } from "../automation/metrics";
-import { planStack } from "../lib/plan/plan";
+import { planStack } from "./support/plans";
 import { deployedCatalogs, loadCatalogFiles } from "../lib/monitoring/metricCatalogs";
 import { buildContractIndex, checkExpression } from "../lib/monitoring/promqlContract";
 import { deploymentOf, indexInputFromPlan } from "../lib/monitoring/renderedPromql";

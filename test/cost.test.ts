@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import type { PlannedResource } from "../lib/plan/mockRuntime";
 import {
   daysPerMonth,

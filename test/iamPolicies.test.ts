@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { iamPolicyProblems, policyDocuments, realArns } from "./support/iamDataset";
 import { stacks } from "./support/stacks";
 

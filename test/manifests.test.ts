@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { applyOrder, kubernetesObjects, reviewFilesFromObjects, writeManifests } from "../lib/plan/manifests";
 import { validateManifest } from "../lib/k8s/schemaValidator";
 import { serviceCatalog } from "../lib/catalog/services";

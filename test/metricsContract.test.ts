@@ -10,7 +10,7 @@ import { AutomationMetrics } from "../automation/metrics";
 import { catalogSeries } from "../automation/signals";
 import { serviceCatalog } from "../lib/catalog/services";
 import { kubernetesObjects } from "../lib/plan/manifests";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { deployedCatalogs, loadCatalogFiles, projectCatalogDir, sharedCatalogDir, type MetricCatalogFile } from "../lib/monitoring/metricCatalogs";
 import { buildContractIndex, checkExpression, checkTemplates, type ContractIndex } from "../lib/monitoring/promqlContract";
 import { checkUses, deploymentOf, indexInputFromPlan, promqlUses, type PromqlUse } from "../lib/monitoring/renderedPromql";

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { kubernetesObjects } from "../lib/plan/manifests";
 import { applicationNamespaces, namespaces } from "../lib/catalog/cluster";
 import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPolicyContext } from "../lib/k8s/networkPolicies";

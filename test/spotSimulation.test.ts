@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { kubernetesObjects } from "../lib/plan/manifests";
 import { serviceCatalog } from "../lib/catalog/services";
 import { poolOrders, poolsForPod, spotShareRange, withoutSpreadContract, type PodPlacement, type SimulatedPool } from "../lib/scaling/spotSimulation";

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { kubernetesObjects, type KubernetesObject } from "../lib/plan/manifests";
 import { validateManifest } from "../lib/k8s/schemaValidator";
 import { serviceCatalog, type ServiceDefinition } from "../lib/catalog/services";

@@ -96,7 +96,7 @@ describe("applier: composing the desired state", () => {
 });
 
 describe("applier", function () {
-  this.timeout(60_000);
+  this.timeout(120_000); // PGlite (WASM PostgreSQL) starts in the first hook; two parallel workers share the cores
   let store: Store;
   before(async () => {
     store = await sharedPgliteStore();

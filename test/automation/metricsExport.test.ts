@@ -9,7 +9,7 @@ import { AutomationMetrics } from "../../automation/metrics";
 import { LeaderElector } from "../../automation/service";
 import type { Store } from "../../automation/store";
 import { estimateCost } from "../../lib/cost/estimate";
-import { planStack } from "../../lib/plan/plan";
+import { planStack } from "../support/plans";
 import { automationServiceMetrics as names } from "../../lib/monitoring/metricNames";
 import { repoRoot } from "./support/harness";
 

@@ -22,7 +22,7 @@ class FixedForecaster implements Forecaster {
 }
 
 describe("predictor", function () {
-  this.timeout(60_000);
+  this.timeout(120_000); // PGlite (WASM PostgreSQL) starts in the first hook; two parallel workers share the cores
   let store: Store;
   before(async () => {
     store = await sharedPgliteStore();

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { dataTierAlarmPolicy, dataTierAlarms } from "../../lib/monitoring/dataTierAlarms";
 import { estimateCost, resolveUsageAssumptions } from "../../lib/cost/estimate";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import { loadStackSettings, repoRoot, stacks } from "../support/stacks";
 
 type Any = Record<string, any>;

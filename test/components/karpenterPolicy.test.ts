@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, type ScalarTag } from "yaml";
 import { addonCharts } from "../../lib/catalog/addons";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import { repoRoot } from "../support/stacks";
 
 type R = Record<string, any>;

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import type { PolicyPackConfig } from "../../lib/policy/evaluate";
 import { evaluatePolicies } from "../support/policyEvaluation";
 import { allPolicies } from "../../policies/rules";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import { policyConfigPath, reviewPlan } from "../../lib/plan/review";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { logRetentionMinimum } from "../../policies/rules/logRetentionMinimum";

@@ -3,7 +3,7 @@ import { unknownCheckingProxy } from "@pulumi/policy";
 import type { Policies } from "@pulumi/policy";
 import { evaluatePolicies } from "../support/policyEvaluation";
 import { resolvePolicyConfig, PolicyConfigError, type PolicyPackConfig, type Violation } from "../../lib/policy/evaluate";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { serviceCatalog } from "../../lib/catalog/services";
 import { scalingObjectsFor } from "../../lib/scaling/workloads";

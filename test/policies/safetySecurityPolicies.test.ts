@@ -3,7 +3,7 @@ import { unknownCheckingProxy, type PolicyResource, type StackValidationPolicy }
 import * as policyProxy from "@pulumi/policy/proxy";
 import { evaluatePolicies } from "../support/policyEvaluation";
 import { PolicyConfigError, resolvePolicyConfig, type PolicyPackConfig } from "../../lib/policy/evaluate";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { serviceCatalog, type ServiceDefinition } from "../../lib/catalog/services";
 import { scalingObjectsFor } from "../../lib/scaling/workloads";

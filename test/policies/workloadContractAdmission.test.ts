@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { evaluatePolicies, type PolicyPackConfig } from "../../lib/policy/evaluate";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
 import {

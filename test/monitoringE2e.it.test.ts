@@ -24,7 +24,7 @@ import { stackCostEstimate } from "../automation/costEstimate";
 import type { Store } from "../automation/store";
 import { serviceCatalog } from "../lib/catalog/services";
 import { kubernetesObjects, reviewFilesFromObjects } from "../lib/plan/manifests";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { deployedCatalogs, loadCatalogFiles } from "../lib/monitoring/metricCatalogs";
 import { buildContractIndex, checkExpression, type ContractIndex } from "../lib/monitoring/promqlContract";
 import { deploymentOf, indexInputFromPlan, promqlUses, registryMetrics } from "../lib/monitoring/renderedPromql";

@@ -8,7 +8,7 @@
  */
 import { strict as assert } from "node:assert";
 import { allPolicies } from "../../policies/rules";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import { loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import type { PolicyPackConfig } from "../../lib/policy/evaluate";

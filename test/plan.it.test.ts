@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { runUnderMocks } from "../lib/plan/mockRuntime";
 import { offlineStackConfig, secretPlaceholders } from "../lib/plan/stackConfig";
 import { readPlanFile } from "../lib/plan/planFile";

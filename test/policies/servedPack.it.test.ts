@@ -10,12 +10,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { allPolicies } from "../../policies/rules";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import { loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
 import { ServedPolicyPack, PolicyPackStartError, runPolicyPackScript } from "../../lib/policy/servedPack";
 import { containsUnknown } from "../../lib/policy/wire";
 import type { Violation } from "../../lib/policy/evaluate";
-import { evaluatePolicies, packDir, row, servedPack } from "../support/policyEvaluation";
+import { evaluatePolicies, packDir, packLabelFromFiles, row, servedPack } from "../support/policyEvaluation";
 import { repoRoot } from "../support/stacks";
 import { bundlePolicyPack } from "../../scripts/policy-bundle";
 
@@ -42,6 +42,8 @@ describe("the policy pack served as the Pulumi CLI serves it", function () {
     assert.equal(pack.info.name, "pyairtable-autoscaling-guardrails");
     assert.equal(pack.info.version, JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")).version);
     assert.equal(pack.info.supportsConfig, true);
+    // The label the fast suite's in-process evaluation uses without starting the pack.
+    assert.equal(packLabelFromFiles(), `'${pack.info.name}@v${pack.info.version}'`);
   });
 
   it("lists every policy with its level, severity, remediation and config schema", () => {
