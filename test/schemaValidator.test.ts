@@ -1016,15 +1016,13 @@ metadata: { name: not-a-crd }
       assert.equal(formatValidationErrors(validateManifests([configMap()])), "");
     });
 
-    it("validates a few hundred objects well under a second once warm", () => {
+    // Its speed is measured in `npm run bench`, not asserted here (a loaded CI machine is not a benchmark).
+    it("validates a few hundred objects of every kind in one call, all accepted", () => {
       const fixtures = Object.values(validFixtures);
-      validateManifests(fixtures.map((f) => f())); // warm-up: compiles every kind once
       const objects = Array.from({ length: 360 }, (_, i) => fixtures[i % fixtures.length]!());
-      const started = process.hrtime.bigint();
       const results = validateManifests(objects);
-      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      assert.equal(results.filter((r) => !r.ok).length, 0);
-      assert.ok(elapsedMs < 500, `validating ${objects.length} objects took ${elapsedMs.toFixed(1)} ms`);
+      assert.equal(results.length, objects.length);
+      assert.deepEqual(results.filter((r) => !r.ok).map((r) => r.errors), []);
     });
   });
 });
