@@ -44,6 +44,14 @@ export const addonCharts = {
    * kube-prometheus-stack 78.x (Prometheus Operator, Prometheus, Alertmanager, Grafana,
    * kube-state-metrics, node-exporter). The `monitoring.coreos.com/v1` ServiceMonitor and
    * PrometheusRule APIs this stack uses are stable across the operator versions involved.
+   *
+   * Not yet moved to the newest release read upstream, kube-prometheus-stack-88.5.3 (tag of
+   * prometheus-community/helm-charts, 2026-08-21): it moves every exporter the alerts and dashboards
+   * are checked against (kube-state-metrics 2.17.0 -> 2.20.0 via chart 8.4.0, node-exporter 1.9.1 ->
+   * 1.12.1 via chart 4.56.1, Prometheus v3.6.0 -> v3.14.0, prometheus-operator v0.86.0 -> v0.93.1), so
+   * the bump needs those catalogs rebuilt from source in contracts/metrics/ (and the cAdvisor one
+   * re-keyed); and its values drop `grafana.adminPassword` (Grafana 12.11.1 from grafana-community,
+   * `grafana.admin.existingSecret` instead). Every other values key set here exists in 88.5.3.
    */
   kubePrometheusStack: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "78.2.1" },
   /**
