@@ -9,6 +9,7 @@ import { z } from "zod";
 import { designLimits } from "../design";
 import { karpenterWorkloadClasses } from "../catalog/workloadClasses";
 import { serviceNames } from "../catalog/services";
+import { formatUnitPrice, priceOf } from "../cost/prices";
 import { daysOfStandardSupportLeft, eksCalendarVersions, eksVersion, standardSupportWarningDays, supportPhase } from "../catalog/eksVersions";
 
 export const configNamespace = "autoscaling";
@@ -521,12 +522,13 @@ export function settingsWarnings(s: Pick<PlainSettings, "cluster">, asOf: Date =
   if (!v) return [];
   const left = daysOfStandardSupportLeft(v, asOf);
   const phase = supportPhase(v, asOf);
+  const prices = `${formatUnitPrice(priceOf("eks.cluster.extendedSupport.hour"))}/h instead of ${formatUnitPrice(priceOf("eks.cluster.hour"))}/h`;
   if (phase === "ended") return [`${key} = "${v.version}": EKS extended support ended on ${v.endOfExtendedSupport}; EKS upgrades such clusters itself. Upgrade to a version in standard support.`];
   if (phase === "extended") {
-    return [`${key} = "${v.version}": EKS standard support ended on ${v.endOfStandardSupport}; the control plane bills extended support ($0.60/h instead of $0.10/h) until ${v.endOfExtendedSupport}. Upgrade to a version in standard support.`];
+    return [`${key} = "${v.version}": EKS standard support ended on ${v.endOfStandardSupport}; the control plane bills extended support (${prices}) until ${v.endOfExtendedSupport}. Upgrade to a version in standard support.`];
   }
   if (left <= standardSupportWarningDays) {
-    return [`${key} = "${v.version}": EKS standard support ends on ${v.endOfStandardSupport} (in ${left} day${left === 1 ? "" : "s"}); from then the control plane bills extended support ($0.60/h instead of $0.10/h). Plan the upgrade.`];
+    return [`${key} = "${v.version}": EKS standard support ends on ${v.endOfStandardSupport} (in ${left} day${left === 1 ? "" : "s"}); from then the control plane bills extended support (${prices}). Plan the upgrade.`];
   }
   return [];
 }

@@ -344,8 +344,9 @@ type Pricer = (p: Pricing) => void;
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The control plane at the plan's date (`asOf`): standard support ($0.10/h) until the version's
- * end of standard support in the EKS calendar, extended support ($0.60/h) from that day on (AWS
+ * The control plane at the plan's date (`asOf`): standard support (`eks.cluster.hour`) until the
+ * version's end of standard support in the EKS calendar, extended support
+ * (`eks.cluster.extendedSupport.hour`) from that day on (AWS
  * bills extended support from the beginning of the day standard support ends). A version the calendar does not
  * list, or one not known before the update, is priced at standard support with a note saying so.
  */
@@ -355,6 +356,12 @@ function eksControlPlane(p: Pricing): void {
   const phase = row ? supportPhase(row, p.ctx.asOf) : undefined;
   const extended = phase === "extended" || phase === "ended";
   const day = isoDay(p.ctx.asOf);
+  let extendedPrice = "the extended-support price";
+  try {
+    extendedPrice = `${formatUnitPrice(p.entry("eks.cluster.extendedSupport.hour").usd)}/h`;
+  } catch (error) {
+    if (!(error instanceof UnknownPriceError)) throw error;
+  }
   p.line({
     line: "control plane",
     category: "eks",
@@ -364,10 +371,10 @@ function eksControlPlane(p: Pricing): void {
     priceKey: extended ? "eks.cluster.extendedSupport.hour" : "eks.cluster.hour",
     hourly: true,
     note: !row
-      ? `version ${version ?? "unknown"} is not in the EKS calendar (lib/catalog/eksVersions.ts): priced at standard support; extended support costs $0.60/h`
+      ? `version ${version ?? "unknown"} is not in the EKS calendar (lib/catalog/eksVersions.ts): priced at standard support; extended support costs ${extendedPrice}`
       : extended
         ? `standard support of ${row.version} ended on ${row.endOfStandardSupport} (plan date ${day}); extended support until ${row.endOfExtendedSupport}`
-        : `standard support of ${row.version} until ${row.endOfStandardSupport} (plan date ${day}); extended support costs $0.60/h from then`,
+        : `standard support of ${row.version} until ${row.endOfStandardSupport} (plan date ${day}); extended support costs ${extendedPrice} from then`,
   });
 }
 

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType, type ReportViolation, type ResourceValidationPolicy } from "@pulumi/policy";
 import { eksCalendarVersions, eksVersion, isoDay, parseIsoDay, supportPhase } from "../../lib/catalog/eksVersions";
+import { formatUnitPrice, priceOf } from "../../lib/cost/prices";
 import { peek, UNKNOWN } from "../lib";
 
 export interface EksVersionInStandardSupportConfig {
@@ -32,7 +33,7 @@ function checkVersion(what: string, version: unknown, config: EksVersionInStanda
   if (phase === "standard") return;
   reportViolation(
     phase === "extended"
-      ? `${what}: Kubernetes ${v.version} left EKS standard support on ${v.endOfStandardSupport} (judged on ${isoDay(day)}): the control plane bills extended support, $0.60 instead of $0.10 per hour, until ${v.endOfExtendedSupport}`
+      ? `${what}: Kubernetes ${v.version} left EKS standard support on ${v.endOfStandardSupport} (judged on ${isoDay(day)}): the control plane bills extended support, ${formatUnitPrice(priceOf("eks.cluster.extendedSupport.hour"))} instead of ${formatUnitPrice(priceOf("eks.cluster.hour"))} per hour, until ${v.endOfExtendedSupport}`
       : `${what}: Kubernetes ${v.version} left EKS extended support on ${v.endOfExtendedSupport} (judged on ${isoDay(day)}): EKS upgrades the cluster on its own schedule`,
   );
 }
