@@ -9,7 +9,7 @@ import { customerManagedKey } from "../lib/aws/kms";
 export interface ClusterArgs {
   /** EKS cluster name (fixed, so Karpenter discovery tags and log group names can use it). */
   clusterName: string;
-  /** Kubernetes minor version, e.g. "1.33". */
+  /** Kubernetes minor version, e.g. "1.35" (one of the EKS calendar, lib/catalog/eksVersions.ts). */
   kubernetesVersion: string;
   vpcId: pulumi.Input<string>;
   /** Private subnets for nodes and the control plane's network interfaces. */

@@ -862,15 +862,14 @@ export class ClusterAddons extends pulumi.ComponentResource {
         enabled: true,
         replicaCount: 1,
         nodeSelector: systemNodeSelector,
-        // VPAs of this stack use InPlaceOrRecreate (resize without eviction where the kubelet can).
-        extraArgs: { "feature-gates": "InPlaceOrRecreate=true" },
+        // VPAs of this stack use InPlaceOrRecreate (resize without eviction where the kubelet can):
+        // GA in VPA 1.7, no feature gate (the gate was removed; naming it stops the binary).
       },
       admissionController: {
         enabled: true,
         generateCertificate: true,
         replicaCount: sizing.controllerReplicas,
         nodeSelector: systemNodeSelector,
-        extraArgs: { "feature-gates": "InPlaceOrRecreate=true" },
       },
     }, [ns(namespaces.vpa), ...capacity]);
 

@@ -48,6 +48,9 @@ const byLine = (e: CostEstimate, type: string, line: string) => e.items.filter((
 const total = (items: readonly CostItem[]) => round2(sum(items.map((i) => i.monthlyUsd)));
 const rawCatalog = () => JSON.parse(fs.readFileSync(priceCatalogFile, "utf8")) as { sources: unknown[]; prices: Array<Record<string, unknown>> } & Record<string, unknown>;
 
+/** The day these tests price for (the control plane's support phase depends on it). */
+const planDay = new Date("2026-12-01T12:00:00Z");
+
 describe("cost model", function () {
   const plans = {} as Record<Stack, StackPlan>;
   const estimates = {} as Record<Stack, CostEstimate>;
@@ -55,7 +58,7 @@ describe("cost model", function () {
   before(async () => {
     for (const s of stacks) {
       plans[s] = await planStack(s);
-      estimates[s] = estimateCost(plans[s].resources, defaultUsageAssumptions(s));
+      estimates[s] = estimateCost(plans[s].resources, defaultUsageAssumptions(s), priceCatalog(), { asOf: planDay });
     }
   });
 
@@ -352,6 +355,52 @@ describe("cost model", function () {
       delete inputs.metadata.annotations["pyairtable.io/expected-nodes"];
       const e = estimateCost([{ ...pool, inputs }], defaultUsageAssumptions("prod"));
       assert.match(e.unpriced[0]!.reason, /pyairtable\.io\/expected-nodes/);
+    });
+
+    describe("EKS control plane: standard or extended support by the plan's date (lib/catalog/eksVersions.ts)", () => {
+      /** The prod plan with its cluster moved to `version`. */
+      const withVersion = (version: string) =>
+        plans.prod.resources.map((r) => (r.type === "eks:index:Cluster" ? { ...r, inputs: { ...r.inputs, version } } : r));
+      const controlPlane = (version: string, day: string) => {
+        const items = estimateCost(withVersion(version), defaultUsageAssumptions("prod"), priceCatalog(), { asOf: new Date(day) }).items.filter((i) => i.category === "eks");
+        assert.equal(items.length, 1);
+        return items[0]!;
+      };
+
+      it("1.34 on 2026-12-01 (last day of standard support): $0.10 x 730 h = $73.00", () => {
+        const item = controlPlane("1.34", "2026-12-01T23:59:59Z");
+        assert.deepEqual(item.priceKeys, ["eks.cluster.hour"]);
+        assert.equal(item.monthlyUsd, round2(priceOf("eks.cluster.hour") * H));
+        assert.match(item.basis, /standard support of 1\.34 until 2026-12-02 \(plan date 2026-12-01\)/);
+      });
+
+      it("1.34 from 2026-12-02 (end of standard support): extended support $0.60 x 730 h = $438.00", () => {
+        for (const day of ["2026-12-02T00:00:00Z", "2027-06-30T12:00:00Z"]) {
+          const item = controlPlane("1.34", day);
+          assert.deepEqual(item.priceKeys, ["eks.cluster.extendedSupport.hour"], day);
+          assert.equal(item.monthlyUsd, round2(priceOf("eks.cluster.extendedSupport.hour") * H));
+          assert.equal(item.monthlyUsd, 438);
+          assert.match(item.basis, /EKS control plane v1\.34 \(extended support\)/);
+        }
+      });
+
+      it("the issue's case: 1.33 is extended support on 2026-12-01, standard on 2026-07-28", () => {
+        assert.equal(controlPlane("1.33", "2026-12-01T00:00:00Z").monthlyUsd, 438);
+        assert.equal(controlPlane("1.33", "2026-07-28T00:00:00Z").monthlyUsd, 73);
+      });
+
+      it("a version the calendar does not list is priced at standard support, with a note saying so", () => {
+        const item = controlPlane("1.99", "2026-12-01T00:00:00Z");
+        assert.deepEqual(item.priceKeys, ["eks.cluster.hour"]);
+        assert.match(item.basis, /1\.99 is not in the EKS calendar/);
+      });
+
+      it("the total moves by exactly the difference ($365.00 a month)", () => {
+        const day = { asOf: new Date("2026-12-02T00:00:00Z") };
+        const before = estimateCost(withVersion("1.35"), defaultUsageAssumptions("prod"), priceCatalog(), day).monthlyUsd;
+        const after = estimateCost(withVersion("1.34"), defaultUsageAssumptions("prod"), priceCatalog(), day).monthlyUsd;
+        near(after - before, 365, "extended minus standard");
+      });
     });
 
     it("free types are an explicit list; components are free; an EKS component with its cluster child is priced once", () => {

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { parseSettings, SettingsError, settingsKeys, type RawConfig } from "../lib/config/settings";
+import { parseSettings, SettingsError, settingsKeys, settingsWarnings, type RawConfig } from "../lib/config/settings";
 import { rawConfigFromRuntimeConfig } from "../lib/config/load";
 import { offlineStackConfig } from "../lib/plan/stackConfig";
 import { serviceNames } from "../lib/catalog/services";
@@ -173,5 +173,39 @@ describe("settings schema", () => {
       assert.doesNotMatch(text, /^\s*autoscaling:(redisAuthToken|slackWebhookUrl|alertEmail):\s*[^{\s]/m);
       assert.doesNotMatch(text, /hooks\.slack\.com\/services\/T/);
     }
+  });
+});
+
+describe("settings: the Kubernetes version against the EKS calendar (lib/catalog/eksVersions.ts)", () => {
+  const day = (iso: string) => new Date(`${iso}T12:00:00Z`);
+  const cluster = (kubernetesVersion: string) => ({ cluster: { ...loadStackSettings("prod").cluster, kubernetesVersion } });
+
+  it("accepts only versions the calendar lists, naming them", () => {
+    for (const version of ["1.36", "1.27", "1.3", "v1.35"]) {
+      const problems = problemsOf("prod", withChange("prod", (v) => (v.cluster.kubernetesVersion = version)));
+      assert.equal(problems.length, 1, problems.join("; "));
+      assert.match(problems[0]!, new RegExp(`^autoscaling:cluster\\.kubernetesVersion = "${version.replace(/\./g, "\\.")}": must be a Kubernetes minor version in the EKS calendar \\(lib/catalog/eksVersions\\.ts\\), as a string: 1\\.28, .*1\\.35$`));
+    }
+    assert.match(problemsOf("dev", withChange("dev", (v) => (v.cluster.kubernetesVersion = 1.35)))[0]!, /kubernetesVersion = 1\.35: must be a Kubernetes minor version in the EKS calendar/);
+  });
+
+  it("no warning more than 60 days before the end of standard support (both stacks today, 2026-12-01)", () => {
+    for (const stack of stacks) assert.deepEqual(settingsWarnings(loadStackSettings(stack), day("2026-12-01")), [], stack);
+    assert.deepEqual(settingsWarnings(cluster("1.35"), day("2027-01-25")), [], "62 days before 2027-03-27");
+  });
+
+  it("warns within 60 days of the end of standard support, counting the days", () => {
+    assert.deepEqual(settingsWarnings(cluster("1.35"), day("2027-01-26")), [
+      "autoscaling:cluster.kubernetesVersion = \"1.35\": EKS standard support ends on 2027-03-27 (in 60 days); from then the control plane bills extended support ($0.60/h instead of $0.10/h). Plan the upgrade.",
+    ]);
+    assert.match(settingsWarnings(cluster("1.34"), day("2026-12-01"))[0]!, /standard support ends on 2026-12-02 \(in 1 day\)/);
+  });
+
+  it("says so once the version is in extended support, or past it", () => {
+    assert.deepEqual(settingsWarnings(cluster("1.34"), day("2026-12-02")), [
+      "autoscaling:cluster.kubernetesVersion = \"1.34\": EKS standard support ended on 2026-12-02; the control plane bills extended support ($0.60/h instead of $0.10/h) until 2027-12-02. Upgrade to a version in standard support.",
+    ]);
+    assert.match(settingsWarnings(cluster("1.33"), day("2026-12-01"))[0]!, /standard support ended on 2026-07-29/);
+    assert.match(settingsWarnings(cluster("1.29"), day("2026-12-01"))[0]!, /extended support ended on 2026-03-23/);
   });
 });

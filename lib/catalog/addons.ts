@@ -19,10 +19,11 @@ export const addonCharts = {
   /** Karpenter v1.14 (the CRD schemas in shared/schemas come from the same tag). */
   karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1" },
   /**
-   * metrics-server chart 3.13 (metrics-server 0.8.x): resource metrics (CPU, memory) for HPAs and
-   * the VPA recommender.
+   * metrics-server chart 3.13.1 (metrics-server 0.8.1; tag metrics-server-helm-chart-3.13.1 of
+   * kubernetes-sigs/metrics-server, values.yaml unchanged from 3.13.0): resource metrics (CPU,
+   * memory) for HPAs and the VPA recommender. metrics-server v0.9.0 is tagged but no chart ships it yet.
    */
-  metricsServer: { chart: "metrics-server", repo: "https://kubernetes-sigs.github.io/metrics-server/", version: "3.13.0" },
+  metricsServer: { chart: "metrics-server", repo: "https://kubernetes-sigs.github.io/metrics-server/", version: "3.13.1" },
   /**
    * KEDA 2.20.2: the chart is versioned like KEDA itself, and 2.20.2 is the tag the KEDA CRD schemas
    * in shared/schemas were copied from, so the ScaledObjects and ClusterTriggerAuthentications this
@@ -32,18 +33,32 @@ export const addonCharts = {
   /**
    * Fairwinds' VPA chart (recommender, updater, admission controller), the maintained Helm packaging
    * of kubernetes/autoscaler's VPA (the upstream repository publishes manifests, not a chart release
-   * line). 4.11 ships VPA 1.x with the `autoscaling.k8s.io/v1` API the VPAs of this stack use.
-   * Before bumping, check that the chart's CRD (`helm show crds`) accepts `updateMode: InPlaceOrRecreate`.
+   * line). 5.0.0 (FairwindsOps/charts 5f478fc, stable/vpa) ships VPA 1.7.1, the version of the VPA
+   * CRD schema in shared/schemas; its CRD accepts `updateMode: InPlaceOrRecreate`, which is GA in VPA
+   * 1.7 (no feature gate: the `InPlaceOrRecreate` gate was removed, and an unknown gate stops the
+   * binary). Upgrading a running 4.x install: apply the chart's `crds/` first (Helm does not upgrade
+   * CRDs; the chart's "Upgrading to >=5.0.0" note).
    */
-  vpa: { chart: "vpa", repo: "https://charts.fairwinds.com/stable", version: "4.11.0" },
+  vpa: { chart: "vpa", repo: "https://charts.fairwinds.com/stable", version: "5.0.0" },
   /**
    * kube-prometheus-stack 78.x (Prometheus Operator, Prometheus, Alertmanager, Grafana,
    * kube-state-metrics, node-exporter). The `monitoring.coreos.com/v1` ServiceMonitor and
    * PrometheusRule APIs this stack uses are stable across the operator versions involved.
+   *
+   * Not yet moved to the newest release read upstream, kube-prometheus-stack-88.5.3 (tag of
+   * prometheus-community/helm-charts, 2026-08-21): it moves every exporter the alerts and dashboards
+   * are checked against (kube-state-metrics 2.17.0 -> 2.20.0 via chart 8.4.0, node-exporter 1.9.1 ->
+   * 1.12.1 via chart 4.56.1, Prometheus v3.6.0 -> v3.14.0, prometheus-operator v0.86.0 -> v0.93.1), so
+   * the bump needs those catalogs rebuilt from source in contracts/metrics/ (and the cAdvisor one
+   * re-keyed); and its values drop `grafana.adminPassword` (Grafana 12.11.1 from grafana-community,
+   * `grafana.admin.existingSecret` instead). Every other values key set here exists in 88.5.3.
    */
   kubePrometheusStack: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "78.2.1" },
-  /** prometheus-adapter 4.13 (adapter v0.12): custom metrics API (custom.metrics.k8s.io) for HPA Pods metrics. */
-  prometheusAdapter: { chart: "prometheus-adapter", repo: "https://prometheus-community.github.io/helm-charts", version: "4.13.0" },
+  /**
+   * prometheus-adapter 5.3.0 (adapter v0.12.0, as 4.13; 5.x removed the PodSecurityPolicy values this
+   * stack never set): custom metrics API (custom.metrics.k8s.io) for HPA Pods metrics.
+   */
+  prometheusAdapter: { chart: "prometheus-adapter", repo: "https://prometheus-community.github.io/helm-charts", version: "5.3.0" },
 } as const satisfies Record<string, AddonChart>;
 
 /**

@@ -6,13 +6,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { configNamespace, parseSettings, type PlatformSettings, type RawConfig } from "./settings";
+import { configNamespace, parseSettings, settingsWarnings, type PlatformSettings, type RawConfig } from "./settings";
 
-/** Reads and validates the running stack's settings. Throws SettingsError before anything is registered. */
-export function loadSettingsFromRuntime(): PlatformSettings {
+/**
+ * Reads and validates the running stack's settings. Throws SettingsError before anything is
+ * registered; warnings (`settingsWarnings`, e.g. EKS standard support ending) go to the engine log.
+ */
+export function loadSettingsFromRuntime(asOf: Date = new Date()): PlatformSettings {
   const all = pulumi.runtime.allConfig();
   const secret = new Set(Object.keys(all).filter(isSecretConfigKey));
-  return parseSettings(pulumi.getStack(), rawConfigFromRuntimeConfig(all, secret));
+  const settings = parseSettings(pulumi.getStack(), rawConfigFromRuntimeConfig(all, secret));
+  for (const warning of settingsWarnings(settings, asOf)) void pulumi.log.warn(warning);
+  return settings;
 }
 
 /**

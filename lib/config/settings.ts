@@ -10,6 +10,8 @@ import { z } from "zod";
 import { designLimits } from "../design";
 import { karpenterWorkloadClasses } from "../catalog/workloadClasses";
 import { serviceNames } from "../catalog/services";
+import { formatUnitPrice, priceOf } from "../cost/prices";
+import { daysOfStandardSupportLeft, eksCalendarVersions, eksVersion, standardSupportWarningDays, supportPhase } from "../catalog/eksVersions";
 
 export const configNamespace = "autoscaling";
 
@@ -122,8 +124,13 @@ const workloadClassCapacitySchema = strict({
 const clusterSchema = strict({
   /** EKS cluster name; also the Karpenter discovery tag value. */
   name: matching(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, "a lowercase name of 3-40 letters, digits and hyphens"),
-  /** Kubernetes minor version, e.g. "1.33". */
-  kubernetesVersion: matching(/^1\.(2[89]|3\d)$/, "a Kubernetes minor version from 1.28 to 1.39, as a string such as \"1.33\""),
+  /**
+   * Kubernetes minor version, e.g. "1.35": one the EKS calendar (lib/catalog/eksVersions.ts) lists,
+   * so the cost model and the pack know its support dates.
+   */
+  kubernetesVersion: z.enum(eksCalendarVersions as [string, ...string[]], {
+    error: `must be a Kubernetes minor version in the EKS calendar (lib/catalog/eksVersions.ts), as a string: ${eksCalendarVersions.join(", ")}`,
+  }),
   /** Whether the API server endpoint is reachable from the internet (restricted by publicAccessCidrs). */
   endpointPublicAccess: bool,
   /** CIDR blocks allowed to reach the public endpoint. */
@@ -527,6 +534,28 @@ function checkCrossFieldRules(s: z.infer<typeof settingsObjectSchema>, ctx: z.Re
       issue(["services", name, "minReplicas"], `must not exceed maxReplicas (${range.maxReplicas})`);
     }
   }
+}
+
+/**
+ * Warnings that do not stop a plan: the cluster's Kubernetes version within
+ * `standardSupportWarningDays` (60) days of the end of EKS standard support, or past it (then the
+ * control plane bills extended support; the pack refuses such a prod stack). `asOf` defaults to now.
+ */
+export function settingsWarnings(s: Pick<PlainSettings, "cluster">, asOf: Date = new Date()): string[] {
+  const key = `${configNamespace}:cluster.kubernetesVersion`;
+  const v = eksVersion(s.cluster.kubernetesVersion);
+  if (!v) return [];
+  const left = daysOfStandardSupportLeft(v, asOf);
+  const phase = supportPhase(v, asOf);
+  const prices = `${formatUnitPrice(priceOf("eks.cluster.extendedSupport.hour"))}/h instead of ${formatUnitPrice(priceOf("eks.cluster.hour"))}/h`;
+  if (phase === "ended") return [`${key} = "${v.version}": EKS extended support ended on ${v.endOfExtendedSupport}; EKS upgrades such clusters itself. Upgrade to a version in standard support.`];
+  if (phase === "extended") {
+    return [`${key} = "${v.version}": EKS standard support ended on ${v.endOfStandardSupport}; the control plane bills extended support (${prices}) until ${v.endOfExtendedSupport}. Upgrade to a version in standard support.`];
+  }
+  if (left <= standardSupportWarningDays) {
+    return [`${key} = "${v.version}": EKS standard support ends on ${v.endOfStandardSupport} (in ${left} day${left === 1 ? "" : "s"}); from then the control plane bills extended support (${prices}). Plan the upgrade.`];
+  }
+  return [];
 }
 
 function isValidTimeZone(tz: string): boolean {

@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import type { PlannedResource } from "../plan/mockRuntime";
+import { eksVersion, isoDay, supportPhase } from "../catalog/eksVersions";
 import { isUnknownMarker } from "../policy/wire";
 import type { Environment } from "../config/settings";
 import { expectedNodesAnnotation } from "../scaling/capacity";
@@ -266,6 +267,8 @@ interface Context {
   readonly assumptions: UsageAssumptions;
   readonly catalog: PriceCatalog;
   readonly ofType: (type: string) => PlannedResource[];
+  /** The day the estimate is for (EKS support phase). */
+  readonly asOf: Date;
 }
 
 /** Collects one resource's lines and unpriced parts. */
@@ -340,16 +343,38 @@ type Pricer = (p: Pricing) => void;
 // Pricers per resource type
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The control plane at the plan's date (`asOf`): standard support (`eks.cluster.hour`) until the
+ * version's end of standard support in the EKS calendar, extended support
+ * (`eks.cluster.extendedSupport.hour`) from that day on (AWS
+ * bills extended support from the beginning of the day standard support ends). A version the calendar does not
+ * list, or one not known before the update, is priced at standard support with a note saying so.
+ */
 function eksControlPlane(p: Pricing): void {
+  const version = str(p.r.inputs.version);
+  const row = version === undefined ? undefined : eksVersion(version);
+  const phase = row ? supportPhase(row, p.ctx.asOf) : undefined;
+  const extended = phase === "extended" || phase === "ended";
+  const day = isoDay(p.ctx.asOf);
+  let extendedPrice = "the extended-support price";
+  try {
+    extendedPrice = `${formatUnitPrice(p.entry("eks.cluster.extendedSupport.hour").usd)}/h`;
+  } catch (error) {
+    if (!(error instanceof UnknownPriceError)) throw error;
+  }
   p.line({
     line: "control plane",
     category: "eks",
     quantity: 1,
     quantityUnit: "cluster",
-    what: `EKS control plane${str(p.r.inputs.version) ? ` v${str(p.r.inputs.version)}` : ""} (standard support)`,
-    priceKey: "eks.cluster.hour",
+    what: `EKS control plane${version ? ` v${version}` : ""} (${extended ? "extended" : "standard"} support)`,
+    priceKey: extended ? "eks.cluster.extendedSupport.hour" : "eks.cluster.hour",
     hourly: true,
-    note: "extended support costs $0.60/h once the version leaves standard support",
+    note: !row
+      ? `version ${version ?? "unknown"} is not in the EKS calendar (lib/catalog/eksVersions.ts): priced at standard support; extended support costs ${extendedPrice}`
+      : extended
+        ? `standard support of ${row.version} ended on ${row.endOfStandardSupport} (plan date ${day}); extended support until ${row.endOfExtendedSupport}`
+        : `standard support of ${row.version} until ${row.endOfStandardSupport} (plan date ${day}); extended support costs ${extendedPrice} from then`,
   });
 }
 
@@ -876,16 +901,28 @@ export function componentOf(r: Pick<PlannedResource, "parent" | "urn">, byUrn: R
   return "(stack)";
 }
 
+/** Options of `estimateCost`. */
+export interface EstimateOptions {
+  /** The day to price for (EKS standard or extended support); default: now. Tests pass a fixed day. */
+  readonly asOf?: Date;
+}
+
 /**
  * Prices `resources` with the catalog and `assumptions` (validated with `usageAssumptionsSchema`).
  * Never throws for a resource it cannot price: such resources are listed in `unpriced`.
  */
-export function estimateCost(resources: readonly PlannedResource[], assumptions: UsageAssumptions, catalog: PriceCatalog = priceCatalog()): CostEstimate {
+export function estimateCost(
+  resources: readonly PlannedResource[],
+  assumptions: UsageAssumptions,
+  catalog: PriceCatalog = priceCatalog(),
+  options: EstimateOptions = {},
+): CostEstimate {
   const a = usageAssumptionsSchema.parse(assumptions);
+  const asOf = options.asOf ?? new Date();
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const byType = new Map<string, PlannedResource[]>();
   for (const r of resources) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);
-  const ctx: Context = { resources, byUrn, assumptions: a, catalog, ofType: (type) => byType.get(type) ?? [] };
+  const ctx: Context = { resources, byUrn, assumptions: a, catalog, ofType: (type) => byType.get(type) ?? [], asOf };
 
   const items: CostItem[] = [];
   const unpriced: UnpricedResource[] = [];

@@ -27,6 +27,7 @@ import { workloadContractAdmission } from "./workloadContractAdmission";
 import { encryptionAtRestWithCustomerKeys } from "./encryptionAtRestWithCustomerKeys";
 import { encryptionInTransit } from "./encryptionInTransit";
 import { eksEndpointRestricted } from "./eksEndpointRestricted";
+import { eksVersionInStandardSupport } from "./eksVersionInStandardSupport";
 import { productionDatabaseProtection } from "./productionDatabaseProtection";
 import { imdsv2Required } from "./imdsv2Required";
 import { s3PublicAccessBlocked } from "./s3PublicAccessBlocked";
@@ -59,6 +60,7 @@ export const allPolicies: Policies = [
   encryptionAtRestWithCustomerKeys,
   encryptionInTransit,
   eksEndpointRestricted,
+  eksVersionInStandardSupport,
   productionDatabaseProtection,
   imdsv2Required,
   s3PublicAccessBlocked,

@@ -268,6 +268,21 @@ describe("ClusterAddons", function () {
       assert.equal(release(runs.dev, "vpa").values.admissionController.replicaCount, 1);
     });
 
+    it("VPA: every feature gate passed is one VPA 1.7.1 knows (chart 5.0.0); InPlaceOrRecreate is GA and has no gate", () => {
+      // kubernetes/autoscaler vertical-pod-autoscaler-1.7.1, pkg/features/versioned_features.go: the only
+      // gates. 1.6 locked InPlaceOrRecreate to true (GA), 1.7 removed it; an unknown gate fails flag
+      // parsing (pkg/updater/config/config.go and pkg/admission-controller/config/config.go: kube_flag.InitFlags).
+      const knownGates = new Set(["CPUStartupBoost", "InPlace", "PerVPAConfig"]);
+      assert.equal(addonCharts.vpa.version, "5.0.0", "the gate list above is VPA 1.7.1's: re-read it when the chart moves");
+      for (const stack of ["prod", "dev"] as const) {
+        const values = release(runs[stack], "vpa").values;
+        for (const c of ["recommender", "updater", "admissionController"]) {
+          const gates = String(values[c].extraArgs?.["feature-gates"] ?? "").split(",").filter(Boolean).map((g) => g.split("=")[0]!);
+          for (const g of gates) assert.ok(knownGates.has(g), `${stack} ${c}: feature gate ${g} is not a VPA 1.7.1 gate (${[...knownGates].join(", ")})`);
+        }
+      }
+    });
+
     it("kube-prometheus-stack: 15 s scrape and evaluation, retention on persistent storage, open selectors", () => {
       for (const stack of ["prod", "dev"] as const) {
         const values = release(runs[stack], "kube-prometheus-stack").values;

@@ -60,6 +60,8 @@ const mutations: Mutation[] = [
   { policy: "encryption-at-rest-with-customer-keys", what: "Redis unencrypted at rest", pick: ofType("aws:elasticache/replicationGroup:ReplicationGroup"), change: (i) => (i.atRestEncryptionEnabled = false) },
   { policy: "encryption-in-transit", what: "Redis without TLS", pick: ofType("aws:elasticache/replicationGroup:ReplicationGroup"), change: (i) => (i.transitEncryptionEnabled = false) },
   { policy: "eks-public-endpoint-restricted", what: "API endpoint open to the internet", pick: ofType("eks:index:Cluster"), change: (i) => (i.publicAccessCidrs = ["0.0.0.0/0"]) },
+  // 1.33 left standard support on 2026-07-29: a violation on every day the pack runs from then on.
+  { policy: "eks-version-in-standard-support", what: "the cluster back on Kubernetes 1.33", pick: ofType("eks:index:Cluster"), change: (i) => (i.version = "1.33") },
   { policy: "production-database-protection", what: "Aurora without deletion protection", pick: ofType("aws:rds/cluster:Cluster"), change: (i) => (i.deletionProtection = false) },
   { policy: "imdsv2-required", what: "IMDSv1 on the system nodes", pick: ofType("aws:ec2/launchTemplate:LaunchTemplate"), change: (i) => (i.metadataOptions.httpTokens = "optional") },
   {
