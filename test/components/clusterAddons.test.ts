@@ -607,7 +607,7 @@ describe("ClusterAddons", function () {
         assert.equal(zone.whenUnsatisfiable, stack === "prod" ? "DoNotSchedule" : "ScheduleAnyway");
         assert.deepEqual(pod.containers.map((c: Record<string, any>) => c.image), [addonImages.pgbouncer, addonImages.pgbouncerExporter]);
         for (const c of pod.containers) {
-          assert.match(c.image, /:v\d+\.\d+\.\d+(-p\d+)?$/, `${c.name} image must be pinned`);
+          assert.match(c.image, /:v\d+\.\d+\.\d+(-p\d+)?(@sha256:[0-9a-f]{64})?$/, `${c.name} image must be pinned by release tag (and digest where known)`);
           assert.equal(c.env, undefined, `${c.name} must not carry credentials in env`);
           assert.equal(c.securityContext.allowPrivilegeEscalation, false);
           assert.equal(c.securityContext.readOnlyRootFilesystem, true);
