@@ -18,13 +18,13 @@
  * - the automation service's metrics carry the target service in the label `service`; its ServiceMonitor
  *   therefore needs `honorLabels: true`, or Prometheus renames that label to `exported_service`;
  * - `pyairtable_autoscaler_forecast_load{signal}` is the forecast of the collector's series `signal`
- *   (automation/signals.ts: request rate for HPA services, KEDA scaler values for queue workers) and
+ *   (lib/monitoring/signals.ts: request rate for HPA services, KEDA scaler values for queue workers) and
  *   is compared with that same query; its `horizon` label is a Prometheus duration (e.g. "15m");
  * - kube-state-metrics allow-lists the node labels named in `DashboardNodeLabels` (`metricLabelsAllowlist`).
  */
 import { applicationMetrics, automationServiceMetrics as auto } from "./metricNames";
 import { serviceCatalog } from "../catalog/services";
-import { seriesFor } from "../../automation/signals";
+import { seriesFor } from "./signals";
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -1540,7 +1540,7 @@ function predictiveDashboard(ctx: Ctx): GrafanaDashboard {
   const layout = new Layout().row(`Forecast vs actual load (horizon ${ctx.horizon})`);
   for (const s of ctx.services) {
     // What the predictor forecasts is the service's capacity signal (the collector's query for it,
-    // automation/signals.ts): KEDA services' queue lengths, HPA services' request rate. Services
+    // lib/monitoring/signals.ts): KEDA services' queue lengths, HPA services' request rate. Services
     // without one (CPU/memory only) are not forecast: their panel shows the load alone.
     const sizing = forecastSignalOf(s);
     layout.add({
