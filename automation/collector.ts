@@ -9,7 +9,7 @@
  * - a query Prometheus rejects (4xx: bad query) is logged and skipped, the others are written.
  */
 import type { Logger } from "./logger";
-import { catalogSeries, type SeriesDefinition } from "./signals";
+import { catalogSeries, type SeriesDefinition } from "../lib/monitoring/signals";
 import type { Sample, Store } from "./store";
 
 export interface DroppedCounts {

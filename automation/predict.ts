@@ -13,7 +13,7 @@ import type { AutomationConfig } from "./config";
 import type { Logger } from "./logger";
 import type { AutomationMetrics } from "./metrics";
 import { ceilingFor, getPath } from "./overrides";
-import { catalogSeries, type SeriesDefinition } from "./signals";
+import { catalogSeries, type SeriesDefinition } from "../lib/monitoring/signals";
 import type { AutomationState, ForecastRow, Store } from "./store";
 
 export interface ForecastRequest {

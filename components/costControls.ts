@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { customerManagedKey } from "../lib/aws/kms";
 import type { BudgetSettings } from "../lib/config/settings";
+import { emailPattern, httpsUrlPattern, tagCharacters } from "./cost/policies";
+import { anomalyDetection, budgets, costTopics, emergencyQueue, type CostContext } from "./cost/sections";
 
 /** A cost allocation tag that budgets and the tag anomaly monitor filter on. */
 export interface CostAllocationTag {
@@ -56,14 +58,6 @@ export interface CostControlsArgs extends BudgetSettings {
    */
   serviceAnomalyMonitorArn?: pulumi.Input<string>;
 }
-
-/** AWS tag keys and values: letters, digits, spaces and `_ . : / = + - @` (keys up to 128, values up to 256). */
-const tagCharacters = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-const httpsUrlPattern = /^https:\/\/[^\s/]+\S*$/;
-
-/** Messages received by the automation service more often than this go to the dead-letter queue. */
-const emergencyMaxReceiveCount = 5;
 
 /**
  * AWS Budgets, Cost Anomaly Detection, the cost alert topics and the 95% emergency path:
@@ -160,310 +154,22 @@ export class CostControls extends pulumi.ComponentResource {
     );
     this.kmsKeyArn = key.arn;
 
-    // ---------------------------------------------------------------------------------------------
-    // Topics
-    // ---------------------------------------------------------------------------------------------
-
-    const costAlerts = new aws.sns.Topic(`${name}-cost-alerts`, {
-      displayName: `PyAirtable ${args.environment} cost alerts`,
-      kmsMasterKeyId: key.arn,
-      // SHA256 signatures for subscribers that verify them.
-      signatureVersion: 2,
-      tags: tags("cost-alerts"),
-    }, parent);
-    const emergency = new aws.sns.Topic(`${name}-budget-emergency`, {
-      displayName: `PyAirtable ${args.environment} budget emergency`,
-      kmsMasterKeyId: key.arn,
-      signatureVersion: 2,
-      tags: tags("budget-emergency"),
-    }, parent);
-    this.costAlertTopicArn = costAlerts.arn;
-    this.emergencyTopicArn = emergency.arn;
-
-    const costAlertsPolicy = new aws.sns.TopicPolicy(`${name}-cost-alerts-policy`, {
-      arn: costAlerts.arn,
-      policy: pulumi.all([costAlerts.arn, accountId, partition.partition, region.region]).apply(([arn, account, part, reg]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            ownerStatement(arn, account, part),
-            budgetsPublishStatement(arn, account, part),
-            {
-              Sid: "CostAnomalyDetectionPublishes",
-              Effect: "Allow",
-              Principal: { Service: "costalerts.amazonaws.com" },
-              Action: "SNS:Publish",
-              Resource: arn,
-              Condition: { StringEquals: { "aws:SourceAccount": account } },
-            },
-            {
-              // The emergency queue alarms below.
-              Sid: "CloudWatchAlarmsPublish",
-              Effect: "Allow",
-              Principal: { Service: "cloudwatch.amazonaws.com" },
-              Action: "SNS:Publish",
-              Resource: arn,
-              Condition: {
-                StringEquals: { "aws:SourceAccount": account },
-                ArnLike: { "aws:SourceArn": `arn:${part}:cloudwatch:${reg}:${account}:alarm:*` },
-              },
-            },
-            denyInsecureTransport(arn, "SNS:Publish"),
-          ],
-        }),
-      ),
-    }, parent);
-    // Only Budgets publishes emergencies: nothing else can trigger a scale-down.
-    const emergencyPolicy = new aws.sns.TopicPolicy(`${name}-budget-emergency-policy`, {
-      arn: emergency.arn,
-      policy: pulumi.all([emergency.arn, accountId, partition.partition]).apply(([arn, account, part]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [ownerStatement(arn, account, part), budgetsPublishStatement(arn, account, part), denyInsecureTransport(arn, "SNS:Publish")],
-        }),
-      ),
-    }, parent);
-
-    // SNS e-mail subscriptions stay pending until the recipient confirms the e-mail AWS sends.
-    new aws.sns.TopicSubscription(`${name}-cost-alerts-email`, {
-      topic: costAlerts.arn,
-      protocol: "email",
-      endpoint: alertEmail,
-    }, parent);
-
-    // ---------------------------------------------------------------------------------------------
-    // Emergency queue: the automation service polls it, so it needs no public endpoint.
-    // ---------------------------------------------------------------------------------------------
-
-    const deadLetterQueue = new aws.sqs.Queue(`${name}-emergency-dlq`, {
-      kmsMasterKeyId: key.arn,
-      kmsDataKeyReusePeriodSeconds: 300,
-      // The maximum, so a failed emergency can still be investigated after a long weekend.
-      messageRetentionSeconds: 1_209_600,
-      tags: tags("emergency-dlq"),
-    }, parent);
-    const queue = new aws.sqs.Queue(`${name}-emergency`, {
-      kmsMasterKeyId: key.arn,
-      kmsDataKeyReusePeriodSeconds: 300,
-      messageRetentionSeconds: 345_600,
-      // A scale-down takes minutes; the message stays invisible meanwhile.
-      visibilityTimeoutSeconds: 300,
-      receiveWaitTimeSeconds: 20,
-      redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: emergencyMaxReceiveCount }),
-      tags: tags("emergency"),
-    }, parent);
-    this.emergencyQueueUrl = queue.url;
-    this.emergencyQueueArn = queue.arn;
-    this.emergencyDeadLetterQueueUrl = deadLetterQueue.url;
-    this.emergencyDeadLetterQueueArn = deadLetterQueue.arn;
-
-    // Only the emergency queue may redrive into the dead-letter queue.
-    new aws.sqs.RedriveAllowPolicy(`${name}-emergency-dlq-redrive-allow`, {
-      queueUrl: deadLetterQueue.url,
-      redriveAllowPolicy: pulumi.jsonStringify({ redrivePermission: "byQueue", sourceQueueArns: [queue.arn] }),
-    }, parent);
-
-    const queuePolicy = new aws.sqs.QueuePolicy(`${name}-emergency-policy`, {
-      queueUrl: queue.url,
-      policy: onlyTopicMaySend(queue.arn, emergency.arn),
-    }, parent);
-    // The dead-letter queue also receives what SNS could not deliver to the webhook.
-    const deadLetterPolicy = new aws.sqs.QueuePolicy(`${name}-emergency-dlq-policy`, {
-      queueUrl: deadLetterQueue.url,
-      policy: onlyTopicMaySend(deadLetterQueue.arn, emergency.arn),
-    }, parent);
-
-    new aws.sns.TopicSubscription(`${name}-emergency-queue`, {
-      topic: emergency.arn,
-      protocol: "sqs",
-      endpoint: queue.arn,
-      // Keep the SNS envelope: the queue and the webhook then carry the same, signed message.
-      rawMessageDelivery: false,
-    }, { parent: this, dependsOn: [queuePolicy] });
-
-    if (args.emergencyWebhookUrl !== undefined) {
-      const webhookUrl = pulumi.secret(args.emergencyWebhookUrl).apply((url) => {
-        if (!httpsUrlPattern.test(url)) throw new Error(`CostControls "${name}": emergencyWebhookUrl = [secret]: must be an https:// URL`);
-        return url;
-      });
-      new aws.sns.TopicSubscription(`${name}-emergency-webhook`, {
-        topic: emergency.arn,
-        protocol: "https",
-        endpoint: webhookUrl,
-        // The service confirms the subscription itself (SubscribeURL); Pulumi does not wait for it.
-        endpointAutoConfirms: false,
-        // Envelope with signature, which the service verifies.
-        rawMessageDelivery: false,
-        // Retry for about 25 minutes before giving up, then keep the message in the dead-letter queue.
-        deliveryPolicy: JSON.stringify({
-          healthyRetryPolicy: {
-            minDelayTarget: 5,
-            maxDelayTarget: 120,
-            numRetries: 20,
-            numNoDelayRetries: 0,
-            numMinDelayRetries: 2,
-            numMaxDelayRetries: 10,
-            backoffFunction: "exponential",
-          },
-        }),
-        redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn }),
-      }, { parent: this, dependsOn: [deadLetterPolicy] });
-    }
-
-    // An emergency nobody acts on is the failure that matters: alarm when the service stops
-    // consuming, or when a message ends up in the dead-letter queue.
-    new aws.cloudwatch.MetricAlarm(`${name}-emergency-unconsumed`, {
-      alarmDescription: "A budget emergency has waited 15 minutes in the queue: the automation service is not scaling down.",
-      namespace: "AWS/SQS",
-      metricName: "ApproximateAgeOfOldestMessage",
-      dimensions: { QueueName: queue.name },
-      statistic: "Maximum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 900,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      // SQS stops publishing metrics for idle queues.
-      treatMissingData: "notBreaching",
-      alarmActions: [costAlerts.arn],
-      tags: tags("emergency-unconsumed"),
-    }, { parent: this, dependsOn: [costAlertsPolicy] });
-    new aws.cloudwatch.MetricAlarm(`${name}-emergency-dead-letters`, {
-      alarmDescription: "A budget emergency could not be delivered or processed and is in the dead-letter queue.",
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: deadLetterQueue.name },
-      statistic: "Maximum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      alarmActions: [costAlerts.arn],
-      tags: tags("emergency-dead-letters"),
-    }, { parent: this, dependsOn: [costAlertsPolicy] });
-
-    // ---------------------------------------------------------------------------------------------
-    // Budgets
-    // ---------------------------------------------------------------------------------------------
-
-    // A notification takes at most one SNS subscriber, so the emergency threshold is expressed
-    // twice: as a percentage to the emergency topic, and as the same amount in USD to the
-    // cost-alerts topic (whose e-mail subscription reaches people). No e-mail address is put on the
-    // budgets themselves: it is a secret, and it would make the whole `notifications` input secret,
-    // hiding the thresholds from previews and from the policy pack that checks them.
-    const notificationsFor = (limitUsd: number): aws.types.input.budgets.BudgetNotification[] => [
-      {
-        notificationType: "ACTUAL",
-        comparisonOperator: "GREATER_THAN",
-        thresholdType: "PERCENTAGE",
-        threshold: args.warningPercent,
-        subscriberSnsTopicArns: [costAlerts.arn],
-      },
-      {
-        notificationType: "ACTUAL",
-        comparisonOperator: "GREATER_THAN",
-        thresholdType: "PERCENTAGE",
-        threshold: args.emergencyPercent,
-        subscriberSnsTopicArns: [emergency.arn],
-      },
-      {
-        notificationType: "ACTUAL",
-        comparisonOperator: "GREATER_THAN",
-        thresholdType: "ABSOLUTE_VALUE",
-        threshold: roundCents((limitUsd * args.emergencyPercent) / 100),
-        subscriberSnsTopicArns: [costAlerts.arn],
-      },
-    ];
-    const costFilters = [{ name: "TagKeyValue", values: [`user:${tag.key}$${tag.value}`] }];
-    // Credits and refunds would hide runaway usage until they are used up.
-    const costTypes = { includeCredit: false, includeRefund: false };
-    const budgetDependsOn = { parent: this, dependsOn: [costAlertsPolicy, emergencyPolicy] };
-
-    const daily = new aws.budgets.Budget(`${name}-daily`, {
-      name: `${name}-daily`,
-      budgetType: "COST",
-      timeUnit: "DAILY",
-      limitAmount: formatUsd(args.dailyUsd),
-      limitUnit: "USD",
-      costFilters,
-      costTypes,
-      // AWS does not support FORECASTED notifications on daily budgets.
-      notifications: notificationsFor(args.dailyUsd),
-      tags: tags("daily"),
-    }, budgetDependsOn);
-    const monthly = new aws.budgets.Budget(`${name}-monthly`, {
-      name: `${name}-monthly`,
-      budgetType: "COST",
-      timeUnit: "MONTHLY",
-      limitAmount: formatUsd(args.monthlyUsd),
-      limitUnit: "USD",
-      costFilters,
-      costTypes,
-      notifications: [
-        ...notificationsFor(args.monthlyUsd),
-        {
-          notificationType: "FORECASTED",
-          comparisonOperator: "GREATER_THAN",
-          thresholdType: "PERCENTAGE",
-          threshold: 100,
-          subscriberSnsTopicArns: [costAlerts.arn],
-        },
-      ],
-      tags: tags("monthly"),
-    }, budgetDependsOn);
-    this.dailyBudgetName = daily.name;
-    this.monthlyBudgetName = monthly.name;
-    this.weeklyLimitUsd = pulumi.output(args.weeklyUsd);
-
-    // ---------------------------------------------------------------------------------------------
-    // Cost Anomaly Detection (global service; covers the weekly limit together with the automation service)
-    // ---------------------------------------------------------------------------------------------
-
-    const serviceMonitorArn: pulumi.Output<string> =
-      args.serviceAnomalyMonitorArn !== undefined
-        ? pulumi.output(args.serviceAnomalyMonitorArn)
-        : new aws.costexplorer.AnomalyMonitor(`${name}-services`, {
-            name: `${name}-services`,
-            monitorType: "DIMENSIONAL",
-            monitorDimension: "SERVICE",
-            tags: tags("services"),
-          }, parent).arn;
-    this.anomalyMonitorArn = serviceMonitorArn;
-
-    if (args.environment === "prod") {
-      // The services monitor sees the whole account; this one sees prod's tagged spend in aggregate.
-      const tagMonitor = new aws.costexplorer.AnomalyMonitor(`${name}-tag`, {
-        name: `${name}-${tag.key}-${tag.value}`,
-        monitorType: "CUSTOM",
-        // The shape AWS returns (unused operators as null, default match options), so no diff after refresh.
-        monitorSpecification: JSON.stringify({
-          And: null,
-          CostCategories: null,
-          Dimensions: null,
-          Not: null,
-          Or: null,
-          Tags: { Key: tag.key, MatchOptions: null, Values: [tag.value] },
-        }),
-        tags: tags("tag-monitor"),
-      }, parent);
-      this.tagAnomalyMonitorArn = tagMonitor.arn;
-    }
-
-    new aws.costexplorer.AnomalySubscription(`${name}-anomalies`, {
-      name: `${name}-anomalies`,
-      // IMMEDIATE alerts can only go to SNS.
-      frequency: "IMMEDIATE",
-      monitorArnLists: this.tagAnomalyMonitorArn ? [serviceMonitorArn, this.tagAnomalyMonitorArn] : [serviceMonitorArn],
-      subscribers: [{ type: "SNS", address: costAlerts.arn }],
-      thresholdExpression: {
-        dimension: {
-          key: "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
-          matchOptions: ["GREATER_THAN_OR_EQUAL"],
-          values: [String(args.anomalyImpactUsd)],
-        },
-      },
-      tags: tags("anomalies"),
-    }, { parent: this, dependsOn: [costAlertsPolicy] });
+    const ctx: CostContext = { name, args, tag, self: this, parent, tags, alertEmail, accountId, partition, region, key };
+    const topics = costTopics(ctx);
+    this.costAlertTopicArn = topics.costAlertTopicArn;
+    this.emergencyTopicArn = topics.emergencyTopicArn;
+    const queues = emergencyQueue(ctx, topics);
+    this.emergencyQueueUrl = queues.emergencyQueueUrl;
+    this.emergencyQueueArn = queues.emergencyQueueArn;
+    this.emergencyDeadLetterQueueUrl = queues.emergencyDeadLetterQueueUrl;
+    this.emergencyDeadLetterQueueArn = queues.emergencyDeadLetterQueueArn;
+    const budgetNames = budgets(ctx, topics);
+    this.dailyBudgetName = budgetNames.dailyBudgetName;
+    this.monthlyBudgetName = budgetNames.monthlyBudgetName;
+    this.weeklyLimitUsd = budgetNames.weeklyLimitUsd;
+    const anomalies = anomalyDetection(ctx, topics);
+    this.anomalyMonitorArn = anomalies.anomalyMonitorArn;
+    this.tagAnomalyMonitorArn = anomalies.tagAnomalyMonitorArn;
 
     this.registerOutputs({
       kmsKeyArn: this.kmsKeyArn,
@@ -538,78 +244,4 @@ export function validateCostControlsArgs(name: string, args: CostControlsArgs): 
     throw new Error(`CostControls "${name}": invalid arguments (${problems.length}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   }
   return tag;
-}
-
-function roundCents(usd: number): number {
-  return Math.round(usd * 100) / 100;
-}
-
-/** Budget limits as AWS Budgets takes them: a decimal string, at most two decimals. */
-function formatUsd(usd: number): string {
-  return String(roundCents(usd));
-}
-
-function ownerStatement(topicArn: string, account: string, partition: string) {
-  return {
-    Sid: "AccountAdministers",
-    Effect: "Allow",
-    Principal: { AWS: `arn:${partition}:iam::${account}:root` },
-    Action: [
-      "SNS:GetTopicAttributes",
-      "SNS:SetTopicAttributes",
-      "SNS:AddPermission",
-      "SNS:RemovePermission",
-      "SNS:DeleteTopic",
-      "SNS:Subscribe",
-      "SNS:ListSubscriptionsByTopic",
-      "SNS:Publish",
-    ],
-    Resource: topicArn,
-  };
-}
-
-function budgetsPublishStatement(topicArn: string, account: string, partition: string) {
-  return {
-    Sid: "BudgetsPublish",
-    Effect: "Allow",
-    Principal: { Service: "budgets.amazonaws.com" },
-    Action: "SNS:Publish",
-    Resource: topicArn,
-    // Only this account's budgets (confused-deputy protection).
-    Condition: {
-      StringEquals: { "aws:SourceAccount": account },
-      ArnLike: { "aws:SourceArn": `arn:${partition}:budgets::${account}:*` },
-    },
-  };
-}
-
-function denyInsecureTransport(resourceArn: string, action: string) {
-  return {
-    Sid: "DenyInsecureTransport",
-    Effect: "Deny",
-    Principal: "*",
-    Action: action,
-    Resource: resourceArn,
-    Condition: { Bool: { "aws:SecureTransport": "false" } },
-  };
-}
-
-/** Queue policy: SNS may send only from the given topic; nothing is reachable without TLS. */
-function onlyTopicMaySend(queueArn: pulumi.Input<string>, topicArn: pulumi.Input<string>): pulumi.Output<string> {
-  return pulumi.all([queueArn, topicArn]).apply(([queue, topic]) =>
-    JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "EmergencyTopicSends",
-          Effect: "Allow",
-          Principal: { Service: "sns.amazonaws.com" },
-          Action: "sqs:SendMessage",
-          Resource: queue,
-          Condition: { ArnEquals: { "aws:SourceArn": topic } },
-        },
-        denyInsecureTransport(queue, "sqs:*"),
-      ],
-    }),
-  );
 }

@@ -5,13 +5,16 @@
  * Side-effect free.
  */
 import { UnknownValueError, type PolicyResource, type ResourceValidationArgs } from "@pulumi/policy";
-import {
-  capacitySpreadDomains,
-  capacitySpreadLabel,
-  karpenterCapacityTypeLabel,
-  workloadClassLabel,
-} from "../lib/catalog/workloadClasses";
+import { workloadClassLabel } from "../lib/catalog/workloadClasses";
 import type { CapacityType } from "../lib/scaling/capacity";
+import {
+  admittedValues,
+  nodePoolCapacityType,
+  nodePoolSpreadValues,
+  type NodeSelectorRequirement,
+} from "../lib/scaling/nodePoolRequirements";
+
+export { admittedValues, nodePoolCapacityType, nodePoolSpreadValues, type NodeSelectorRequirement };
 
 export type Props = Record<string, any>;
 
@@ -201,14 +204,8 @@ export function asNumber(value: unknown): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // Reading capacity out of NodePools and managed node groups. Shared by the capacity policies
 // (spot-share-by-workload-class, no-stateful-workloads-on-spot, spot-diversification,
-// node-count-ceiling).
+// node-count-ceiling). The pure requirement readers live in lib/scaling/nodePoolRequirements.ts.
 // ---------------------------------------------------------------------------------------------
-
-export interface NodeSelectorRequirement {
-  readonly key: string;
-  readonly operator: string;
-  readonly values?: readonly string[];
-}
 
 /** `spec.template.spec.requirements` of a NodePool, or UNKNOWN. */
 export function nodePoolRequirements(props: Props): NodeSelectorRequirement[] | Unknown {
@@ -217,52 +214,6 @@ export function nodePoolRequirements(props: Props): NodeSelectorRequirement[] | 
   if (!Array.isArray(reqs)) return [];
   if (reqs.some((r) => typeof r?.key !== "string" || typeof r?.operator !== "string" || isMasked(r.key))) return UNKNOWN;
   return reqs as NodeSelectorRequirement[];
-}
-
-/** Values of `universe` a set of requirements on `key` admits (all of them when there is no requirement on the key). */
-export function admittedValues(requirements: readonly NodeSelectorRequirement[], key: string, universe: readonly string[]): string[] {
-  let admitted = [...universe];
-  for (const r of requirements.filter((q) => q.key === key)) {
-    const values = r.values ?? [];
-    switch (r.operator) {
-      case "In":
-        admitted = admitted.filter((v) => values.includes(v));
-        break;
-      case "NotIn":
-        admitted = admitted.filter((v) => !values.includes(v));
-        break;
-      case "DoesNotExist":
-        admitted = [];
-        break;
-      default: // Exists, Gt, Lt: no restriction among these values
-        break;
-    }
-  }
-  return admitted;
-}
-
-const karpenterCapacityTypes = ["spot", "on-demand", "reserved"] as const;
-
-/**
- * Capacity type of a NodePool from its `karpenter.sh/capacity-type` requirements. A pool that
- * admits spot at all (alone or with on-demand, `Exists`, `NotIn [on-demand]`) counts as spot.
- * Without any requirement on the key Karpenter launches on-demand capacity only (its documented
- * default), so such a pool counts as on-demand.
- */
-export function nodePoolCapacityType(requirements: readonly NodeSelectorRequirement[]): CapacityType {
-  if (!requirements.some((r) => r.key === karpenterCapacityTypeLabel)) return "on-demand";
-  return admittedValues(requirements, karpenterCapacityTypeLabel, karpenterCapacityTypes).includes("spot") ? "spot" : "on-demand";
-}
-
-/** The capacity-spread values a NodePool owns: its `In` values, or every domain it does not exclude. */
-export function nodePoolSpreadValues(requirements: readonly NodeSelectorRequirement[]): string[] {
-  const domains = Array.from({ length: capacitySpreadDomains }, (_, i) => String(i + 1));
-  const ins = requirements.filter((r) => r.key === capacitySpreadLabel && r.operator === "In");
-  // `In` values are taken as written (a value outside 1..10 still owns capacity); other operators
-  // restrict the ten domains. A pool without any requirement on the key may take every domain.
-  let values = ins.length > 0 ? [...new Set(ins[0]!.values ?? [])] : domains;
-  for (const r of ins.slice(1)) values = values.filter((v) => (r.values ?? []).includes(v));
-  return admittedValues(requirements.filter((r) => r.operator !== "In"), capacitySpreadLabel, values);
 }
 
 /** Workload class of a NodePool: its template label, else a single-valued `In` requirement on the label. */

@@ -170,7 +170,7 @@ async function planWithPack(values: Options, format: string, dir: string, saved:
     const doc = {
       stack: stack,
       project,
-      resources: resources.map(({ urn, type, name, parent, inputs, dependencies, propertyDependencies }) => ({ urn, type, name, parent, inputs, dependencies, propertyDependencies })),
+      resources: resources.map(({ urn, type, name, parent, inputs, dependencies, propertyDependencies, aliases }) => ({ urn, type, name, parent, inputs, dependencies, propertyDependencies, ...(aliases ? { aliases } : {}) })),
       violations: review.violations.map(({ policy, enforcementLevel, urn, message }) => ({ policy, enforcementLevel, urn, message })),
       cost: {
         monthlyUsd: review.estimate.monthlyUsd,

@@ -17,7 +17,7 @@ import {
 } from "../lib/monitoring/dashboards";
 import { metricCatalog, queryableSeriesNames } from "../lib/monitoring/metricNames";
 import { serviceCatalog } from "../lib/catalog/services";
-import { seriesFor } from "../automation/signals";
+import { seriesFor } from "../lib/monitoring/signals";
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures

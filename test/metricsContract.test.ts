@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { AutomationMetrics } from "../automation/metrics";
-import { catalogSeries } from "../automation/signals";
+import { catalogSeries } from "../lib/monitoring/signals";
 import { serviceCatalog } from "../lib/catalog/services";
 import { kubernetesObjects } from "../lib/plan/manifests";
 import { planStack, type StackPlan } from "./support/plans";

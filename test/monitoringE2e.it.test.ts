@@ -19,7 +19,7 @@ import { Collector } from "../automation/collector";
 import { silentLogger } from "../automation/logger";
 import { AutomationService } from "../automation/service";
 import { SeasonalNaiveForecaster } from "../automation/predict";
-import { catalogSeries } from "../automation/signals";
+import { catalogSeries } from "../lib/monitoring/signals";
 import { stackCostEstimate } from "../automation/costEstimate";
 import type { Store } from "../automation/store";
 import { serviceCatalog } from "../lib/catalog/services";

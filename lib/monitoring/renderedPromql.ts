@@ -6,8 +6,8 @@
  * images, the kube-state-metrics allowlist and custom-resource-state metrics, and label values that
  * come from the project's own objects (NodePool names and limits, ScaledObject names and triggers).
  */
-import type { AutomationMetrics } from "../../automation/metrics";
-import { catalogSeries } from "../../automation/signals";
+import type { Registry } from "prom-client";
+import { catalogSeries } from "./signals";
 import type { PlannedResource } from "../plan/mockRuntime";
 import { helmReleases, kubernetesObjects, type KubernetesObject } from "../plan/manifests";
 import { applicationMetricContract } from "./metricNames";
@@ -162,8 +162,13 @@ export function sourceValuesOf(objects: readonly KubernetesObject[]): Map<string
   ]);
 }
 
+/** A metrics registry holder such as the automation service's `AutomationMetrics` (automation/metrics.ts). */
+export interface RegistryHolder {
+  readonly registry: Registry;
+}
+
 /** The automation service's registry as own metrics (names, types, label names). */
-export function registryMetrics(metrics: AutomationMetrics): OwnMetric[] {
+export function registryMetrics(metrics: RegistryHolder): OwnMetric[] {
   return metrics.registry.getMetricsAsArray().map((m) => {
     const x = m as unknown as { name: string; type?: string; labelNames?: string[] };
     return { name: x.name, type: String(x.type ?? m.constructor.name.toLowerCase()), labels: x.labelNames ?? [] };
@@ -171,7 +176,7 @@ export function registryMetrics(metrics: AutomationMetrics): OwnMetric[] {
 }
 
 /** Everything the index needs besides the catalogs, from a rendered stack. */
-export function indexInputFromPlan(resources: readonly PlannedResource[], catalogs: readonly MetricCatalogFile[], automation: AutomationMetrics): IndexInput {
+export function indexInputFromPlan(resources: readonly PlannedResource[], catalogs: readonly MetricCatalogFile[], automation: RegistryHolder): IndexInput {
   const objects = kubernetesObjects(resources);
   const kps = helmReleases(resources).find((r) => r.chart === "kube-prometheus-stack");
   const ksmValues = (kps?.values as Any | undefined)?.["kube-state-metrics"];

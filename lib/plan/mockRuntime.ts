@@ -25,6 +25,8 @@ export interface PlannedResource {
   readonly dependencies?: readonly string[];
   /** Per input property, the URNs of the resources its value came from. */
   readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+  /** Former URNs the engine is told this resource had (its `aliases` option); absent when none. */
+  readonly aliases?: readonly string[];
 }
 
 export interface MockRunOptions {
@@ -198,6 +200,19 @@ export async function runUnderMocks(
   const qualifiedTypes = new Map<pulumi.Resource, string>();
   const stackUrn = `urn:pulumi:${options.stack}::${options.project}::pulumi:pulumi:Stack::${options.project}-${options.stack}`;
   const urnOf = new Map<pulumi.Resource, string>();
+  const aliasUrns = new Map<string, string[]>();
+  // The URN an alias names, as the engine derives it (same stack and project; name, type and parent
+  // default to the resource's own). URN strings are taken as written.
+  const aliasUrn = (alias: unknown, args: pulumi.ResourceTransformationArgs): string => {
+    if (typeof alias === "string") return alias;
+    const a = (alias ?? {}) as { name?: unknown; type?: unknown; parent?: pulumi.Resource; noParent?: boolean; stack?: unknown; project?: unknown };
+    const parent = a.noParent ? undefined : "parent" in a ? a.parent : args.opts.parent;
+    const type = typeof a.type === "string" ? a.type : args.type;
+    const qualified = parent && qualifiedTypes.has(parent) ? `${qualifiedTypes.get(parent)!}$${type}` : type;
+    const stack = typeof a.stack === "string" ? a.stack : options.stack;
+    const project = typeof a.project === "string" ? a.project : options.project;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${typeof a.name === "string" ? a.name : args.name}`;
+  };
 
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
@@ -211,6 +226,8 @@ export async function runUnderMocks(
       const list = parents.get(key) ?? [];
       list.push(`${urn}\u0000${parent && urnOf.has(parent) ? urnOf.get(parent)! : stackUrn}`);
       parents.set(key, list);
+      const aliases = (args.opts.aliases ?? []).map((alias) => aliasUrn(alias, args));
+      if (aliases.length > 0) aliasUrns.set(urn, aliases);
       return undefined;
     });
     const result = (await program()) ?? {};
@@ -263,6 +280,7 @@ export async function runUnderMocks(
         inputs: maskSecrets(request ? request.object : reg.inputs, options.maskValues) as Record<string, unknown>,
         dependencies: translate(request?.dependencies ?? []),
         propertyDependencies,
+        ...(aliasUrns.has(urn!) ? { aliases: aliasUrns.get(urn!)! } : {}),
       });
     });
   }

@@ -24,7 +24,7 @@
  * spot interruptions, consolidation moving pods, pods per node and instance sizes.
  */
 import { capacitySpreadLabel, karpenterCapacityTypeLabel, workloadClassLabel } from "../catalog/workloadClasses";
-import { admittedValues, nodePoolCapacityType, nodePoolSpreadValues, type NodeSelectorRequirement } from "../../policies/lib";
+import { admittedValues, nodePoolCapacityType, nodePoolSpreadValues, type NodeSelectorRequirement } from "./nodePoolRequirements";
 
 type Json = Record<string, any>;
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Collector } from "../../automation/collector";
 import { silentLogger } from "../../automation/logger";
-import { catalogSeries, seriesFor } from "../../automation/signals";
+import { catalogSeries, seriesFor } from "../../lib/monitoring/signals";
 import type { Store } from "../../automation/store";
 import { serviceByName } from "../../lib/catalog/services";
 import { sharedPgliteStore, truncateAll } from "./support/harness";

@@ -22,7 +22,7 @@ import { PostgresDatabase, PgliteDatabase, Store, type Database } from "../../au
 import { Predictor } from "../../automation/predict";
 import { AutomationMetrics } from "../../automation/metrics";
 import { SeasonalNaiveForecaster } from "../../automation/predict";
-import { catalogSeries } from "../../automation/signals";
+import { catalogSeries } from "../../lib/monitoring/signals";
 import { parseAutomationConfig, AutomationConfigError, type AutomationConfig } from "../../automation/config";
 import { FakePulumi } from "./support/fakePulumi";
 import { TestPostgres, requireTool } from "./support/postgres";

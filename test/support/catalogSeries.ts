@@ -10,7 +10,7 @@ import { serviceCatalog } from "../../lib/catalog/services";
 import { kubernetesObjects, type KubernetesObject } from "../../lib/plan/manifests";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import type { ContractIndex } from "../../lib/monitoring/promqlContract";
-import { catalogSeries, signalId } from "../../automation/signals";
+import { catalogSeries, signalId } from "../../lib/monitoring/signals";
 
 export type Scenario = "healthy" | "failing";
 type Any = Record<string, any>;

@@ -8,8 +8,8 @@
  * name (the `scaledObject` label of KEDA's metrics); KEDA numbers a ScaledObject's triggers in
  * order (`triggerIndex`, the label KEDA 2.13+ exports; it was `scalerIndex` before), and the catalog's signals are the triggers in that order.
  */
-import { serviceCatalog, type ServiceDefinition, type Signal } from "../lib/catalog/services";
-import { applicationMetrics } from "../lib/monitoring/metricNames";
+import { serviceCatalog, type ServiceDefinition, type Signal } from "../catalog/services";
+import { applicationMetrics } from "./metricNames";
 
 export interface SeriesDefinition {
   readonly service: string;
