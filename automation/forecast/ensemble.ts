@@ -24,7 +24,8 @@
  * 5. every model is refitted on the full history for today's forecasts.
  */
 import { Calendar } from "./calendar";
-import { naiveDefinition, persistenceDefinition, seasonalNaiveDefinition } from "./baselines";
+import { lastValueDefinition, levelDailyDefinition, levelWeeklyDefinition, naiveDefinition, persistenceDefinition, seasonalNaiveDefinition } from "./baselines";
+import { asymmetricQuantileLevel, calibratePeak, fitPeakRatio, peakForecast, peakRatioAt, type PeakCalibration, type PeakRatioModel } from "./peak";
 import { linearDefinition } from "./linear";
 import {
   calibrateBlocks,
@@ -55,7 +56,15 @@ import { InsufficientHistoryError, type Exclusion, type ForecastOutput, type Reg
 export const ensembleName = "ensemble";
 
 export const baselineDefinitions: readonly ModelDefinition[] = [persistenceDefinition, naiveDefinition, seasonalNaiveDefinition] as ModelDefinition[];
-export const defaultMemberDefinitions: readonly ModelDefinition[] = [linearDefinition, prophetDefinition, arimaDefinition, sarimaDefinition] as ModelDefinition[];
+export const defaultMemberDefinitions: readonly ModelDefinition[] = [
+  linearDefinition,
+  prophetDefinition,
+  arimaDefinition,
+  sarimaDefinition,
+  lastValueDefinition,
+  levelDailyDefinition,
+  levelWeeklyDefinition,
+] as ModelDefinition[];
 
 export interface MemberState {
   readonly name: string;
@@ -90,6 +99,11 @@ export interface EnsembleState {
   readonly confidence: number;
   readonly confidenceTerms: { readonly accuracyTerm: number; readonly coverageTerm: number };
   readonly limits: GuardLimits;
+  /**
+   * The peak model (peak.ts): peak-to-mean ratio by hour of week and the conformal τ-quantile of the
+   * ensemble's peak residuals; calibration undefined when the pool is too small (then peakUpper is used).
+   */
+  readonly peak: { readonly ratio: PeakRatioModel; readonly calibration?: PeakCalibration; readonly levelFloor: number };
   /** Things a reader should know: short history, excluded models, fallback to the reference. */
   readonly notes: readonly string[];
   /** Out-of-sample forecast blocks of the last calibrationDays by model (and "ensemble"): the calibration pool. */
@@ -102,6 +116,14 @@ export interface EnsembleState {
 export interface EnsembleForecast extends ForecastOutput {
   /** Upper bound for the within-bucket peak (the max of the raw samples in a bucket). */
   readonly peakUpper: number[];
+  /**
+   * The τ-quantile forecast of each bucket's peak (τ from peakCostUnder/peakCostOver, 0.9 by
+   * default): what the floor must carry at 100% per replica. Equal to peakUpper when the peak
+   * calibration is not available yet.
+   */
+  readonly peak: number[];
+  /** τ of `peak`, or undefined when `peak` is peakUpper. */
+  readonly peakLevel?: number;
   readonly confidence: number;
   /** "ensemble", or the reference baseline's name when the ensemble fell back to it. */
   readonly source: string;
@@ -241,6 +263,13 @@ export function fitEnsembleAt(series: RegularSeries, end: number, opts: Forecast
   const validation = "reason" in ecal ? ref.stats! : ecal.stats;
   const conf = confidenceOf(validation, opts);
 
+  // The peak model: ratio by hour of week on the training window, conformal τ-quantile on the ensemble's pool.
+  const cal = ctx.calendar;
+  const ratio = fitPeakRatio(series, start, end, floor, { localOf: (t) => cal.local(t) });
+  const level = asymmetricQuantileLevel(opts.peakCostUnder, opts.peakCostOver);
+  const peakCal = calibratePeak(ensembleBlocks, series, end, H, floor, (k) => peakRatioAt(ratio, cal.local(series.startMs + k * series.stepMs)), level, opts.minResiduals);
+  if (!peakCal) notes.push("peak quantile not calibrated (too few out-of-sample forecasts): the floor uses the peak's upper bound");
+
   return {
     series,
     ctx,
@@ -263,6 +292,7 @@ export function fitEnsembleAt(series: RegularSeries, end: number, opts: Forecast
     confidence: conf.confidence,
     confidenceTerms: { accuracyTerm: conf.accuracyTerm, coverageTerm: conf.coverageTerm },
     limits,
+    peak: { ratio, ...(peakCal ? { calibration: peakCal } : {}), levelFloor: floor },
     notes,
     pool,
     recorded: new Map(),
@@ -355,7 +385,14 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
     for (let h = 0; h < H; h++) rec[recordAt * H + h] = point[h]!;
   }
   const iv = withPeak(point, cal, ctx.nonNegative);
-  return { ...iv, confidence, source, weights: used, dropped, staleSteps: trailingUnobserved(series, origin), ...(o.allModels ? { models } : {}) };
+  const pc = state.peak.calibration;
+  const peak = pc
+    ? Array.from(point, (p, i) => {
+        const at = series.startMs + (origin + i) * series.stepMs;
+        return peakForecast(p, peakRatioAt(state.peak.ratio, ctx.calendar.local(at)), pc.q[Math.min(i, pc.q.length - 1)]!, state.peak.levelFloor);
+      })
+    : iv.peakUpper;
+  return { ...iv, peak, ...(pc ? { peakLevel: pc.level } : {}), confidence, source, weights: used, dropped, staleSteps: trailingUnobserved(series, origin), ...(o.allModels ? { models } : {}) };
 }
 
 function withPeak(f: ArrayLike<number>, cal: Calibration, nonNegative: boolean): ForecastOutput & { peakUpper: number[] } {

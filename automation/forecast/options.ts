@@ -102,6 +102,13 @@ export interface ForecastOptions {
   readonly coveragePenalty: number;
   /** The guard rejects forecasts above this multiple of the history's maximum. */
   readonly guardMaxFactor: number;
+  /**
+   * The peak quantile of the floor comes from an asymmetric loss: a missing replica costs
+   * `peakCostUnder`, a spare one `peakCostOver` (per replica and bucket); the peak forecast is the
+   * quantile τ = under / (under + over) of the coming buckets' peak (peak.ts). Default 9 : 1, τ = 0.9.
+   */
+  readonly peakCostUnder: number;
+  readonly peakCostOver: number;
   /** Whether the series cannot be negative ("auto": true when the history has no negative value). */
   readonly nonNegative: boolean | "auto";
   /** A decision falls back (missing data) when the latest this-many minutes have no sample. */
@@ -136,6 +143,8 @@ export const defaultForecastOptions: ForecastOptions = {
   confidenceThreshold: 0.8,
   coveragePenalty: 2,
   guardMaxFactor: 10,
+  peakCostUnder: 9,
+  peakCostOver: 1,
   nonNegative: "auto",
   maxStaleMinutes: 60,
   calendar: defaultCalendarOptions,
@@ -197,6 +206,8 @@ export function resolveForecastOptions(input: ForecastOptionsInput = {}): Foreca
   if (typeof o.baselineMembers !== "boolean") problems.push(`baselineMembers = ${JSON.stringify(o.baselineMembers)}: must be true or false`);
   num("coveragePenalty", o.coveragePenalty, 0, 100);
   num("guardMaxFactor", o.guardMaxFactor, 1, 1e6);
+  num("peakCostUnder", o.peakCostUnder, 1e-6, 1e6);
+  num("peakCostOver", o.peakCostOver, 1e-6, 1e6);
   num("maxStaleMinutes", o.maxStaleMinutes, 0, 10_080);
   if (o.nonNegative !== true && o.nonNegative !== false && o.nonNegative !== "auto") problems.push(`nonNegative = ${JSON.stringify(o.nonNegative)}: must be true, false or "auto"`);
   if (typeof o.confidenceThreshold !== "number" || !Number.isFinite(o.confidenceThreshold) || o.confidenceThreshold < 0 || o.confidenceThreshold > 1) {
