@@ -47,8 +47,9 @@ describe("docs/forecasting.md figures (issue 14)", function () {
     assert.ok(para.length > 0, "README has a forecasting paragraph");
     for (const p of para) {
       for (const fig of p.match(/\d+\.\d+(%|x|×)/g) ?? []) {
-        const bare = fig.replace(/x$/, "");
-        assert.ok(block.includes(bare), `README quotes ${fig}, which docs/forecasting.md's generated block does not have`);
+        const bare = fig.replace(/x$/, "").replace(/[.%×]/g, (c) => `\\${c}`);
+        // Whole figures only: "8.2%" must not match inside "98.2%".
+        assert.ok(new RegExp(`(^|[^\\d.])${bare}`).test(block), `README quotes ${fig}, which docs/forecasting.md's generated block does not have`);
       }
     }
   });
