@@ -78,7 +78,7 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   const H = opts.horizonSteps;
   const floors = new Int32Array(n).fill(-1);
   const fallbacks: Record<FallbackReason, number> = { "no-model": 0, "missing-data": 0, "invalid-forecast": 0, "low-confidence": 0 };
-  const acc = new Map<string, { ape: number; inside: number; n: number }>();
+  const acc = new Map<string, { ape: number; nApe: number; inside: number; n: number }>();
   const excludedDays: Record<string, number> = {};
   const droppedOrigins: Record<string, number> = {};
   const weightSums: Record<string, number> = {};
@@ -90,8 +90,12 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   const floorLevel = Math.max(1e-9, (0.01 * traceMean) / Math.max(1, n));
   const score = (name: string, point: number, lower: number, upper: number, actual: number) => {
     let a = acc.get(name);
-    if (!a) acc.set(name, (a = { ape: 0, inside: 0, n: 0 }));
-    a.ape += absolutePercentageError(actual, point, floorLevel);
+    if (!a) acc.set(name, (a = { ape: 0, nApe: 0, inside: 0, n: 0 }));
+    const e = absolutePercentageError(actual, point, floorLevel);
+    if (!Number.isNaN(e)) {
+      a.ape += e;
+      a.nApe++;
+    }
     if (actual >= lower && actual <= upper) a.inside++;
     a.n++;
   };
@@ -181,7 +185,7 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   const names = [...order, ...[...acc.keys()].filter((k) => !order.includes(k))];
   const accuracy = names.map((name) => {
     const a = acc.get(name);
-    return { name, mape: a && a.n ? a.ape / a.n : Number.NaN, coverage80: a && a.n ? a.inside / a.n : Number.NaN, n: a?.n ?? 0 };
+    return { name, mape: a && a.nApe ? a.ape / a.nApe : Number.NaN, coverage80: a && a.n ? a.inside / a.n : Number.NaN, n: a?.n ?? 0 };
   });
   const meanWeights = Object.fromEntries(Object.entries(weightSums).map(([k, v]) => [k, fits ? v / fits : 0]));
   return {
