@@ -94,6 +94,17 @@ export interface ForecastOptions {
    * validation window), "pool" = MAPE over the whole calibration pool (up to calibrationDays).
    */
   readonly weightWindow: "validation" | "pool";
+  /**
+   * How the members are combined, per horizon h = 1…H:
+   * - "select" (default): candidates are every usable member and baseline alone, and the
+   *   1/MAPE^weightPower combinations of the members that beat the reference, of the best 2 and of
+   *   the best 3; the one with the lowest MAPE at h over the calibration pool (rolling origins, out
+   *   of sample) is used at h. So the ensemble is never chosen worse, on the pool, than its best
+   *   member (persistence included);
+   * - "inverse-error": the design's first rule: 1/MAPE^weightPower over the models that beat the
+   *   reference on weightWindow, the same weights at every horizon.
+   */
+  readonly combination: "select" | "inverse-error";
   /** Fewest validation residuals per horizon to calibrate an interval. */
   readonly minResiduals: number;
   /** A decision needs at least this confidence (design: 80%). */
@@ -139,6 +150,7 @@ export const defaultForecastOptions: ForecastOptions = {
   weightPower: 2,
   baselineMembers: false,
   weightWindow: "validation",
+  combination: "select",
   minResiduals: 12,
   confidenceThreshold: 0.8,
   coveragePenalty: 2,
@@ -203,6 +215,7 @@ export function resolveForecastOptions(input: ForecastOptionsInput = {}): Foreca
   num("minResiduals", o.minResiduals, 4, 10_000, true);
   num("weightPower", o.weightPower, 0, 10);
   if (o.weightWindow !== "validation" && o.weightWindow !== "pool") problems.push(`weightWindow = ${JSON.stringify(o.weightWindow)}: must be validation or pool`);
+  if (o.combination !== "select" && o.combination !== "inverse-error") problems.push(`combination = ${JSON.stringify(o.combination)}: must be select or inverse-error`);
   if (typeof o.baselineMembers !== "boolean") problems.push(`baselineMembers = ${JSON.stringify(o.baselineMembers)}: must be true or false`);
   num("coveragePenalty", o.coveragePenalty, 0, 100);
   num("guardMaxFactor", o.guardMaxFactor, 1, 1e6);
