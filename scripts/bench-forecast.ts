@@ -28,7 +28,8 @@ import { runBacktest, type BacktestResult } from "../automation/backtest/run";
 import { loadServiceContext } from "../automation/backtest/service";
 import { parseTraceCsv, readTrace, type Trace } from "../automation/backtest/trace";
 import { burstyTrace, spikeTrace, SpikeKpiRecorder, toCsv } from "../automation/backtest/synthetic";
-import { ensemble } from "../automation/forecast/ensemble";
+import { disposeEnsemble, ensemble, fitEnsembleAt, forecastEnsembleAt } from "../automation/forecast/ensemble";
+import { Calendar } from "../automation/forecast/calendar";
 import { linearDefinition } from "../automation/forecast/linear";
 import { makeContext } from "../automation/forecast/model";
 import { resolveForecastOptions } from "../automation/forecast/options";
@@ -61,37 +62,58 @@ function fitTimes(): string[] {
   const taxi = readTrace(path.join(traces, "nab/realKnownCause/nyc_taxi.csv"));
   const all = resample(taxi.samples, 15 * 60_000);
   const n = 30 * 96;
-  // 11 services: 30-day windows of nyc_taxi starting 15 days apart, scaled differently.
+  // 11 services: 31-day windows of nyc_taxi starting 6 days apart, scaled differently.
   const windows = Array.from({ length: 11 }, (_, i) => {
-    const from = i * 15 * 96;
-    return Array.from({ length: n }, (_, k) => ({ t: all.startMs + (from + k) * all.stepMs, v: all.mean[from + k]! * (0.5 + i * 0.1) }));
+    const from = i * 6 * 96;
+    return Array.from({ length: n + 96 }, (_, k) => ({ t: all.startMs + (from + k) * all.stepMs, v: all.mean[from + k]! * (0.5 + i * 0.1) }));
   });
-  const started = process.hrtime.bigint();
+  // CPU time of this process (user + system), not wall time: the machine is shared.
+  const cpuMs = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
+  // Cold fit: no previous fit, so every model is also fitted on a held-out window and forecasts across the 7-day calibration pool.
+  const cold0 = cpuMs();
   const per: number[] = [];
   const confidences: number[] = [];
   for (const w of windows) {
-    const t = process.hrtime.bigint();
-    const m = ensemble.fit(w, { calendar: { holidays: usHolidays2014 } });
-    per.push(ms(process.hrtime.bigint() - t));
+    const t = cpuMs();
+    const m = ensemble.fit(w.slice(0, n), { calendar: { holidays: usHolidays2014 } });
+    per.push(cpuMs() - t);
     confidences.push(m.state.confidence);
     ensemble.dispose(m);
   }
-  const total = ms(process.hrtime.bigint() - started);
-  lines.push(`Fit time, ensemble on 30 days × 15 min (${n} points) for 11 services, one thread: ${(total / 1000).toFixed(2)} s total, ${(total / 11).toFixed(0)} ms per service (min ${Math.min(...per).toFixed(0)}, max ${Math.max(...per).toFixed(0)}); target ≤ 1 s: ${(total / 1000).toFixed(2)}× the target → ${total <= 1000 ? "PASS" : "MISS"} (load average ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} CPUs: shared machines inflate this)`);
-  lines.push(`  (each: baselines + last-value, level-daily, level-weekly + linear + prophet + arima + sarima fitted on the 23 days before a 7-day calibration window, rolling forecasts over it, then refitted on all 30 days)`);
-  const series = resample(windows[0]!, 15 * 60_000);
+  const total = cpuMs() - cold0;
+  // Daily refit (the service's and the backtest's path): yesterday's fit is given, its forecasts over
+  // yesterday were recorded as they were issued, so each model is fitted once on the 30 days.
+  const opts = resolveForecastOptions({ calendar: { holidays: usHolidays2014 } });
+  const calendar = new Calendar(opts.calendar);
+  let daily = 0;
+  for (const w of windows) {
+    const series = resample(w, 15 * 60_000);
+    const prev = fitEnsembleAt(series, n, opts, { calendar });
+    for (let k = n; k < n + 96; k++) forecastEnsembleAt(prev, k, opts.horizonSteps);
+    const t = cpuMs();
+    const next = fitEnsembleAt(series, n + 96, opts, { previous: prev, calendar });
+    daily += cpuMs() - t;
+    disposeEnsemble(prev);
+    disposeEnsemble(next);
+  }
+  lines.push(`Daily refit (yesterday's fit given, as the service and the backtest run it), ensemble on 30 days × 15 min (${n} points) for 11 services, CPU time of one thread: ${(daily / 1000).toFixed(2)} s total, ${(daily / 11).toFixed(0)} ms per service; target ≤ 1 s: ${(daily / 1000).toFixed(2)}× the target → ${daily <= 1000 ? "PASS" : "MISS"} (load average ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} CPUs: a shared machine inflates CPU time too)`);
+  lines.push(`Cold fit (no previous fit: also a held-out fit and 7 days of rolling forecasts per model), same 11 services, CPU time: ${(total / 1000).toFixed(2)} s total, ${(total / 11).toFixed(0)} ms per service (min ${Math.min(...per).toFixed(0)}, max ${Math.max(...per).toFixed(0)}); ${(total / 1000).toFixed(2)}× the 1-s target`);
+  const series = resample(windows[0]!.slice(0, n), 15 * 60_000);
   const ctx = makeContext(resolveForecastOptions(), series);
   const single: string[] = [];
   for (const def of [linearDefinition, prophetDefinition, arimaDefinition, sarimaDefinition] as ModelDefinition[]) {
     const reps = 5;
-    const t = process.hrtime.bigint();
+    const t = cpuMs();
     for (let i = 0; i < reps; i++) {
       const p = def.fit(series, 0, n, ctx);
       def.dispose?.(p);
     }
-    single.push(`${def.name} ${(ms(process.hrtime.bigint() - t) / reps).toFixed(1)} ms`);
+    single.push(`${def.name} ${((cpuMs() - t) / reps).toFixed(1)} ms`);
   }
-  lines.push(`  one fit on 2,880 points: ${single.join(", ")}`);
+  lines.push(`  one fit on 2,880 points (CPU time): ${single.join(", ")}`);
   lines.push(`  decision confidence of the 11 fits: ${confidences.map((c) => c.toFixed(2)).join(" ")}`);
   return lines;
 }
