@@ -304,10 +304,11 @@ export function calibrateBlocks(
   // Conformal level correction: the pool's days are not exchangeable (load drifts, weekdays
   // differ), so the nominal quantile under- or over-covers out of sample. The level used is the
   // one whose leave-one-day-out coverage is c (bisection on [0.5, 0.99]); nominal when there are
-  // no folds or it already covers within ±1 point.
+  // no folds or it already covers within ±1 point. Off by default (forecastOptions.conformalCorrection):
+  // measured in the bench it over-corrected as often as it helped (docs/forecasting.md §6).
   let level = c;
   let coverage80 = coverageAt(c);
-  if (opts.conformalCorrection !== false && Number.isFinite(coverage80) && Math.abs(coverage80 - c) > 0.01) {
+  if (opts.conformalCorrection === true && Number.isFinite(coverage80) && Math.abs(coverage80 - c) > 0.01) {
     let a = 0.5;
     let b = 0.99;
     for (let it = 0; it < 12; it++) {

@@ -105,6 +105,12 @@ export interface ForecastOptions {
    *   reference on weightWindow, the same weights at every horizon.
    */
   readonly combination: "select" | "inverse-error";
+  /**
+   * Conformal level correction of the intervals (model.ts calibrateBlocks): use the quantile level
+   * whose leave-one-day-out coverage on the pool is intervalCoverage. Off by default: in the bench
+   * it over-covered as often as it fixed under-coverage (docs/forecasting.md §6).
+   */
+  readonly conformalCorrection: boolean;
   /** Fewest validation residuals per horizon to calibrate an interval. */
   readonly minResiduals: number;
   /** A decision needs at least this confidence (design: 80%). */
@@ -151,6 +157,7 @@ export const defaultForecastOptions: ForecastOptions = {
   baselineMembers: false,
   weightWindow: "validation",
   combination: "select",
+  conformalCorrection: false,
   minResiduals: 12,
   confidenceThreshold: 0.8,
   coveragePenalty: 2,
@@ -216,6 +223,7 @@ export function resolveForecastOptions(input: ForecastOptionsInput = {}): Foreca
   num("weightPower", o.weightPower, 0, 10);
   if (o.weightWindow !== "validation" && o.weightWindow !== "pool") problems.push(`weightWindow = ${JSON.stringify(o.weightWindow)}: must be validation or pool`);
   if (o.combination !== "select" && o.combination !== "inverse-error") problems.push(`combination = ${JSON.stringify(o.combination)}: must be select or inverse-error`);
+  if (typeof o.conformalCorrection !== "boolean") problems.push(`conformalCorrection = ${JSON.stringify(o.conformalCorrection)}: must be true or false`);
   if (typeof o.baselineMembers !== "boolean") problems.push(`baselineMembers = ${JSON.stringify(o.baselineMembers)}: must be true or false`);
   num("coveragePenalty", o.coveragePenalty, 0, 100);
   num("guardMaxFactor", o.guardMaxFactor, 1, 1e6);
