@@ -8,7 +8,7 @@ import type { ForecastRequest, ForecastResult, Forecaster } from "./predict";
 /** The ensemble's own interface, as far as this adapter uses it. */
 interface EnsembleLike {
   fit(history: readonly { t: number; v: number }[], input?: Record<string, unknown>): unknown;
-  predict(model: unknown, horizonSteps: number): { point: number[]; lower: number[]; upper: number[]; confidence: number; source?: string; staleSteps?: number };
+  predict(model: unknown, horizonSteps: number): { point: number[]; lower: number[]; upper: number[]; peak?: number[]; confidence: number; source?: string; staleSteps?: number };
   dispose(model: unknown): void;
 }
 
@@ -28,6 +28,7 @@ export class EnsembleForecaster implements Forecaster {
         point: f.point,
         lower: f.lower,
         upper: f.upper,
+        ...(f.peak ? { peak: f.peak } : {}),
         confidence: f.confidence,
         staleSteps: f.staleSteps,
       };

@@ -17,7 +17,7 @@ export class AutomationMetrics {
   readonly forecastMape: Gauge<"service" | "model">;
   readonly forecastIntervalCoverage: Gauge<"service" | "model">;
   readonly forecastConfidence: Gauge<"service">;
-  /** Forecast load by service, signal, bound (point|lower|upper) and horizon (Prometheus duration). */
+  /** Forecast load by service, signal, bound (point|lower|upper|peak) and horizon (Prometheus duration). */
   readonly forecastLoad: Gauge<"service" | "signal" | "bound" | "horizon">;
   readonly predictiveFloorReplicas: Gauge<"service">;
   readonly forecastLastSuccessTimestamp: Gauge;
@@ -41,7 +41,7 @@ export class AutomationMetrics {
     this.forecastMape = new Gauge({ name: names.forecastMape, help: "Recent forecast MAPE (0-1) by service and model.", labelNames: ["service", "model"], registers: r });
     this.forecastIntervalCoverage = new Gauge({ name: names.forecastIntervalCoverage, help: "Share of recent actuals inside the 80% interval, by service and model.", labelNames: ["service", "model"], registers: r });
     this.forecastConfidence = new Gauge({ name: names.forecastConfidence, help: "Decision confidence (0-1) by service.", labelNames: ["service"], registers: r });
-    this.forecastLoad = new Gauge({ name: names.forecastLoad, help: "Forecast load by service, signal, bound (point|lower|upper) and horizon.", labelNames: ["service", "signal", "bound", "horizon"], registers: r });
+    this.forecastLoad = new Gauge({ name: names.forecastLoad, help: "Forecast load by service, signal, bound (point|lower|upper|peak) and horizon.", labelNames: ["service", "signal", "bound", "horizon"], registers: r });
     this.predictiveFloorReplicas = new Gauge({ name: names.predictiveFloorReplicas, help: "Predictive replica floor by service.", labelNames: ["service"], registers: r });
     this.forecastLastSuccessTimestamp = new Gauge({ name: names.forecastLastSuccessTimestamp, help: "Unix time of the last successful forecast run.", registers: r });
     this.updateDurationSeconds = new Histogram({

@@ -1,6 +1,8 @@
 /**
  * Predictive floors: forecast each service's load signals from the collected samples, turn the
- * forecast's upper bound into replicas, and raise the service's minimum to that floor when the
+ * forecast of the coming buckets' peak (the ensemble's τ-quantile peak forecast, peak.ts; the upper
+ * bound of the bucket mean when the engine has no peak forecast) into replicas at the signal's
+ * per-replica target, and raise the service's minimum to that floor when the
  * forecast is confident enough (design: 80%). Below the threshold, or without a usable forecast,
  * the floor is removed and the reactive scalers (HPA/KEDA) act alone.
  *
@@ -39,6 +41,12 @@ export interface ForecastResult {
   readonly point: readonly number[];
   readonly lower: readonly number[];
   readonly upper: readonly number[];
+  /**
+   * Per bucket: the τ-quantile forecast of the bucket's peak (the max of the raw samples in it),
+   * when the engine has one (the ensemble's peak model, automation/forecast/peak.ts). The floor
+   * carries this instead of `upper`: a missing replica costs more than a spare one.
+   */
+  readonly peak?: readonly number[];
   /** Decision confidence, 0-1. */
   readonly confidence: number;
   /** Buckets at the end of the history without data. */
@@ -122,7 +130,8 @@ export interface ServiceForecast {
   readonly needed?: number;
   readonly confidence?: number;
   readonly fallback?: string;
-  readonly signals: readonly { signal: string; model?: string; upper?: number; needed?: number; confidence?: number; error?: string }[];
+  /** Per signal: `upper` is the forecast the floor carries, `bound` says which ("peak" or the mean's "upper"). */
+  readonly signals: readonly { signal: string; model?: string; upper?: number; bound?: "peak" | "upper"; needed?: number; confidence?: number; error?: string }[];
 }
 
 export interface PredictionRun {
@@ -173,7 +182,7 @@ export class Predictor {
     let anySuccess = false;
 
     for (const [service, series] of byService) {
-      const signals: { signal: string; model?: string; upper?: number; needed?: number; confidence?: number; error?: string }[] = [];
+      const signals: { signal: string; model?: string; upper?: number; bound?: "peak" | "upper"; needed?: number; confidence?: number; error?: string }[] = [];
       let needed = 0;
       let confidence = 1;
       let usable = true;
@@ -206,17 +215,21 @@ export class Predictor {
             calendar: { timezone: settings.schedules.timezone, businessHours: settings.schedules.businessHours, holidays: settings.schedules.holidays },
           });
           if ((f.staleSteps ?? 0) > 4) throw new Error(`the latest ${f.staleSteps} buckets have no data`);
-          const upper = Math.max(...f.upper.slice(0, horizonSteps));
-          if (!Number.isFinite(upper) || upper < 0) throw new Error(`unusable upper bound ${upper}`);
+          // The floor carries the forecast of the buckets' peak when the engine has one (else the
+          // upper bound of the bucket mean), at the signal's per-replica target.
+          const bound = f.peak && f.peak.length >= horizonSteps ? "peak" : "upper";
+          const upper = Math.max(...(bound === "peak" ? f.peak! : f.upper).slice(0, horizonSteps));
+          if (!Number.isFinite(upper) || upper < 0) throw new Error(`unusable ${bound} forecast ${upper}`);
           const n = Math.ceil(upper / s.perReplica! - 1e-9);
           needed = Math.max(needed, n);
           confidence = Math.min(confidence, f.confidence);
           anySuccess = true;
-          signals.push({ signal: s.signal, model: f.model, upper, needed: n, confidence: f.confidence });
+          signals.push({ signal: s.signal, model: f.model, upper, bound, needed: n, confidence: f.confidence });
           const h = horizonSteps - 1;
           metrics.forecastLoad.set({ service, signal: s.signal, bound: "point", horizon }, f.point[h] ?? 0);
           metrics.forecastLoad.set({ service, signal: s.signal, bound: "lower", horizon }, f.lower[h] ?? 0);
           metrics.forecastLoad.set({ service, signal: s.signal, bound: "upper", horizon }, f.upper[h] ?? 0);
+          if (f.peak) metrics.forecastLoad.set({ service, signal: s.signal, bound: "peak", horizon }, f.peak[h] ?? 0);
           if (f.mape !== undefined) metrics.forecastMape.set({ service, model: f.model }, f.mape);
           if (f.intervalCoverage !== undefined) metrics.forecastIntervalCoverage.set({ service, model: f.model }, f.intervalCoverage);
           for (let i = 0; i < horizonSteps; i++) {

@@ -38,6 +38,12 @@ export interface DecisionSettings {
   readonly maxStepDown: number;
   /** Buckets ahead the floor covers (default 2: this bucket and the next, for the pod start delay). */
   readonly coverSteps: number;
+  /**
+   * "peak" (default): the floor carries the τ-quantile forecast of the coming buckets' peak at 100%
+   * per replica (peak.ts). "mean-and-peak" (the earlier rule): the bucket mean's 80% upper bound at
+   * the target utilisation and the peak's upper bound at 100%, whichever needs more.
+   */
+  readonly floorMode?: "peak" | "mean-and-peak";
 }
 
 export interface PredictiveReplay {
@@ -58,6 +64,8 @@ export interface PredictiveReplay {
   readonly droppedOrigins: Record<string, number>;
   /** Mean ensemble weights over the days, by model. */
   readonly meanWeights: Record<string, number>;
+  /** Share of observed buckets whose peak (max sample) was at or below the peak forecast made 1 step before; and τ. */
+  readonly peakCoverage: { readonly share: number; readonly level: number; readonly n: number };
 }
 
 export function replayPredictive(samples: readonly Sample[], opts: ForecastOptions, decision: DecisionSettings): PredictiveReplay {
@@ -70,7 +78,7 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   const H = opts.horizonSteps;
   const floors = new Int32Array(n).fill(-1);
   const fallbacks: Record<FallbackReason, number> = { "no-model": 0, "missing-data": 0, "invalid-forecast": 0, "low-confidence": 0 };
-  const acc = new Map<string, { ape: number; inside: number; n: number }>();
+  const acc = new Map<string, { ape: number; nApe: number; inside: number; n: number }>();
   const excludedDays: Record<string, number> = {};
   const droppedOrigins: Record<string, number> = {};
   const weightSums: Record<string, number> = {};
@@ -82,8 +90,12 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   const floorLevel = Math.max(1e-9, (0.01 * traceMean) / Math.max(1, n));
   const score = (name: string, point: number, lower: number, upper: number, actual: number) => {
     let a = acc.get(name);
-    if (!a) acc.set(name, (a = { ape: 0, inside: 0, n: 0 }));
-    a.ape += absolutePercentageError(actual, point, floorLevel);
+    if (!a) acc.set(name, (a = { ape: 0, nApe: 0, inside: 0, n: 0 }));
+    const e = absolutePercentageError(actual, point, floorLevel);
+    if (!Number.isNaN(e)) {
+      a.ape += e;
+      a.nApe++;
+    }
     if (actual >= lower && actual <= upper) a.inside++;
     a.n++;
   };
@@ -95,6 +107,9 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   let fcNs = 0n;
   let firstModelBucket = -1;
   let current = decision.range.min;
+  let peakIn = 0;
+  let peakN = 0;
+  let peakLevel = Number.NaN;
   for (let k = 0; k < n; k++) {
     const t = series.startMs + k * stepMs;
     if (k >= minSteps && calendar.local(t).minuteOfDay === 0) {
@@ -131,10 +146,20 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
       for (const [name, m] of Object.entries(f.models ?? {})) score(name, m.point[H - 1]!, m.lower[H - 1]!, m.upper[H - 1]!, actual);
       score("ensemble", f.point[H - 1]!, f.lower[H - 1]!, f.upper[H - 1]!, actual);
     }
+    if (series.observed[k] === 1 && f.peakLevel !== undefined) {
+      peakLevel = f.peakLevel;
+      if (series.max[k]! <= f.peak[0]!) peakIn++;
+      peakN++;
+    }
+    const peakMode = (decision.floorMode ?? "peak") === "peak";
     const r = predictiveFloor({
-      upper: f.upper.slice(0, decision.coverSteps),
-      capacityPerReplica: decision.capacityPerReplica,
-      peak: { upper: f.peakUpper.slice(0, decision.coverSteps), capacityPerReplica: decision.peakCapacityPerReplica },
+      ...(peakMode
+        ? { upper: f.peak.slice(0, decision.coverSteps), capacityPerReplica: decision.peakCapacityPerReplica }
+        : {
+            upper: f.upper.slice(0, decision.coverSteps),
+            capacityPerReplica: decision.capacityPerReplica,
+            peak: { upper: f.peakUpper.slice(0, decision.coverSteps), capacityPerReplica: decision.peakCapacityPerReplica },
+          }),
       range: decision.range,
       policyCeiling: decision.policyCeiling,
       current,
@@ -156,11 +181,11 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   }
   if (state) disposeEnsemble(state);
   if (shortFits) notes.push(`${shortFits} of ${fits} daily fits had less than the ${opts.trainingDays}-day training window (the first on ${firstFitDays.toFixed(1)} days): they used the history that existed`);
-  const order = ["persistence", "naive", "seasonal-naive", "linear", "prophet", "arima", "sarima", "ensemble"];
+  const order = ["persistence", "naive", "seasonal-naive", "linear", "prophet", "arima", "sarima", "last-value", "level-daily", "level-weekly", "ensemble"];
   const names = [...order, ...[...acc.keys()].filter((k) => !order.includes(k))];
   const accuracy = names.map((name) => {
     const a = acc.get(name);
-    return { name, mape: a && a.n ? a.ape / a.n : Number.NaN, coverage80: a && a.n ? a.inside / a.n : Number.NaN, n: a?.n ?? 0 };
+    return { name, mape: a && a.nApe ? a.ape / a.nApe : Number.NaN, coverage80: a && a.n ? a.inside / a.n : Number.NaN, n: a?.n ?? 0 };
   });
   const meanWeights = Object.fromEntries(Object.entries(weightSums).map(([k, v]) => [k, fits ? v / fits : 0]));
   return {
@@ -176,5 +201,6 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
     excludedDays,
     droppedOrigins,
     meanWeights,
+    peakCoverage: { share: peakN ? peakIn / peakN : Number.NaN, level: peakLevel, n: peakN },
   };
 }

@@ -34,6 +34,14 @@ export interface BacktestOptions {
   readonly policyCeiling?: number;
   /** Chart window; default the trace's last 7 days. */
   readonly window?: { readonly fromMs: number; readonly toMs: number };
+  /** Buckets ahead one floor covers (default 2: this bucket and the next, for the pod start delay). */
+  readonly coverSteps?: number;
+  /** How the floor is sized (predictive.ts DecisionSettings.floorMode); default "peak". */
+  readonly floorMode?: "peak" | "mean-and-peak";
+  /** HPA behaviour overrides for the simulated reactive layer (hpa.ts). */
+  readonly hpa?: SimSettings["hpa"];
+  /** Per-tick observer of every simulated policy (e.g. the spike KPIs of synthetic.ts). */
+  readonly onTick?: (policy: string, tMs: number, replicas: number, ready: number, need: number) => void;
   /** Skip the chart data. */
   readonly noChart?: boolean;
 }
@@ -100,7 +108,8 @@ export function runBacktest(trace: Trace, o: BacktestOptions): BacktestResult {
     policyCeiling: o.policyCeiling ?? Number.POSITIVE_INFINITY,
     maxStepUp,
     maxStepDown,
-    coverSteps: 2,
+    coverSteps: o.coverSteps ?? 2,
+    ...(o.floorMode ? { floorMode: o.floorMode } : {}),
   });
   const t1 = process.hrtime.bigint();
   notes.push(...replay.notes);
@@ -137,10 +146,11 @@ export function runBacktest(trace: Trace, o: BacktestOptions): BacktestResult {
     tickSeconds: hpaSyncPeriodSeconds,
     metricDelaySeconds,
     podStartSeconds,
+    ...(o.hpa ? { hpa: o.hpa } : {}),
     ...(o.noChart ? {} : { chart: { fromMs, toMs, everyMs: Math.max(60_000, Math.min(trace.intervalMs, 15 * 60_000)) } }),
   };
   const timeline = timelineFromSamples(trace.samples, trace.endMs);
-  const scores = policies.map((p) => simulatePolicy(timeline, p, sim));
+  const scores = policies.map((p) => simulatePolicy(timeline, p, o.onTick ? { ...sim, onTick: (t, r, ready, need) => o.onTick!(p.name, t, r, ready, need) } : sim));
   const t2 = process.hrtime.bigint();
   const oracleHours = scores[0]!.replicaHours;
   const results: PolicyResult[] = scores.map((s) => ({ ...s, costRatioToOracle: oracleHours > 0 ? s.replicaHours / oracleHours : Number.NaN }));

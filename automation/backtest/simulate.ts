@@ -39,6 +39,8 @@ export interface SimSettings {
   readonly hpa?: Partial<HpaSimConfig>;
   /** Record replicas for the chart within [from, to). */
   readonly chart?: { readonly fromMs: number; readonly toMs: number; readonly everyMs: number };
+  /** Called every tick with the replicas (existing), the ready ones and the replicas the load needs at 100%. */
+  readonly onTick?: (tMs: number, replicas: number, ready: number, need: number) => void;
 }
 
 export interface PolicyScore {
@@ -113,6 +115,7 @@ export function simulatePolicy(load: LoadTimeline, policy: PolicySpec, s: SimSet
     const need = neededReplicas(now, C);
     replicaTicks += replicas;
     ticks++;
+    s.onTick?.(t, replicas, ready, need);
     if (ready < need) {
       under++;
       if (need - ready > worst) worst = need - ready;

@@ -24,7 +24,8 @@
  * 5. every model is refitted on the full history for today's forecasts.
  */
 import { Calendar } from "./calendar";
-import { naiveDefinition, persistenceDefinition, seasonalNaiveDefinition } from "./baselines";
+import { lastValueDefinition, levelDailyDefinition, levelWeeklyDefinition, naiveDefinition, persistenceDefinition, seasonalNaiveDefinition } from "./baselines";
+import { asymmetricQuantileLevel, calibratePeak, fitPeakRatio, peakForecast, peakRatioAt, type PeakCalibration, type PeakRatioModel } from "./peak";
 import { linearDefinition } from "./linear";
 import {
   calibrateBlocks,
@@ -35,6 +36,7 @@ import {
   intervalAt,
   levelFloor,
   makeContext,
+  MAPE_MIN_ACTUAL,
   minHistoryCheck,
   seriesMax,
   toSeries,
@@ -55,7 +57,15 @@ import { InsufficientHistoryError, type Exclusion, type ForecastOutput, type Reg
 export const ensembleName = "ensemble";
 
 export const baselineDefinitions: readonly ModelDefinition[] = [persistenceDefinition, naiveDefinition, seasonalNaiveDefinition] as ModelDefinition[];
-export const defaultMemberDefinitions: readonly ModelDefinition[] = [linearDefinition, prophetDefinition, arimaDefinition, sarimaDefinition] as ModelDefinition[];
+export const defaultMemberDefinitions: readonly ModelDefinition[] = [
+  linearDefinition,
+  prophetDefinition,
+  arimaDefinition,
+  sarimaDefinition,
+  lastValueDefinition,
+  levelDailyDefinition,
+  levelWeeklyDefinition,
+] as ModelDefinition[];
 
 export interface MemberState {
   readonly name: string;
@@ -85,11 +95,18 @@ export interface EnsembleState {
   readonly reference: string;
   /** Model name → weight (sums to 1). Just { [reference]: 1 } when no model beats it. */
   readonly weights: Readonly<Record<string, number>>;
+  /** Weights per horizon h = 1…H (index h − 1); beyond H, those of H. */
+  readonly weightsByHorizon: readonly Readonly<Record<string, number>>[];
   readonly calibration: Calibration;
   readonly validation: ValidationStats;
   readonly confidence: number;
   readonly confidenceTerms: { readonly accuracyTerm: number; readonly coverageTerm: number };
   readonly limits: GuardLimits;
+  /**
+   * The peak model (peak.ts): peak-to-mean ratio by hour of week and the conformal τ-quantile of the
+   * ensemble's peak residuals; calibration undefined when the pool is too small (then peakUpper is used).
+   */
+  readonly peak: { readonly ratio: PeakRatioModel; readonly calibration?: PeakCalibration; readonly levelFloor: number };
   /** Things a reader should know: short history, excluded models, fallback to the reference. */
   readonly notes: readonly string[];
   /** Out-of-sample forecast blocks of the last calibrationDays by model (and "ensemble"): the calibration pool. */
@@ -102,6 +119,14 @@ export interface EnsembleState {
 export interface EnsembleForecast extends ForecastOutput {
   /** Upper bound for the within-bucket peak (the max of the raw samples in a bucket). */
   readonly peakUpper: number[];
+  /**
+   * The τ-quantile forecast of each bucket's peak (τ from peakCostUnder/peakCostOver, 0.9 by
+   * default): what the floor must carry at 100% per replica. Equal to peakUpper when the peak
+   * calibration is not available yet.
+   */
+  readonly peak: number[];
+  /** τ of `peak`, or undefined when `peak` is peakUpper. */
+  readonly peakLevel?: number;
   readonly confidence: number;
   /** "ensemble", or the reference baseline's name when the ensemble fell back to it. */
   readonly source: string;
@@ -206,14 +231,34 @@ export function fitEnsembleAt(series: RegularSeries, end: number, opts: Forecast
   if (ref.def !== seasonalNaiveDefinition) notes.push(`reference is ${ref.def.name}: seasonal-naive ${byName(seasonalNaiveDefinition.name)?.excluded ?? "unavailable"}`);
   const err = (m: Work) => (opts.weightWindow === "pool" ? m.stats!.poolMape : m.stats!.mape);
   const refMape = err(ref);
-  const raw: Record<string, number> = {};
-  for (const m of members) {
-    if ((m.def.kind !== "model" && !(opts.baselineMembers && m !== ref)) || !usable(m)) continue;
-    if (err(m) < refMape) raw[m.def.name] = 1 / Math.max(err(m), 1e-6) ** opts.weightPower;
+  let weights: Record<string, number>;
+  let weightsByHorizon: Record<string, number>[];
+  if (opts.combination === "inverse-error") {
+    const raw: Record<string, number> = {};
+    for (const m of members) {
+      if ((m.def.kind !== "model" && !(opts.baselineMembers && m !== ref)) || !usable(m)) continue;
+      if (err(m) < refMape) raw[m.def.name] = 1 / Math.max(err(m), 1e-6) ** opts.weightPower;
+    }
+    const total = Object.values(raw).reduce((a, b) => a + b, 0);
+    weights = total > 0 ? Object.fromEntries(Object.entries(raw).map(([k, w]) => [k, w / total])) : { [ref.def.name]: 1 };
+    if (total === 0) notes.push(`no model beats ${ref.def.name} on the validation window (MAPE ${(refMape * 100).toFixed(1)}%): the ensemble is ${ref.def.name}`);
+    weightsByHorizon = Array.from({ length: H }, () => weights);
+  } else {
+    const cands = members.filter(usable);
+    weightsByHorizon = selectCombination(
+      cands.map((m) => ({ name: m.def.name, blocks: m.blocks! })),
+      ref.def.name,
+      series,
+      poolFrom,
+      end,
+      H,
+      floor,
+      opts.weightPower,
+      ctx.stepsPerDay,
+    );
+    weights = weightsByHorizon[H - 1]!;
+    if (Object.keys(weights).length === 1 && ref.def.name in weights) notes.push(`${ref.def.name} alone has the lowest pool MAPE 1 h ahead: the ensemble is ${ref.def.name} at that horizon`);
   }
-  const total = Object.values(raw).reduce((a, b) => a + b, 0);
-  const weights: Record<string, number> = total > 0 ? Object.fromEntries(Object.entries(raw).map(([k, w]) => [k, w / total])) : { [ref.def.name]: 1 };
-  if (total === 0) notes.push(`no model beats ${ref.def.name} on the validation window (MAPE ${(refMape * 100).toFixed(1)}%): the ensemble is ${ref.def.name}`);
   for (const m of members) if (m.excluded) notes.push(`${m.def.name} excluded: ${m.excluded}`);
 
   // 4. The ensemble's own out-of-sample forecasts: as issued (chained), else recombined with today's weights.
@@ -222,24 +267,20 @@ export function fitEnsembleAt(series: RegularSeries, end: number, opts: Forecast
   if (prev && issued) {
     ensembleBlocks = [...(prev.pool.get(ensembleName) ?? []).filter((b) => b.start >= poolFrom && b.start < vStart), { start: vStart, steps: V, forecasts: issued }];
   } else {
-    ensembleBlocks = [];
-    const parts = Object.entries(weights).map(([name, w]) => ({ w, blocks: byName(name)!.blocks! }));
-    for (const b of parts[0]!.blocks) {
-      const same = parts.map((p) => p.blocks.find((x) => x.start === b.start && x.steps === b.steps));
-      if (same.some((x) => !x)) continue;
-      const f = new Float64Array(b.forecasts.length);
-      parts.forEach((p, i) => {
-        const src = same[i]!.forecasts;
-        for (let j = 0; j < f.length; j++) f[j] += p.w * src[j]!;
-      });
-      ensembleBlocks.push({ start: b.start, steps: b.steps, forecasts: f });
-    }
+    ensembleBlocks = combineBlocks(weightsByHorizon, (name) => byName(name)!.blocks!, H);
   }
   pool.set(ensembleName, ensembleBlocks);
   const ecal = calibrateBlocks(ensembleBlocks, series, end, H, opts, floor, V);
   const calibration = "reason" in ecal ? ref.cal! : ecal.calibration;
   const validation = "reason" in ecal ? ref.stats! : ecal.stats;
   const conf = confidenceOf(validation, opts);
+
+  // The peak model: ratio by hour of week on the training window, conformal τ-quantile on the ensemble's pool.
+  const cal = ctx.calendar;
+  const ratio = fitPeakRatio(series, start, end, floor, { localOf: (t) => cal.local(t) });
+  const level = asymmetricQuantileLevel(opts.peakCostUnder, opts.peakCostOver);
+  const peakCal = calibratePeak(ensembleBlocks, series, end, H, floor, (k) => peakRatioAt(ratio, cal.local(series.startMs + k * series.stepMs)), level, opts.minResiduals);
+  if (!peakCal) notes.push("peak quantile not calibrated (too few out-of-sample forecasts): the floor uses the peak's upper bound");
 
   return {
     series,
@@ -258,11 +299,13 @@ export function fitEnsembleAt(series: RegularSeries, end: number, opts: Forecast
     })),
     reference: ref.def.name,
     weights,
+    weightsByHorizon,
     calibration,
     validation,
     confidence: conf.confidence,
     confidenceTerms: { accuracyTerm: conf.accuracyTerm, coverageTerm: conf.coverageTerm },
     limits,
+    peak: { ratio, ...(peakCal ? { calibration: peakCal } : {}), levelFloor: floor },
     notes,
     pool,
     recorded: new Map(),
@@ -319,24 +362,32 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
     if (o.allModels && m.calibration) models[m.name] = withPeak(f, m.calibration, ctx.nonNegative);
   }
   let point = new Float64Array(horizon);
-  let wsum = 0;
   const used: Record<string, number> = {};
-  for (const [name, w] of Object.entries(state.weights)) {
-    const f = own[name];
-    if (!f) continue;
-    used[name] = w;
-    wsum += w;
-    for (let h = 0; h < horizon; h++) point[h] += w * f[h]!;
-  }
   let source = "ensemble";
   let cal = state.calibration;
   let confidence = state.confidence;
-  if (wsum > 0) {
-    for (let h = 0; h < horizon; h++) point[h] /= wsum;
-    for (const k of Object.keys(used)) used[k] = used[k]! / wsum;
-    if (Object.keys(state.weights).length === 1 && state.reference in state.weights) source = state.reference;
+  let covered = true;
+  for (let h = 0; h < horizon; h++) {
+    const wh = state.weightsByHorizon[Math.min(h, state.weightsByHorizon.length - 1)] ?? state.weights;
+    let wsum = 0;
+    let v = 0;
+    for (const [name, w] of Object.entries(wh)) {
+      const f = own[name];
+      if (!f) continue;
+      wsum += w;
+      v += w * f[h]!;
+    }
+    if (wsum > 0) point[h] = v / wsum;
+    else covered = false;
+  }
+  for (const [name, w] of Object.entries(state.weights)) if (own[name]) used[name] = w;
+  const usedSum = Object.values(used).reduce((a, b) => a + b, 0);
+  if (covered && usedSum > 0) {
+    for (const k of Object.keys(used)) used[k] = used[k]! / usedSum;
+    if (state.weightsByHorizon.every((w) => Object.keys(w).length === 1 && state.reference in w)) source = state.reference;
   } else {
-    // Every weighted model dropped at this origin: the reference baseline stands in.
+    // Every weighted model of some horizon dropped at this origin: the reference baseline stands in.
+    for (const k of Object.keys(used)) delete used[k];
     const ref = state.members.find((m) => m.name === state.reference)!;
     const f = own[ref.name];
     if (!f) throw new Error(`no forecast at origin ${origin}: ${dropped.map((d) => `${d.name}: ${d.reason}`).join("; ")}`);
@@ -355,7 +406,14 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
     for (let h = 0; h < H; h++) rec[recordAt * H + h] = point[h]!;
   }
   const iv = withPeak(point, cal, ctx.nonNegative);
-  return { ...iv, confidence, source, weights: used, dropped, staleSteps: trailingUnobserved(series, origin), ...(o.allModels ? { models } : {}) };
+  const pc = state.peak.calibration;
+  const peak = pc
+    ? Array.from(point, (p, i) => {
+        const at = series.startMs + (origin + i) * series.stepMs;
+        return peakForecast(p, peakRatioAt(state.peak.ratio, ctx.calendar.local(at)), pc.q[Math.min(i, pc.q.length - 1)]!, state.peak.levelFloor);
+      })
+    : iv.peakUpper;
+  return { ...iv, peak, ...(pc ? { peakLevel: pc.level } : {}), confidence, source, weights: used, dropped, staleSteps: trailingUnobserved(series, origin), ...(o.allModels ? { models } : {}) };
 }
 
 function withPeak(f: ArrayLike<number>, cal: Calibration, nonNegative: boolean): ForecastOutput & { peakUpper: number[] } {
@@ -402,3 +460,120 @@ export const ensemble = {
     disposeEnsemble(model.state);
   },
 };
+
+// ---------------------------------------------------------------------------------------------
+// Combination by pool error, per horizon
+
+/** Forecasts of `blocks` over origins [from, end) at horizons 1…H, laid out [(o − from) × H + h − 1]; NaN = none. */
+function poolMatrix(blocks: readonly ForecastBlock[], from: number, end: number, H: number): Float64Array {
+  const out = new Float64Array(Math.max(0, end - from) * H).fill(Number.NaN);
+  for (const b of blocks) {
+    for (let k = 0; k < b.steps; k++) {
+      const o = b.start + k;
+      if (o < from || o >= end) continue;
+      for (let h = 0; h < H; h++) out[(o - from) * H + h] = b.forecasts[k * H + h]!;
+    }
+  }
+  return out;
+}
+
+function inverseErrorWeights(names: readonly string[], mape: ReadonlyMap<string, number>, power: number): Record<string, number> {
+  const raw = names.map((n) => 1 / Math.max(mape.get(n)!, 1e-6) ** power);
+  const total = raw.reduce((a, b) => a + b, 0);
+  return Object.fromEntries(names.map((n, i) => [n, raw[i]! / total]));
+}
+
+/**
+ * Per horizon h: the candidate with the lowest MAPE at h over the calibration pool [from, end), on
+ * the origins where every candidate member has a forecast and the target is observed and ≥ 10·ℓ
+ * (MAPE_MIN_ACTUAL), with a recency weight (half-life halfLifeSteps, one day).
+ * Candidates: each member alone (baselines included), and the 1/MAPE^power combinations of the
+ * members that beat the reference, of the best 2 and of the best 3. Ties keep the simpler one.
+ * When no origin is scorable at h, the reference alone.
+ */
+export function selectCombination(
+  cands: readonly { name: string; blocks: readonly ForecastBlock[] }[],
+  reference: string,
+  series: RegularSeries,
+  from: number,
+  end: number,
+  H: number,
+  floor: number,
+  power: number,
+  halfLifeSteps: number,
+): Record<string, number>[] {
+  const hedgeNames = ["persistence", "last-value", "arima"];
+  const mats = new Map(cands.map((c) => [c.name, poolMatrix(c.blocks, from, end, H)]));
+  const out: Record<string, number>[] = [];
+  for (let h = 1; h <= H; h++) {
+    // Scorable origins: every candidate has a forecast, the target is observed and ≥ ℓ.
+    const rows: number[] = [];
+    for (let o = from; o + h - 1 < end; o++) {
+      const target = o + h - 1;
+      if (series.observed[target] === 0 || Math.abs(series.mean[target]!) < MAPE_MIN_ACTUAL * floor) continue;
+      let ok = true;
+      for (const m of mats.values()) if (!Number.isFinite(m[(o - from) * H + h - 1]!)) { ok = false; break; }
+      if (ok) rows.push(o);
+    }
+    if (rows.length === 0 || !mats.has(reference)) {
+      out.push({ [reference]: 1 });
+      continue;
+    }
+    // Recency-weighted MAPE (half-life halfLifeSteps): after a level shift the models fitted
+    // before it lose their weight within a day instead of a week.
+    const decay = Math.LN2 / halfLifeSteps;
+    const rw = rows.map((o) => Math.exp(-decay * (end - 1 - o)));
+    const rwSum = rw.reduce((a, b) => a + b, 0);
+    const score = (w: Record<string, number>) => {
+      let s = 0;
+      rows.forEach((o, i) => {
+        let f = 0;
+        for (const [n, x] of Object.entries(w)) f += x * mats.get(n)![(o - from) * H + h - 1]!;
+        const a = series.mean[o + h - 1]!;
+        s += (rw[i]! * Math.abs(a - f)) / Math.abs(a);
+      });
+      return s / rwSum;
+    };
+    const mape = new Map<string, number>();
+    for (const c of cands) mape.set(c.name, score({ [c.name]: 1 }));
+    const ranked = [...mape.keys()].sort((a, b) => mape.get(a)! - mape.get(b)!);
+    const options: Record<string, number>[] = [{ [ranked[0]!]: 1 }];
+    const beating = ranked.filter((n) => mape.get(n)! < mape.get(reference)!);
+    for (const set of [ranked.slice(0, 2), ranked.slice(0, 3), beating]) if (set.length >= 2) options.push(inverseErrorWeights(set, mape, power));
+    // Hedges: each of the best 3 half and half with the best of the persistence-type members.
+    const steady = ranked.find((n) => hedgeNames.includes(n));
+    if (steady) for (const n of ranked.slice(0, 3)) if (n !== steady) options.push({ [n]: 0.5, [steady]: 0.5 });
+    let best = options[0]!;
+    let bestScore = mape.get(ranked[0]!)!;
+    for (const w of options.slice(1)) {
+      const sc = score(w);
+      if (sc < bestScore - 1e-12) {
+        best = w;
+        bestScore = sc;
+      }
+    }
+    out.push(best);
+  }
+  return out;
+}
+
+/** Blocks of the combination with per-horizon weights, on the origins where every weighted member has a block. */
+function combineBlocks(weightsByHorizon: readonly Record<string, number>[], blocksOf: (name: string) => readonly ForecastBlock[], H: number): ForecastBlock[] {
+  const names = [...new Set(weightsByHorizon.flatMap((w) => Object.keys(w)))];
+  const parts = names.map((n) => ({ n, blocks: blocksOf(n) }));
+  const out: ForecastBlock[] = [];
+  for (const b of parts[0]!.blocks) {
+    const same = new Map(parts.map((p) => [p.n, p.blocks.find((x) => x.start === b.start && x.steps === b.steps)]));
+    if ([...same.values()].some((x) => !x)) continue;
+    const f = new Float64Array(b.forecasts.length);
+    for (let k = 0; k < b.steps; k++) {
+      for (let h = 0; h < H; h++) {
+        let v = 0;
+        for (const [n, w] of Object.entries(weightsByHorizon[h]!)) v += w * same.get(n)!.forecasts[k * H + h]!;
+        f[k * H + h] = v;
+      }
+    }
+    out.push({ start: b.start, steps: b.steps, forecasts: f });
+  }
+  return out;
+}

@@ -59,3 +59,15 @@ export {
   type MemberState,
 } from "./ensemble";
 export { predictiveFloor, type FallbackReason, type PredictiveFloorInput, type PredictiveFloorResult } from "./decision";
+export {
+  asymmetricQuantileLevel,
+  pinballLoss,
+  fitPeakRatio,
+  peakRatioAt,
+  calibratePeak,
+  peakForecast,
+  type PeakCalibration,
+  type PeakRatioModel,
+  type PeakRatioOptions,
+} from "./peak";
+export { levelSeasonalForecast, lastValueDefinition, levelDailyDefinition, levelWeeklyDefinition } from "./baselines";

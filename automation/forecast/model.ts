@@ -6,7 +6,10 @@
  * Definitions used everywhere (docs/forecasting.md):
  * - level floor ℓ = 1% of the mean |value| of the training window: keeps ratios finite near zero.
  * - relative error of a forecast f for an actual a: r = (a − f) / max(|f|, ℓ).
- * - MAPE = mean of |a − f| / max(|a|, ℓ) over observed target buckets, as a fraction.
+ * - MAPE = mean of |a − f| / |a| over observed target buckets whose actual is at least 10·ℓ (10% of
+ *   the window's mean |value|; MAPE_MIN_ACTUAL), as a fraction: targets below (zeros, outages, idle
+ *   nights) have no meaningful percentage error and are left out (before: max(|a|, ℓ) in the
+ *   denominator let one zero actual weigh 100× a normal bucket: 806% on grok_asg_anomaly).
  * - interval at horizon h: [f + q_lo(h)·max(|f|, ℓ), f + q_hi(h)·max(|f|, ℓ)] where q_lo, q_hi are the
  *   (1−c)/2 and (1+c)/2 empirical quantiles of the validation relative errors at horizon h (c = 0.8).
  * - coverage80 (validation) = share of actuals inside the interval, estimated out of sample by
@@ -53,6 +56,8 @@ export interface ModelDefinition<P = unknown> {
 export interface Calibration {
   /** Nominal central coverage (0.8). */
   readonly coverage: number;
+  /** Quantile level actually used (conformal level correction, calibrateBlocks); `coverage` when uncorrected. */
+  readonly level?: number;
   /** Per horizon h = 1…H (index h−1): quantiles of the relative errors. */
   readonly lo: number[];
   readonly hi: number[];
@@ -165,8 +170,13 @@ export function relativeError(actual: number, point: number, floor: number): num
   return (actual - point) / Math.max(Math.abs(point), floor);
 }
 
+/** Actuals below MAPE_MIN_ACTUAL × ℓ are left out of MAPE. */
+export const MAPE_MIN_ACTUAL = 10;
+
+/** |a − f| / |a|, or NaN when |a| < MAPE_MIN_ACTUAL × ℓ (no meaningful percentage error: left out of MAPE). */
 export function absolutePercentageError(actual: number, point: number, floor: number): number {
-  return Math.abs(actual - point) / Math.max(Math.abs(actual), floor);
+  const a = Math.abs(actual);
+  return a < MAPE_MIN_ACTUAL * floor ? Number.NaN : Math.abs(actual - point) / a;
 }
 
 export function intervalAt(point: number, cal: Calibration, h: number, nonNegative: boolean): { lower: number; upper: number; peakUpper: number } {
@@ -201,12 +211,11 @@ export function calibrateBlocks(
   series: RegularSeries,
   end: number,
   horizon: number,
-  opts: Pick<ForecastOptions, "intervalCoverage" | "minResiduals">,
+  opts: Pick<ForecastOptions, "intervalCoverage" | "minResiduals"> & { readonly conformalCorrection?: boolean },
   floor: number,
   recentSteps: number,
 ): { calibration: Calibration; stats: ValidationStats } | { reason: string } {
   const c = opts.intervalCoverage;
-  const qLo = (1 - c) / 2;
   const qHi = (1 + c) / 2;
   const byH: number[][] = Array.from({ length: horizon }, () => []);
   const peakByH: number[][] = Array.from({ length: horizon }, () => []);
@@ -234,6 +243,7 @@ export function calibrateBlocks(
         peakByH[h - 1]!.push(relativeError(series.max[target]!, f, floor));
         if (h === horizon) {
           const e = absolutePercentageError(a, f, floor);
+          if (Number.isNaN(e)) continue;
           poolApe += e;
           nPool++;
           if (o >= recentFrom) {
@@ -248,11 +258,67 @@ export function calibrateBlocks(
   for (const r of byH) for (const x of r) pooled.push(x);
   if (pooled.length < opts.minResiduals) return { reason: `only ${pooled.length} validation residuals (at least ${opts.minResiduals} needed)` };
   if (nApe === 0) return { reason: "no validation residual in the validation window" };
-  const sortNum = (xs: readonly number[]) => Float64Array.from(xs).sort();
+  const sortNum = (xs: readonly number[]) => new Float64Array(xs).sort();
   const pooledSorted = sortNum(pooled);
   const pooledPeak: number[] = [];
   for (const r of peakByH) for (const x of r) pooledPeak.push(x);
   const pooledPeakSorted = sortNum(pooledPeak);
+  // Out-of-sample coverage, leave one block (day) out: each block's residuals, every horizon,
+  // against the interval calibrated on the other blocks (sorted once; any level is then cheap).
+  const folds: { calib: Float64Array; test: readonly number[] }[] = [];
+  const filled = perBlock.filter((b) => b.some((r) => r.length > 0));
+  if (filled.length >= 2) {
+    for (let i = 0; i < filled.length; i++) {
+      const othersAll: number[] = [];
+      for (let j = 0; j < filled.length; j++) if (j !== i) for (const r of filled[j]!) for (const x of r) othersAll.push(x);
+      if (othersAll.length < opts.minResiduals) continue;
+      let othersSorted: Float64Array | undefined;
+      for (let k = 0; k < horizon; k++) {
+        const atH: number[] = [];
+        for (let j = 0; j < filled.length; j++) if (j !== i) for (const x of filled[j]![k]!) atH.push(x);
+        folds.push({ calib: atH.length >= opts.minResiduals ? sortNum(atH) : (othersSorted ??= sortNum(othersAll)), test: filled[i]![k]! });
+      }
+    }
+  }
+  if (folds.length === 0) {
+    // A single block (first fit): two-fold cross-fitting in time within it.
+    for (let k = 0; k < horizon; k++) {
+      const r = byH[k]!;
+      const half = Math.floor(r.length / 2);
+      if (half < 2) continue;
+      folds.push({ calib: sortNum(r.slice(0, half)), test: r.slice(half) });
+      folds.push({ calib: sortNum(r.slice(half)), test: r.slice(0, half) });
+    }
+  }
+  const coverageAt = (level: number) => {
+    let inside = 0;
+    let counted = 0;
+    for (const f of folds) {
+      const l = quantile(f.calib, (1 - level) / 2);
+      const u = quantile(f.calib, (1 + level) / 2);
+      for (const r of f.test) if (r >= l && r <= u) inside++;
+      counted += f.test.length;
+    }
+    return counted ? inside / counted : Number.NaN;
+  };
+  // Conformal level correction: the pool's days are not exchangeable (load drifts, weekdays
+  // differ), so the nominal quantile under- or over-covers out of sample. The level used is the
+  // one whose leave-one-day-out coverage is c (bisection on [0.5, 0.99]); nominal when there are
+  // no folds or it already covers within ±1 point. Off by default (forecastOptions.conformalCorrection):
+  // measured in the bench it over-corrected as often as it helped (docs/forecasting.md §6).
+  let level = c;
+  let coverage80 = coverageAt(c);
+  if (opts.conformalCorrection === true && Number.isFinite(coverage80) && Math.abs(coverage80 - c) > 0.01) {
+    let a = 0.5;
+    let b = 0.99;
+    for (let it = 0; it < 12; it++) {
+      const mid = (a + b) / 2;
+      if (coverageAt(mid) < c) a = mid;
+      else b = mid;
+    }
+    level = b;
+    coverage80 = coverageAt(level);
+  }
   const lo: number[] = [];
   const hi: number[] = [];
   const peakHi: number[] = [];
@@ -260,47 +326,13 @@ export function calibrateBlocks(
     const enough = byH[k]!.length >= opts.minResiduals;
     const s = enough ? sortNum(byH[k]!) : pooledSorted;
     const sp = enough ? sortNum(peakByH[k]!) : pooledPeakSorted;
-    lo.push(quantile(s, qLo));
-    hi.push(quantile(s, qHi));
+    lo.push(quantile(s, (1 - level) / 2));
+    hi.push(quantile(s, (1 + level) / 2));
     peakHi.push(quantile(sp, qHi));
   }
-  // Out-of-sample coverage, leave one block (day) out: each block's residuals, every horizon,
-  // against the interval calibrated on the other blocks.
-  let inside = 0;
-  let counted = 0;
-  const count = (calib: readonly number[], test: readonly number[]) => {
-    const s = sortNum(calib);
-    const l = quantile(s, qLo);
-    const u = quantile(s, qHi);
-    for (const r of test) if (r >= l && r <= u) inside++;
-    counted += test.length;
-  };
-  const filled = perBlock.filter((b) => b.some((r) => r.length > 0));
-  if (filled.length >= 2) {
-    for (let i = 0; i < filled.length; i++) {
-      const othersAll: number[] = [];
-      for (let j = 0; j < filled.length; j++) if (j !== i) for (const r of filled[j]!) for (const x of r) othersAll.push(x);
-      if (othersAll.length < opts.minResiduals) continue;
-      for (let k = 0; k < horizon; k++) {
-        const atH: number[] = [];
-        for (let j = 0; j < filled.length; j++) if (j !== i) for (const x of filled[j]![k]!) atH.push(x);
-        count(atH.length >= opts.minResiduals ? atH : othersAll, filled[i]![k]!);
-      }
-    }
-  }
-  if (counted === 0) {
-    // A single block (first fit): two-fold cross-fitting in time within it.
-    for (let k = 0; k < horizon; k++) {
-      const r = byH[k]!;
-      const half = Math.floor(r.length / 2);
-      if (half < 2) continue;
-      count(r.slice(0, half), r.slice(half));
-      count(r.slice(half), r.slice(0, half));
-    }
-  }
   return {
-    calibration: { coverage: c, lo, hi, peakHi, residuals: byH.map((r) => r.length), levelFloor: floor },
-    stats: { mape: ape / nApe, poolMape: poolApe / nPool, coverage80: counted ? inside / counted : Number.NaN, n: nApe },
+    calibration: { coverage: c, level, lo, hi, peakHi, residuals: byH.map((r) => r.length), levelFloor: floor },
+    stats: { mape: ape / nApe, poolMape: poolApe / nPool, coverage80, n: nApe },
   };
 }
 

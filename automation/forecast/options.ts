@@ -94,6 +94,23 @@ export interface ForecastOptions {
    * validation window), "pool" = MAPE over the whole calibration pool (up to calibrationDays).
    */
   readonly weightWindow: "validation" | "pool";
+  /**
+   * How the members are combined, per horizon h = 1…H:
+   * - "select" (default): candidates are every usable member and baseline alone, and the
+   *   1/MAPE^weightPower combinations of the members that beat the reference, of the best 2 and of
+   *   the best 3; the one with the lowest MAPE at h over the calibration pool (rolling origins, out
+   *   of sample) is used at h. So the ensemble is never chosen worse, on the pool, than its best
+   *   member (persistence included);
+   * - "inverse-error": the design's first rule: 1/MAPE^weightPower over the models that beat the
+   *   reference on weightWindow, the same weights at every horizon.
+   */
+  readonly combination: "select" | "inverse-error";
+  /**
+   * Conformal level correction of the intervals (model.ts calibrateBlocks): use the quantile level
+   * whose leave-one-day-out coverage on the pool is intervalCoverage. Off by default: in the bench
+   * it over-covered as often as it fixed under-coverage (docs/forecasting.md §6).
+   */
+  readonly conformalCorrection: boolean;
   /** Fewest validation residuals per horizon to calibrate an interval. */
   readonly minResiduals: number;
   /** A decision needs at least this confidence (design: 80%). */
@@ -102,6 +119,13 @@ export interface ForecastOptions {
   readonly coveragePenalty: number;
   /** The guard rejects forecasts above this multiple of the history's maximum. */
   readonly guardMaxFactor: number;
+  /**
+   * The peak quantile of the floor comes from an asymmetric loss: a missing replica costs
+   * `peakCostUnder`, a spare one `peakCostOver` (per replica and bucket); the peak forecast is the
+   * quantile τ = under / (under + over) of the coming buckets' peak (peak.ts). Default 9 : 1, τ = 0.9.
+   */
+  readonly peakCostUnder: number;
+  readonly peakCostOver: number;
   /** Whether the series cannot be negative ("auto": true when the history has no negative value). */
   readonly nonNegative: boolean | "auto";
   /** A decision falls back (missing data) when the latest this-many minutes have no sample. */
@@ -132,10 +156,14 @@ export const defaultForecastOptions: ForecastOptions = {
   weightPower: 2,
   baselineMembers: false,
   weightWindow: "validation",
+  combination: "select",
+  conformalCorrection: false,
   minResiduals: 12,
   confidenceThreshold: 0.8,
   coveragePenalty: 2,
   guardMaxFactor: 10,
+  peakCostUnder: 9,
+  peakCostOver: 1,
   nonNegative: "auto",
   maxStaleMinutes: 60,
   calendar: defaultCalendarOptions,
@@ -194,9 +222,13 @@ export function resolveForecastOptions(input: ForecastOptionsInput = {}): Foreca
   num("minResiduals", o.minResiduals, 4, 10_000, true);
   num("weightPower", o.weightPower, 0, 10);
   if (o.weightWindow !== "validation" && o.weightWindow !== "pool") problems.push(`weightWindow = ${JSON.stringify(o.weightWindow)}: must be validation or pool`);
+  if (o.combination !== "select" && o.combination !== "inverse-error") problems.push(`combination = ${JSON.stringify(o.combination)}: must be select or inverse-error`);
+  if (typeof o.conformalCorrection !== "boolean") problems.push(`conformalCorrection = ${JSON.stringify(o.conformalCorrection)}: must be true or false`);
   if (typeof o.baselineMembers !== "boolean") problems.push(`baselineMembers = ${JSON.stringify(o.baselineMembers)}: must be true or false`);
   num("coveragePenalty", o.coveragePenalty, 0, 100);
   num("guardMaxFactor", o.guardMaxFactor, 1, 1e6);
+  num("peakCostUnder", o.peakCostUnder, 1e-6, 1e6);
+  num("peakCostOver", o.peakCostOver, 1e-6, 1e6);
   num("maxStaleMinutes", o.maxStaleMinutes, 0, 10_080);
   if (o.nonNegative !== true && o.nonNegative !== false && o.nonNegative !== "auto") problems.push(`nonNegative = ${JSON.stringify(o.nonNegative)}: must be true, false or "auto"`);
   if (typeof o.confidenceThreshold !== "number" || !Number.isFinite(o.confidenceThreshold) || o.confidenceThreshold < 0 || o.confidenceThreshold > 1) {

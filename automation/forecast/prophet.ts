@@ -45,9 +45,11 @@ export interface ProphetParams {
   readonly p: number;
   readonly beta: Float64Array;
   readonly phi: Float64Array;
+  /** Deterministic part (trend + seasonalities + regressors) by bucket time, filled as forecasts ask: rolling origins reuse it. */
+  readonly det: Map<number, number>;
 }
 
-type Layout = Omit<ProphetParams, "scale" | "beta" | "phi" | "p" | "log">;
+type Layout = Omit<ProphetParams, "scale" | "beta" | "phi" | "p" | "log" | "det">;
 
 const LOG_OFFSET = 0.01;
 const enc = (y: number, scale: number, log: boolean) => (log ? Math.log(Math.max(0, y) / scale + LOG_OFFSET) : y / scale);
@@ -141,10 +143,13 @@ export const prophetDefinition: ModelDefinition<ProphetParams> = {
     const scale = meanAbs(series, start, end);
     const log = o.transform === "log" && ctx.nonNegative;
     const ne = new NormalEquations(p);
-    const x = new Float64Array(p);
+    // The design matrix once (the residuals below reuse it).
+    const X = new Float64Array((end - start) * p);
     for (let i = start; i < end; i++) {
+      const x = X.subarray((i - start) * p, (i - start + 1) * p);
+      features(series.startMs + i * series.stepMs, layout, ctx, x);
       if (series.observed[i] === 0) continue;
-      ne.add(features(series.startMs + i * series.stepMs, layout, ctx, x), enc(series.mean[i]!, scale, log));
+      ne.add(x, enc(series.mean[i]!, scale, log));
     }
     if (ne.rows < p) throw new Error(`prophet: ${ne.rows} observed buckets for ${p} coefficients`);
     const penalty = new Float64Array(p).fill(o.seasonalityPenalty * ne.rows);
@@ -153,22 +158,35 @@ export const prophetDefinition: ModelDefinition<ProphetParams> = {
     for (let j = 0; j < nCp; j++) penalty[2 + j] = o.changepointPenalty * ne.rows;
     const beta = ne.solve(penalty);
     const res = new Float64Array(end - start);
-    for (let i = start; i < end; i++) res[i - start] = enc(series.mean[i]!, scale, log) - dot(features(series.startMs + i * series.stepMs, layout, ctx, x), beta);
-    return { ...layout, p, scale, log, beta, phi: fitAr(res, o.arOrder) };
+    const det = new Map<number, number>();
+    for (let i = start; i < end; i++) {
+      const d = dot(X.subarray((i - start) * p, (i - start + 1) * p), beta);
+      det.set(series.startMs + i * series.stepMs, d);
+      res[i - start] = enc(series.mean[i]!, scale, log) - d;
+    }
+    return { ...layout, p, scale, log, beta, phi: fitAr(res, o.arOrder), det };
   },
   forecast(params, series, origin, horizon, ctx) {
     const x = new Float64Array(params.p);
+    const det = (t: number) => {
+      let v = params.det.get(t);
+      if (v === undefined) {
+        v = dot(features(t, params, ctx, x), params.beta);
+        params.det.set(t, v);
+      }
+      return v;
+    };
     const q = params.phi.length;
     const recent = new Float64Array(q);
     for (let k = 0; k < q; k++) {
       const i = origin - q + k;
-      recent[k] = i >= 0 ? enc(series.mean[i]!, params.scale, params.log) - dot(features(series.startMs + i * series.stepMs, params, ctx, x), params.beta) : 0;
+      recent[k] = i >= 0 ? enc(series.mean[i]!, params.scale, params.log) - det(series.startMs + i * series.stepMs) : 0;
     }
     const ar = arForecast(params.phi, recent, horizon);
     const out = new Float64Array(horizon);
     for (let h = 0; h < horizon; h++) {
       const t = series.startMs + (origin + h) * series.stepMs;
-      let v = dec(dot(features(t, params, ctx, x), params.beta) + ar[h]!, params.scale, params.log);
+      let v = dec(det(t) + ar[h]! , params.scale, params.log);
       if (ctx.nonNegative && v < 0) v = 0;
       out[h] = v;
     }

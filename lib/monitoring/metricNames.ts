@@ -115,7 +115,7 @@ export const metricCatalog: readonly MetricDefinition[] = [
   { name: automationServiceMetrics.forecastMape, source: "automation-service", type: "gauge", help: "Recent forecast MAPE (0-1) by service and model." },
   { name: automationServiceMetrics.forecastIntervalCoverage, source: "automation-service", type: "gauge", help: "Share of recent actuals inside the 80% interval, by service and model." },
   { name: automationServiceMetrics.forecastConfidence, source: "automation-service", type: "gauge", help: "Decision confidence (0-1) by service." },
-  { name: automationServiceMetrics.forecastLoad, source: "automation-service", type: "gauge", help: "Forecast load by service, bound (point|lower|upper) and horizon." },
+  { name: automationServiceMetrics.forecastLoad, source: "automation-service", type: "gauge", help: "Forecast load by service, bound (point|lower|upper|peak) and horizon." },
   { name: automationServiceMetrics.predictiveFloorReplicas, source: "automation-service", type: "gauge", help: "Predictive replica floor by service." },
   { name: automationServiceMetrics.forecastLastSuccessTimestamp, source: "automation-service", type: "gauge", help: "Unix time of the last successful forecast run." },
   { name: automationServiceMetrics.updateDurationSeconds, source: "automation-service", type: "histogram", help: "pulumi up duration by trigger." },

@@ -178,7 +178,7 @@ describe("ensemble: guard, weights, intervals, confidence", function () {
     const n = series.mean.length;
     const flaky = fake("flaky", (s, t, origin) => (origin >= n ? 1e27 : truthAt(s, t) * 1.01));
     const steady = fake("steady", (s, t) => truthAt(s, t) * 1.02);
-    const state = fitEnsembleAt(series, n, resolveForecastOptions(), { members: [flaky, steady] });
+    const state = fitEnsembleAt(series, n, resolveForecastOptions({ combination: "inverse-error" }), { members: [flaky, steady] });
     try {
       assert.ok(state.weights.flaky! > state.weights.steady!);
       const f = forecastEnsembleAt(state, n, 4);
@@ -191,8 +191,8 @@ describe("ensemble: guard, weights, intervals, confidence", function () {
     }
   });
 
-  it("weights favour the better model and exclude one worse than seasonal-naive", () => {
-    const m = ensemble.fit(history, {}, {
+  it("inverse-error combination: weights favour the better model and exclude one worse than seasonal-naive", () => {
+    const m = ensemble.fit(history, { combination: "inverse-error" }, {
       members: [
         fake("better", (s, t) => truthAt(s, t)),
         fake("worse", (s, t) => truthAt(s, t) * 1.01),
@@ -216,8 +216,43 @@ describe("ensemble: guard, weights, intervals, confidence", function () {
     }
   });
 
+  it("select combination (default): per horizon, the candidate with the lowest pool MAPE — about the best member's or better", () => {
+    const series = resample(history, STEP);
+    const members = [fake("better", (s, t) => truthAt(s, t) * 1.005), fake("worse", (s, t) => truthAt(s, t) * 0.97), fake("flat", () => 100)];
+    const state = fitEnsembleAt(series, series.mean.length, resolveForecastOptions(), { members });
+    try {
+      assert.equal(state.weightsByHorizon.length, 4);
+      const o = state.ctx.opts;
+      const floor = state.peak.levelFloor;
+      const pool = state.pool;
+      // Pool MAPE at H of the ensemble's own out-of-sample blocks vs every member's.
+      const mapeOf = (name: string) => {
+        let s = 0;
+        let n = 0;
+        for (const b of pool.get(name)!) {
+          for (let k = 0; k < b.steps; k++) {
+            const t = b.start + k + o.horizonSteps - 1;
+            if (t >= state.end || series.observed[t] === 0 || series.mean[t]! < 10 * floor) continue;
+            s += Math.abs(series.mean[t]! - b.forecasts[k * o.horizonSteps + o.horizonSteps - 1]!) / series.mean[t]!;
+            n++;
+          }
+        }
+        return s / n;
+      };
+      const best = Math.min(...state.members.filter((m) => m.validation && !m.excluded).map((m) => mapeOf(m.name)));
+      // The selection minimises a recency-weighted MAPE (half-life one day), so the plain pool MAPE may
+      // differ slightly; a combination with "flat" (or "worse" alone) would be far above.
+      assert.ok(mapeOf("ensemble") <= best * 1.02, `ensemble ${mapeOf("ensemble")} vs best member ${best}`);
+      assert.equal(state.weights.flat, undefined, JSON.stringify(state.weights));
+      // A combination of a model 0.5% high and one 3% low can beat both: whatever is chosen sums to 1.
+      for (const w of state.weightsByHorizon) assert.ok(Math.abs(Object.values(w).reduce((a, b) => a + b, 0) - 1) < 1e-12);
+    } finally {
+      disposeEnsemble(state);
+    }
+  });
+
   it("when no model beats seasonal-naive, the ensemble is seasonal-naive", () => {
-    const m = ensemble.fit(history, {}, { members: [fake("flat", () => 100), fake("high", (s, t) => truthAt(s, t) * 1.5)] });
+    const m = ensemble.fit(history, { combination: "inverse-error" }, { members: [fake("flat", () => 100), fake("high", (s, t) => truthAt(s, t) * 1.5)] });
     try {
       assert.deepEqual(m.state.weights, { "seasonal-naive": 1 });
       assert.ok(m.state.notes.some((n) => /no model beats seasonal-naive/.test(n)));

@@ -13,11 +13,11 @@ const now = new Date("2026-05-20T10:00:00Z");
 class FixedForecaster implements Forecaster {
   readonly name = "fixed";
   readonly requests: ForecastRequest[] = [];
-  constructor(public upper: number, public confidence: number) {}
+  constructor(public upper: number, public confidence: number, public peak?: number) {}
   async forecast(req: ForecastRequest) {
     this.requests.push(req);
     const arr = (v: number) => Array.from({ length: req.horizonSteps }, () => v);
-    return { model: "fixed", point: arr(this.upper * 0.8), lower: arr(this.upper * 0.6), upper: arr(this.upper), confidence: this.confidence, mape: 1 - this.confidence, intervalCoverage: 0.8 };
+    return { model: "fixed", point: arr(this.upper * 0.8), lower: arr(this.upper * 0.6), upper: arr(this.upper), ...(this.peak !== undefined ? { peak: arr(this.peak) } : {}), confidence: this.confidence, mape: 1 - this.confidence, intervalCoverage: 0.8 };
   }
 }
 
@@ -34,6 +34,12 @@ describe("predictor", function () {
     for (let t = now.getTime() - 3 * 86_400_000; t < now.getTime(); t += 60_000) samples.push({ service: "api-gateway", signal: "requests_per_second", ts: new Date(t), value: 300 });
     await store.insertSamples(samples);
   });
+
+  function setupOpts() {
+    const runner = new RecordingRunner();
+    const { applier, metrics } = makeApplier(config, store, runner);
+    return { config, store, applier, metrics, logger: silentLogger() };
+  }
 
   function setup(forecaster: Forecaster) {
     const runner = new RecordingRunner();
@@ -67,6 +73,35 @@ describe("predictor", function () {
     assert.equal(second.floors["services.api-gateway.minReplicas"], 10);
     await predictor.run(new Date(now.getTime() + 30 * 60_000));
     assert.equal(runner.ups().length, 2);
+  });
+
+  it("sizes the floor from the forecast of the buckets' peak when the engine has one", async () => {
+    // Mean's upper bound 300 req/s (3 replicas at 100 per pod), τ-quantile of the peak 480: 5 replicas.
+    const f = new FixedForecaster(300, 0.9, 480);
+    const { metrics, predictor } = setup(f);
+    const run = await predictor.run(now);
+    const gw = run.services.find((s) => s.service === "api-gateway")!;
+    assert.equal(gw.needed, 5);
+    assert.equal(gw.floor, 5);
+    const sig = gw.signals.find((x) => x.signal === "requests_per_second")!;
+    assert.equal(sig.bound, "peak");
+    assert.equal(sig.upper, 480);
+    assert.equal(await metricValue(metrics, names.forecastLoad, { service: "api-gateway", bound: "peak", horizon: "15m" }), 480);
+    // Without a peak forecast (the seasonal-naive stand-in), the mean's upper bound.
+    const g = await new Predictor({ ...setupOpts(), forecaster: new FixedForecaster(300, 0.9) }).run(now);
+    const s2 = g.services.find((s) => s.service === "api-gateway")!;
+    assert.equal(s2.needed, 3);
+    assert.equal(s2.signals.find((x) => x.signal === "requests_per_second")!.bound, "upper");
+  });
+
+  it("the adapter passes the ensemble's peak forecast through", async () => {
+    const engine = {
+      fit: () => ({}),
+      predict: () => ({ point: [1, 2], lower: [0, 1], upper: [2, 3], peak: [4, 5], confidence: 0.9 }),
+      dispose: () => undefined,
+    };
+    const f = await new EnsembleForecaster(engine).forecast({ service: "s", signal: "x", history: [{ t: 0, v: 1 }], horizonSteps: 2, stepMinutes: 15, now, calendar: { timezone: "UTC", businessHours: { start: "08:00", end: "18:00", days: ["mon"] }, holidays: [] } });
+    assert.deepEqual(f.peak, [4, 5]);
   });
 
   it("never floors above the policy ceiling", async () => {
