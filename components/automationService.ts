@@ -5,6 +5,7 @@ import { namespaces, priorityClasses, prometheusUrl } from "../lib/catalog/clust
 import { workloadClassLabel } from "../lib/catalog/workloadClasses";
 import type { AutomationSettings } from "../lib/config/settings";
 import { automationMetricsService } from "./monitoring";
+import { irsaTrustPolicy } from "../lib/aws/irsa";
 
 export interface AutomationServiceArgs extends AutomationSettings {
   /** Stack the service updates (`pulumi up --stack <stack>`). */
@@ -49,15 +50,7 @@ export class AutomationService extends pulumi.ComponentResource {
 
     const role = new aws.iam.Role(`${name}-role`, {
       description: `PyAirtable automation service (${args.stack})`,
-      assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcIssuer]).apply(([arn, issuer]) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Effect: "Allow",
-          Principal: { Federated: arn },
-          Action: "sts:AssumeRoleWithWebIdentity",
-          Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${ns}:${automationServiceAccount}`, [`${issuer}:aud`]: "sts.amazonaws.com" } },
-        }],
-      })),
+      assumeRolePolicy: irsaTrustPolicy(args.oidcProviderArn, args.oidcIssuer, ns, automationServiceAccount),
     }, { parent: this });
     this.roleArn = role.arn;
     new aws.iam.RolePolicy(`${name}-policy`, {

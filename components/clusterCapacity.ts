@@ -16,6 +16,7 @@ import {
   type WorkloadClassCapacity,
 } from "../lib/scaling/capacity";
 import { addonCharts } from "../lib/catalog/addons";
+import { irsaTrustPolicy } from "../lib/aws/irsa";
 
 export interface ClusterCapacityArgs {
   clusterName: string;
@@ -124,20 +125,7 @@ export class ClusterCapacity extends pulumi.ComponentResource {
     // --- Controller identity (IRSA) --------------------------------------------------------------
     const controllerRole = new aws.iam.Role(`${name}-karpenter-controller`, {
       description: `Karpenter controller of ${args.clusterName}`,
-      assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcIssuer]).apply(([arn, issuer]) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Effect: "Allow",
-          Principal: { Federated: arn },
-          Action: "sts:AssumeRoleWithWebIdentity",
-          Condition: {
-            StringEquals: {
-              [`${issuer}:sub`]: `system:serviceaccount:${karpenterNamespace}:${karpenterServiceAccount}`,
-              [`${issuer}:aud`]: "sts.amazonaws.com",
-            },
-          },
-        }],
-      })),
+      assumeRolePolicy: irsaTrustPolicy(args.oidcProviderArn, args.oidcIssuer, karpenterNamespace, karpenterServiceAccount),
     }, parent);
     this.controllerRoleArn = controllerRole.arn;
     new aws.iam.RolePolicy(`${name}-karpenter-controller-policy`, {

@@ -17,8 +17,15 @@ const d = diffPlans(before.resources, after.resources);
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 // The cost report names resources by URN: compare it with the new URNs mapped back to the old
 // ones (through the aliases) and its items in URN order.
+// Only a URN the before-plan lacks is mapped, and only to an alias the before-plan has (the Kubernetes
+// SDK adds API-version aliases of its own to resources that did not move).
+const beforeUrns = new Set((before.resources as Array<{ urn: string }>).map((r) => r.urn));
 const oldUrnOf = new Map<string, string>();
-for (const r of after.resources as Array<{ urn: string; aliases?: string[] }>) for (const a of r.aliases ?? []) oldUrnOf.set(r.urn, a);
+for (const r of after.resources as Array<{ urn: string; aliases?: string[] }>) {
+  if (beforeUrns.has(r.urn)) continue;
+  const old = (r.aliases ?? []).find((a) => beforeUrns.has(a));
+  if (old) oldUrnOf.set(r.urn, old);
+}
 const costView = (cost: unknown, map: (u: string) => string) => {
   const c = JSON.parse(JSON.stringify(cost ?? {}), (_k, v) => (typeof v === "string" && v.startsWith("urn:pulumi:") ? map(v) : v)) as { items?: Array<{ urn?: string }> };
   if (Array.isArray(c.items)) c.items.sort((x, y) => String(x.urn).localeCompare(String(y.urn)));

@@ -19,7 +19,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { SettingsError } from "../lib/config/settings";
+import { SettingsError, settingsWarnings } from "../lib/config/settings";
 import { StackFileError } from "../lib/config/load";
 import { planStack, projectDir, stackSettings } from "../lib/plan/plan";
 import { readProjectName } from "../lib/plan/stackConfig";
@@ -110,6 +110,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const { settings } = stackSettings(values.stack, dir);
   checkNamespaceQuotas(values.stack, settings);
+  // Warnings (e.g. the EKS version leaving standard support within 60 days) go to stderr, so a
+  // markdown comment on stdout stays clean and a terminal still shows them before the report.
+  for (const warning of settingsWarnings(settings)) console.error(`warning: ${warning}`);
   let saved: PlanFile | undefined;
   if (values.input) {
     saved = readPlanFile(path.resolve(values.input));

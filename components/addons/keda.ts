@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { namespaces, redisAuthSecret, triggerAuthentications } from "../../lib/catalog/cluster";
 import { monitoringChartValues } from "../monitoring";
+import { irsaTrustPolicy } from "../../lib/aws/irsa";
 import {
   alertmanagerConfigSecretName,
   childOptions,
@@ -79,20 +80,7 @@ export class Keda extends pulumi.ComponentResource {
 
     const role = new aws.iam.Role(`${name}-keda-operator`, {
       description: `KEDA operator of ${args.clusterName}: reads SQS queue depth and MSK consumer lag`,
-      assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcIssuer]).apply(([arn, issuer]) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Effect: "Allow",
-          Principal: { Federated: arn },
-          Action: "sts:AssumeRoleWithWebIdentity",
-          Condition: {
-            StringEquals: {
-              [`${issuer}:sub`]: `system:serviceaccount:${namespaces.keda}:${kedaOperatorServiceAccount}`,
-              [`${issuer}:aud`]: "sts.amazonaws.com",
-            },
-          },
-        }],
-      })),
+      assumeRolePolicy: irsaTrustPolicy(args.oidcProviderArn, args.oidcIssuer, namespaces.keda, kedaOperatorServiceAccount),
       tags: { Name: `${args.clusterName}-keda-operator` },
     }, awsChild);
     new aws.iam.RolePolicy(`${name}-keda-operator-policy`, {

@@ -159,7 +159,14 @@ export function formatTextReport(r: TextReportInput): string[] {
       out.push(...wrapItems("Against the design's table: ", deltas.slice(0, 6).map((row) => `${row.item} ${row.deltaUsd > 0 ? "+" : ""}${formatUsd(row.deltaUsd)}`)));
     }
     const groups = resourcesByComponent([...r.resources]);
-    out.push(...wrapItems("Resources by component: ", groups.map((g) => `${short(g.name) || g.name} ${g.resourceCount}${g.resourceCount === 0 && g.type !== "pulumi:pulumi:Stack" ? ` (${g.type}, remote)` : ""}`)));
+    // The add-on components share their composer's name (their children keep their URNs): the type tells them apart.
+    const nameCount = new Map<string, number>();
+    for (const g of groups) nameCount.set(g.name, (nameCount.get(g.name) ?? 0) + 1);
+    const label = (g: (typeof groups)[number]) => {
+      const base = short(g.name) || g.name;
+      return (nameCount.get(g.name) ?? 0) > 1 ? `${base}/${g.type.split(":").pop()}` : base;
+    };
+    out.push(...wrapItems("Resources by component: ", groups.map((g) => `${label(g)} ${g.resourceCount}${g.resourceCount === 0 && g.type !== "pulumi:pulumi:Stack" ? ` (${g.type}, remote)` : ""}`)));
     if (r.placeholderKeys.length) out.push(fit(`Secrets: placeholders stood in for ${r.placeholderKeys.length} secret keys; \`pulumi up\` needs them set with --secret.`));
     out.push("--verbose: every resource by type, every cost line with its basis, every finding, why each design row differs.");
     if (r.violations.length) {
