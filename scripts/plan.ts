@@ -110,9 +110,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const { settings } = stackSettings(values.stack, dir);
   checkNamespaceQuotas(values.stack, settings);
-  // Warnings (e.g. the EKS version leaving standard support within 60 days) go to stderr, so a
-  // markdown comment on stdout stays clean and a terminal still shows them before the report.
-  for (const warning of settingsWarnings(settings)) console.error(`warning: ${warning}`);
+  // Settings warnings (e.g. the EKS version leaving standard support within 60 days) go to stderr,
+  // so a markdown comment on stdout stays clean. The program logs them itself when it runs
+  // (`warning: [runtime] ...`); a saved plan runs no program, so they are printed here.
+  if (values.input) for (const warning of settingsWarnings(settings)) console.error(`warning: ${warning}`);
   let saved: PlanFile | undefined;
   if (values.input) {
     saved = readPlanFile(path.resolve(values.input));
