@@ -78,7 +78,8 @@ def main():
             e["source_path"] = n["source_path"]; e["help"] = n["help"] or e.get("help", "")
             e["notes"] = ((e.get("notes") + " ") if e.get("notes") else "") + f"Changed between {old_tag} and {new_tag} (labels {sorted(o['labels'])} -> {sorted(n['labels'])})."
             changed.append(name); metrics.append(e); continue
-        resource = n["source_path"].split("/")[-1].split(".go")[0] + "s"
+        stem = n["source_path"].split("/")[-1].split(".go")[0]
+        resource = stem[:-1] + "ies" if stem.endswith("y") else stem + ("es" if stem.endswith("s") else "s")
         e = {"name": name, "type": n["type"], "labels": n["labels"], "help": n["help"], "stability": n["stability"] or "ALPHA",
              "enabled_by_default": not n["opt_in"], "resource": resource, "source_path": n["source_path"],
              "notes": f"New in {new_tag} (not in {old_tag})." if name not in old else f"Not in the {old_tag} catalog."}
@@ -118,6 +119,17 @@ def main():
             f"added: {', '.join(sorted(set(cols) - set(old_cols)) or ['-'])}.")
         rules["verticalpodautoscaler"] = rules.get("verticalpodautoscaler", "").replace("In v2.17.0", f"In {new_tag}")
         doc["rules"] = rules
+        rev = lambda t: git(hd, "rev-list", "-n1", t).strip()
+        also = [{"repo": "prometheus-community/helm-charts", "tag": chart_tag, "commit": rev(chart_tag),
+                 "paths": ["charts/kube-state-metrics/values.yaml (collectors)", f"charts/kube-state-metrics/Chart.yaml (appVersion {new_tag.lstrip('v')})"]}]
+        if len(sys.argv) > 9:  # <kube-prometheus-stack tag>
+            also.append({"repo": "prometheus-community/helm-charts", "tag": sys.argv[9], "commit": rev(sys.argv[9]),
+                         "paths": [f"charts/kube-prometheus-stack/Chart.yaml (dependency kube-state-metrics {chart_tag.rsplit('-', 1)[1]})"]})
+        doc["source"]["also"] = also
+    doc["source"]["paths"] = list(doc["source"]["paths"]) + ["scripts/metric-catalogs/ksm.py (this project: the extraction, run at both tags)"]
+    if "target_labels_note" in doc:
+        doc["target_labels_note"] = re.sub(r"\(prometheus-operator v[\d.]+ pkg/prometheus/promcfg.go; kube-prometheus-stack [\d.]+ ships operator v[\d.]+\)",
+            "(prometheus-operator pkg/prometheus/promcfg.go, read at v0.86.0 for the shared catalog; the same target_label assignments at v0.93.0, the newest tag readable here; kube-prometheus-stack 88.5.3 ships v0.93.1)", doc["target_labels_note"])
     json.dump(doc, open(out, "w"), indent=2); open(out, "a").write("\n")
     print(f"{len(metrics)} metrics; changed {len(changed)}: {changed}\nadded {len(added)}: {added}\nremoved {[r['name'] for r in removed]}", file=sys.stderr)
 

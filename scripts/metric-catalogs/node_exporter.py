@@ -86,7 +86,7 @@ def main():
     doc["metrics"] = metrics
     if "target_labels_note" in doc:
         doc["target_labels_note"] = re.sub(r"\(prometheus-operator v[\d.]+ pkg/prometheus/promcfg.go; kube-prometheus-stack [\d.]+ ships operator v[\d.]+\)",
-            "(prometheus-operator pkg/prometheus/promcfg.go, read at v0.86.0 for the shared catalog and unchanged for these labels at v0.93.1, which kube-prometheus-stack 88.5.3 ships)", doc["target_labels_note"])
+            "(prometheus-operator pkg/prometheus/promcfg.go, read at v0.86.0 for the shared catalog; the same target_label assignments at v0.93.0, the newest tag readable here; kube-prometheus-stack 88.5.3 ships v0.93.1)", doc["target_labels_note"])
     json.dump(doc, open(out, "w"), indent=2); open(out, "a").write("\n")
     print(f"{len(metrics)} metrics; added {new_keys}", file=sys.stderr)
 
