@@ -5,7 +5,9 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { addonCharts } from "../lib/catalog/addons";
 import { serviceCatalog } from "../lib/catalog/services";
+import { deployedCatalogs, loadCatalogFiles } from "../lib/monitoring/metricCatalogs";
 import {
   hpaSyncPeriodSeconds,
   hpaWorstCaseReactionSeconds,
@@ -63,5 +65,22 @@ describe("docs are true to the code", () => {
     assert.equal(kedaScaleOutWorstCaseSeconds(["redis-cluster", "kafka"]), hpaSyncPeriodSeconds);
     assert.equal(kedaScaleOutWorstCaseSeconds(["redis-cluster", "prometheus"]), hpaSyncPeriodSeconds + prometheusScrapeIntervalSeconds);
     assert.equal(kedaFromZeroWorstCaseSeconds, kedaPollingIntervalSeconds + hpaSyncPeriodSeconds);
+  });
+});
+
+describe("README: kube-prometheus-stack and the exporter versions it ships", () => {
+  it("names the deployed chart version and the versions of the catalogs keyed to it", () => {
+    const readme = read("README.md");
+    const version = addonCharts.kubePrometheusStack.version;
+    const named = [...readme.matchAll(/kube-prometheus-stack (\d+\.\d+\.\d+)/g)].map((m) => m[1]);
+    assert.ok(named.length > 0, "README names no kube-prometheus-stack version");
+    assert.deepEqual([...new Set(named)], [version], `README names kube-prometheus-stack ${named.join(", ")}; the chart table pins ${version}`);
+    const selected = deployedCatalogs(loadCatalogFiles(), { charts: [{ chart: "kube-prometheus-stack", version }], images: [] }).catalogs;
+    for (const exporter of ["kube-state-metrics", "node-exporter", "prometheus"]) {
+      const catalog = selected.find((c) => c.exporter === exporter);
+      assert.ok(catalog, `no ${exporter} catalog for kube-prometheus-stack ${version}`);
+      const label = exporter === "prometheus" ? "Prometheus" : exporter;
+      assert.ok(new RegExp(`${label} ${catalog!.version.replace(/\./g, "\\.")}\\b`).test(readme), `README should name ${label} ${catalog!.version}`);
+    }
   });
 });

@@ -6,6 +6,8 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { addonCharts } from "../lib/catalog/addons";
 import { AutomationMetrics } from "../automation/metrics";
 import { catalogSeries } from "../lib/monitoring/signals";
 import { serviceCatalog } from "../lib/catalog/services";
@@ -38,6 +40,18 @@ describe("metric catalogs", () => {
 
     const kps = deployedCatalogs(files, { ...deployment, charts: deployment.charts.map((c) => (c.chart === "kube-prometheus-stack" ? { ...c, version: "79.0.0" } : c)) });
     for (const e of ["kube-state-metrics", "cadvisor", "node-exporter", "prometheus"]) assert.ok(kps.problems.some((p) => p.includes(`the ${e} catalog is for 78.2.1`)), `${e}: ${kps.problems.join("\n")}`);
+
+    // The deployed kube-prometheus-stack (88.5.3) is covered by the project's own catalogs, built from
+    // the exporters' sources at the versions the chart ships.
+    const current = deployedCatalogs(files, { ...deployment, charts: deployment.charts.map((c) => (c.chart === "kube-prometheus-stack" ? { ...c, version: addonCharts.kubePrometheusStack.version } : c)) });
+    assert.deepEqual(current.problems, []);
+    const kpsCatalogs = current.catalogs.filter((c) => c.deployed_as.parent_chart === "kube-prometheus-stack" || c.deployed_as.helm_chart === "kube-prometheus-stack");
+    assert.deepEqual(kpsCatalogs.map((c) => `${c.exporter} ${c.version} ${path.relative(projectCatalogDir, c.file ?? "")}`).sort(), [
+      "cadvisor kubelet 1.33 (cAdvisor v0.52.1) cadvisor-kube-prometheus-stack-88.5.3.json",
+      "kube-state-metrics 2.20.0 kube-state-metrics-2.20.0.json",
+      "node-exporter 1.12.1 node-exporter-1.12.1.json",
+      "prometheus 3.14.0 prometheus-3.14.0.json",
+    ]);
 
     const image = deployedCatalogs(files, { ...deployment, images: ["quay.io/prometheuscommunity/pgbouncer-exporter:v0.13.0"] });
     assert.ok(image.problems.some((p) => /pgbouncer-exporter:v0\.13\.0 is deployed/.test(p)), image.problems.join("\n"));
@@ -114,7 +128,7 @@ describe("PromQL contract check (negative cases: it finds what the issue found)"
     ["a NodePool limit no NodePool sets", 'karpenter_nodepools_limit{resource_type=~"cpu|memory"}', /value 'cpu' cannot occur \(from the rendered NodePool\.spec\.limits: nodes\)/],
     ["a ScaledObject that does not exist", 'keda_scaler_active{scaledObject="nope"}', /value 'nope' cannot occur/],
     ["a metric of an exporter nobody deploys", 'sum(DCGM_FI_DEV_GPU_UTIL{namespace="pyairtable-workers"})', /DCGM_FI_DEV_GPU_UTIL is in no catalog/],
-    ["an unknown label", 'kube_pod_info{deployment="x"}', /kube_pod_info \(kube-state-metrics 2\.17\.0\) has no label 'deployment'/],
+    ["an unknown label", 'kube_pod_info{deployment="x"}', /kube_pod_info \(kube-state-metrics 2\.20\.0\) has no label 'deployment'/],
     ["a label value the exporter never sets", 'kube_pod_status_phase{phase="running"}', /value 'running' cannot occur/],
     ["a node label outside the allowlist", 'kube_node_labels{label_topology_kubernetes_io_zone="a"}', /not in the chart's metricLabelsAllowlist/],
     ["a series kube-prometheus-stack drops", "container_cpu_cfs_throttled_seconds_total", /dropped at ingestion/],

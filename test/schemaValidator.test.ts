@@ -13,6 +13,8 @@ import {
   validateManifests,
   type ManifestValidationResult,
 } from "../lib/k8s/schemaValidator";
+import { crdSchemaDigests } from "../lib/k8s/crdSchemaDigest";
+import { addonCharts } from "../lib/catalog/addons";
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: one realistic, valid object per registered kind
@@ -1024,5 +1026,31 @@ metadata: { name: not-a-crd }
       assert.equal(results.length, objects.length);
       assert.deepEqual(results.filter((r) => !r.ok).map((r) => r.errors), []);
     });
+  });
+});
+
+describe("prometheus-operator CRDs: the shared schemas are the ones kube-prometheus-stack installs", () => {
+  const recorded = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../contracts/prometheus-operator/crd-schema-digests-v0.93.1.json"), "utf8")) as { operator_version: string; source: { tag: string }; crds: Record<string, string> };
+  const sharedDir = path.join(resolveSchemasDir(), "prometheus-operator");
+  const sharedText = (plural: string) => fs.readFileSync(path.join(sharedDir, `monitoring.coreos.com_${plural}.yaml`), "utf8");
+
+  it("the recorded digests belong to the chart version the stack deploys", () => {
+    assert.equal(recorded.source.tag, `kube-prometheus-stack-${addonCharts.kubePrometheusStack.version}`);
+  });
+
+  for (const plural of ["servicemonitors", "podmonitors", "prometheusrules"]) {
+    it(`${plural}: the validator's schema has the served schemas of the ${recorded.operator_version} CRD`, () => {
+      const name = `${plural}.monitoring.coreos.com`;
+      assert.deepEqual(crdSchemaDigests(sharedText(plural)), [{ name, sha256: recorded.crds[name] }]);
+    });
+  }
+
+  it("the digest ignores annotations and sees a schema change", () => {
+    const text = sharedText("prometheusrules");
+    const [base] = crdSchemaDigests(text);
+    assert.deepEqual(crdSchemaDigests(text.replace(/operator\.prometheus\.io\/version: [\d.]+/, "operator.prometheus.io/version: 9.9.9")), [base]);
+    const changed = text.replace(/(\n\s+)partial_response_strategy:/, "$1partialResponseStrategyX:");
+    assert.notEqual(changed, text);
+    assert.notEqual(crdSchemaDigests(changed)[0]!.sha256, base!.sha256);
   });
 });

@@ -73,6 +73,15 @@ export const vpaCustomResourceStateConfig = {
   },
 };
 
+/**
+ * Grafana's admin credentials: a Secret in the monitoring namespace, created out of band before the
+ * first deploy (the Grafana pod waits for it), e.g.
+ * `kubectl -n monitoring create secret generic grafana-admin --from-literal=admin-user=admin
+ * --from-literal=admin-password="$(openssl rand -base64 24)"`. Keys are the Grafana chart's
+ * `admin.userKey`/`admin.passwordKey` defaults (grafana-community/helm-charts grafana-12.11.1 values.yaml).
+ */
+export const grafanaAdminSecret = { name: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" } as const;
+
 /** Node labels kube-state-metrics exports on `kube_node_labels` (dashboards group by them). */
 export const nodeLabelsAllowlist = ["karpenter.sh/capacity-type", "node.kubernetes.io/instance-type", workloadClassLabel] as const;
 
@@ -140,8 +149,11 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
       },
     },
     grafana: {
-      // Empty: the Grafana chart generates a random admin password into its Secret (no default).
-      adminPassword: "",
+      // Admin credentials from a Secret created out of band (see grafanaAdminSecret): no password in
+      // values, stack config or Pulumi state. kube-prometheus-stack 88 (Grafana chart 12.11.1 from
+      // grafana-community) no longer sets a default adminPassword; this keeps the chart from
+      // generating its own admin Secret at all.
+      admin: { existingSecret: grafanaAdminSecret.name, userKey: grafanaAdminSecret.userKey, passwordKey: grafanaAdminSecret.passwordKey },
       nodeSelector: systemNodeSelector,
       priorityClassName: critical,
       persistence: { enabled: false },

@@ -41,19 +41,23 @@ export const addonCharts = {
    */
   vpa: { chart: "vpa", repo: "https://charts.fairwinds.com/stable", version: "5.0.0" },
   /**
-   * kube-prometheus-stack 78.x (Prometheus Operator, Prometheus, Alertmanager, Grafana,
-   * kube-state-metrics, node-exporter). The `monitoring.coreos.com/v1` ServiceMonitor and
-   * PrometheusRule APIs this stack uses are stable across the operator versions involved.
-   *
-   * Not yet moved to the newest release read upstream, kube-prometheus-stack-88.5.3 (tag of
-   * prometheus-community/helm-charts, 2026-08-21): it moves every exporter the alerts and dashboards
-   * are checked against (kube-state-metrics 2.17.0 -> 2.20.0 via chart 8.4.0, node-exporter 1.9.1 ->
-   * 1.12.1 via chart 4.56.1, Prometheus v3.6.0 -> v3.14.0, prometheus-operator v0.86.0 -> v0.93.1), so
-   * the bump needs those catalogs rebuilt from source in contracts/metrics/ (and the cAdvisor one
-   * re-keyed); and its values drop `grafana.adminPassword` (Grafana 12.11.1 from grafana-community,
-   * `grafana.admin.existingSecret` instead). Every other values key set here exists in 88.5.3.
+   * kube-prometheus-stack 88.5.3 (newest tag of prometheus-community/helm-charts read here,
+   * 2026-08-21): prometheus-operator v0.93.1, Prometheus v3.14.0, Alertmanager, kube-state-metrics
+   * 2.20.0 (chart 8.4.0), node-exporter 1.12.1 (chart 4.56.1) and Grafana from the grafana-community
+   * chart 12.11.1 (Grafana 13.2.0). Moving from 78.2.1:
+   * - the metric catalogs moved with it: contracts/metrics/ has kube-state-metrics 2.20.0,
+   *   node-exporter 1.12.1 and Prometheus 3.14.0 built from their sources at those tags, and the
+   *   cAdvisor catalog re-keyed (the chart's kubelet scrape is unchanged; see SOURCES.md there);
+   * - Grafana's admin credentials come from an existing Secret (`grafana.admin.existingSecret`);
+   *   the chart no longer sets a default `grafana.adminPassword`;
+   * - every values key set here is checked against the chart's and its subcharts' values.yaml and
+   *   templates at those tags (contracts/charts/, test/chartValues.test.ts);
+   * - the ServiceMonitor, PodMonitor and PrometheusRule CRDs the chart ships (operator v0.93.1,
+   *   charts/crds/crds/) have the same schemas as the v0.93.0 ones in shared/schemas: the files differ
+   *   only in the `operator.prometheus.io/version` annotation, so the validator keeps those.
+   * Upgrading a running install: apply the chart's CRDs first (Helm does not upgrade CRDs).
    */
-  kubePrometheusStack: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "78.2.1" },
+  kubePrometheusStack: { chart: "kube-prometheus-stack", repo: "https://prometheus-community.github.io/helm-charts", version: "88.5.3" },
   /**
    * prometheus-adapter 5.3.0 (adapter v0.12.0, as 4.13; 5.x removed the PodSecurityPolicy values this
    * stack never set): custom metrics API (custom.metrics.k8s.io) for HPA Pods metrics.
