@@ -47,7 +47,7 @@ import {
   type ModelDefinition,
   type ValidationStats,
 } from "./model";
-import { aciOffsets, choose, dailyCandidate, issue, newOnlineState, observe, warmStart, type OnlineState } from "./online";
+import { aciOffsets, choose, dailyCandidate, issue, newOnlineState, observe, scoreOf, warmStart, type OnlineState } from "./online";
 import { resolveForecastOptions, type ForecastOptions, type ForecastOptionsInput } from "./options";
 import { prophetDefinition } from "./prophet";
 import { trailingUnobserved } from "./resample";
@@ -440,6 +440,25 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
       if (h < H) {
         const avail = [dailyCandidate, ...state.intradayCandidates.filter((n) => own[n] !== undefined && Number.isFinite(own[n]![h]!))];
         choices.push(choose(online, h + 1, avail));
+        // Soft weights (intradayBlend > 0, default): the chosen candidate and the runner-up, weights ∝ 1/score².
+        if (ctx.opts.intradayBlend > 0) {
+          const c0 = choices[h]!;
+          const s0 = scoreOf(online, c0, h + 1);
+          let c1: string | undefined;
+          let s1 = Infinity;
+          for (const n of avail) {
+            const sc = scoreOf(online, n, h + 1);
+            if (n !== c0 && Number.isFinite(sc) && sc < s1) (c1 = n), (s1 = sc);
+          }
+          if (c1 && Number.isFinite(s0) && s0 > 0 && s1 > 0) {
+            const f0 = c0 === dailyCandidate ? daily[h]! : own[c0]![h]!;
+            const f1 = c1 === dailyCandidate ? daily[h]! : own[c1]![h]!;
+            const w0 = 1 / s0 ** 2;
+            const w1 = (ctx.opts.intradayBlend / s1 ** 2);
+            point[h] = (w0 * f0 + w1 * f1) / (w0 + w1);
+            continue;
+          }
+        }
       }
       const c = choices[Math.min(h, H - 1)]!;
       if (c !== dailyCandidate && own[c] && Number.isFinite(own[c]![h]!)) point[h] = own[c]![h]!;

@@ -125,6 +125,11 @@ export interface ForecastOptions {
   readonly intradayHalfLifeHours: number;
   /** A candidate replaces the current intraday choice only when its score is below (1 − margin) × the current's. */
   readonly intradaySwitchMargin: number;
+  /**
+   * > 0 blends the intraday choice with the runner-up candidate, weights ∝ 1/score² (the runner-up's
+   * × this factor); 0 = the choice alone. Default 1, chosen on the tuning half (docs/forecasting.md §6).
+   */
+  readonly intradayBlend: number;
   /** Fewest validation residuals per horizon to calibrate an interval. */
   readonly minResiduals: number;
   /** A decision needs at least this confidence (design: 80%). */
@@ -175,6 +180,7 @@ export const defaultForecastOptions: ForecastOptions = {
   adaptiveConformalGamma: 0.05,
   intradayHalfLifeHours: 6,
   intradaySwitchMargin: 0.05,
+  intradayBlend: 1,
   minResiduals: 12,
   confidenceThreshold: 0.8,
   coveragePenalty: 2,
@@ -244,6 +250,7 @@ export function resolveForecastOptions(input: ForecastOptionsInput = {}): Foreca
   num("adaptiveConformalGamma", o.adaptiveConformalGamma, 0, 0.5);
   num("intradayHalfLifeHours", o.intradayHalfLifeHours, 0, 168);
   num("intradaySwitchMargin", o.intradaySwitchMargin, 0, 0.9);
+  num("intradayBlend", o.intradayBlend, 0, 1);
   if (typeof o.baselineMembers !== "boolean") problems.push(`baselineMembers = ${JSON.stringify(o.baselineMembers)}: must be true or false`);
   num("coveragePenalty", o.coveragePenalty, 0, 100);
   num("guardMaxFactor", o.guardMaxFactor, 1, 1e6);
