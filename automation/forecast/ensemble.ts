@@ -22,6 +22,10 @@
  *    the members' held-out forecasts combined with today's weights — give its MAPE, its interval
  *    calibration, its coverage and its decision confidence (model.ts: confidenceOf);
  * 5. every model is refitted on the full history for today's forecasts.
+ * Between fits (online.ts): each forecast first scores what was issued earlier and whose targets are
+ * now history — adaptive conformal levels of the interval per horizon, and an exponentially weighted
+ * MAPE per horizon of every member and of the day's combination, from which the combination used at
+ * each horizon is re-chosen within the day (hysteresis, blended with the runner-up).
  */
 import { Calendar } from "./calendar";
 import { lastValueDefinition, levelDailyDefinition, levelWeeklyDefinition, naiveDefinition, persistenceDefinition, seasonalNaiveDefinition } from "./baselines";
