@@ -458,8 +458,9 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
             const f0 = c0 === dailyCandidate ? daily[h]! : own[c0]![h]!;
             const f1 = c1 === dailyCandidate ? daily[h]! : own[c1]![h]!;
             const w0 = 1 / s0 ** 2;
-            const w1 = (ctx.opts.intradayBlend / s1 ** 2);
-            point[h] = (w0 * f0 + w1 * f1) / (w0 + w1);
+            const w1 = ctx.opts.intradayBlend / s1 ** 2;
+            // The same forecast twice (the day's combination is one member alone): keep it exact.
+            point[h] = f0 === f1 ? f0 : (w0 * f0 + w1 * f1) / (w0 + w1);
             continue;
           }
         }
