@@ -106,6 +106,15 @@ describe("online adaptation: adaptive conformal inference (ACI)", function () {
   });
 });
 
+describe("online adaptation: options", function () {
+  it("rejects bad settings, naming the key, the value and what is allowed", () => {
+    assert.throws(() => resolveForecastOptions({ adaptiveConformalGamma: -0.1 }), /adaptiveConformalGamma = -0.1: must be a number from 0 to 0.5/);
+    assert.throws(() => resolveForecastOptions({ intradayHalfLifeHours: Number.NaN }), /intradayHalfLifeHours = null: must be a number from 0 to 168/);
+    assert.throws(() => resolveForecastOptions({ intradaySwitchMargin: 1 }), /intradaySwitchMargin = 1: must be a number from 0 to 0.9/);
+    assert.throws(() => resolveForecastOptions({ intradayBlend: 2 }), /intradayBlend = 2: must be a number from 0 to 1/);
+  });
+});
+
 describe("online adaptation: intraday re-weighting", function () {
   it("hysteresis: a candidate within the margin does not take over; a clearly better one does", () => {
     const s = newOnlineState(1, settings({ margin: 0.1, halfLifeSteps: 1000 }));
