@@ -1,5 +1,5 @@
 /**
- * `tsx scripts/bench-forecast.ts [--only <substring>]`: measurements of the predictive engine, not
+ * `tsx scripts/bench-forecast.ts [--only <substring>[,<substring>…]] [--forecast <options JSON>] [--doc]`: measurements of the predictive engine, not
  * tests. Prints ratios measured in this one run (absolute times for context only).
  *
  * 1. Fit time: the ensemble (linear, Prophet-style, ARIMA, SARIMA and the baselines, with the held-out
@@ -32,7 +32,7 @@ import { disposeEnsemble, ensemble, fitEnsembleAt, forecastEnsembleAt } from "..
 import { Calendar } from "../automation/forecast/calendar";
 import { linearDefinition } from "../automation/forecast/linear";
 import { makeContext } from "../automation/forecast/model";
-import { resolveForecastOptions } from "../automation/forecast/options";
+import { resolveForecastOptions, type ForecastOptionsInput } from "../automation/forecast/options";
 import { prophetDefinition } from "../automation/forecast/prophet";
 import { resample } from "../automation/forecast/resample";
 import { arimaDefinition, sarimaDefinition } from "../automation/forecast/sarima";
@@ -123,6 +123,8 @@ interface Row {
   readonly trace: string;
   readonly ensembleMape: number;
   readonly best: { name: string; mape: number };
+  /** The best single member or baseline (any model of the accuracy table but the ensemble). */
+  readonly bestMember: { name: string; mape: number };
   readonly coverage80: number;
   readonly peakCoverage: number;
   readonly peakLevel: number;
@@ -159,6 +161,8 @@ function toRow(r: BacktestResult): { row: Row; acc: string[]; bt: string[] } {
   const baselines = ["persistence", "naive", "seasonal-naive"].map((n) => a[n]!).filter((m) => Number.isFinite(m.mape));
   const best = baselines.reduce((x, y) => (y.mape < x.mape ? y : x));
   const e = a.ensemble!;
+  const members = r.forecast.models.filter((m) => m.name !== "ensemble" && Number.isFinite(m.mape));
+  const bestMember = members.reduce((x, y) => (y.mape < x.mape ? y : x));
   const p = Object.fromEntries(r.policies.map((x) => [x.name, x]));
   const pr = { cost: p["predictive+reactive"]!.costRatioToOracle, under: p["predictive+reactive"]!.underProvisionedShare };
   const re = { cost: p.reactive!.costRatioToOracle, under: p.reactive!.underProvisionedShare };
@@ -166,6 +170,7 @@ function toRow(r: BacktestResult): { row: Row; acc: string[]; bt: string[] } {
     trace: r.trace.replace(/\.csv$/, ""),
     ensembleMape: e.mape,
     best: { name: best.name, mape: best.mape },
+    bestMember: { name: bestMember.name, mape: bestMember.mape },
     coverage80: e.coverage80,
     peakCoverage: r.replay.peakCoverage.share,
     peakLevel: r.replay.peakCoverage.level,
@@ -181,12 +186,12 @@ const mark = (ok: boolean) => (ok ? "PASS" : "MISS");
 
 function summaryTable(rows: Row[]): string[] {
   const out: string[] = [];
-  out.push("| trace | predictive+reactive × oracle | under-provisioned: predictive / reactive | ensemble MAPE 1 h | best baseline | ratio | accuracy 1 − MAPE | coverage80 | peak ≤ τ-forecast (τ) | reactive × oracle | fallback buckets (low conf. / no model) |");
-  out.push("|---|---|---|---|---|---|---|---|---|---|---|");
+  out.push("| trace | predictive+reactive × oracle | under-provisioned: predictive / reactive | ensemble MAPE 1 h | best baseline | ratio | accuracy 1 − MAPE | coverage80 | peak ≤ τ-forecast (τ) | reactive × oracle | fallback buckets (low conf. / no model) | best member: ensemble × it |");
+  out.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     const v = r.verdicts;
     out.push(
-      `| ${r.trace} | ${r.pr.cost.toFixed(3)} ${mark(v.cost)} | ${pct(r.pr.under, 3)} / ${pct(r.re.under, 3)} ${mark(v.under)} | ${pct(r.ensembleMape)} | ${r.best.name} ${pct(r.best.mape)} | ${(r.ensembleMape / r.best.mape).toFixed(2)} ${mark(v.mape)} | ${pct(1 - r.ensembleMape)} ${mark(v.accuracy)} | ${pct(r.coverage80)} ${mark(v.cov80)} | ${pct(r.peakCoverage)} (${r.peakLevel}) | ${r.re.cost.toFixed(3)} | ${r.fallbacks} |`,
+      `| ${r.trace} | ${r.pr.cost.toFixed(3)} ${mark(v.cost)} | ${pct(r.pr.under, 3)} / ${pct(r.re.under, 3)} ${mark(v.under)} | ${pct(r.ensembleMape)} | ${r.best.name} ${pct(r.best.mape)} | ${(r.ensembleMape / r.best.mape).toFixed(2)} ${mark(v.mape)} | ${pct(1 - r.ensembleMape)} ${mark(v.accuracy)} | ${pct(r.coverage80)} ${mark(v.cov80)} | ${pct(r.peakCoverage)} (${r.peakLevel}) | ${r.re.cost.toFixed(3)} | ${r.fallbacks} | ${r.bestMember.name} ${pct(r.bestMember.mape)}: ${(r.ensembleMape / r.bestMember.mape).toFixed(2)} |`,
     );
   }
   out.push("");
@@ -226,6 +231,10 @@ function main(): void {
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
   const only = arg("--only");
+  // Forecast option overrides for experiments (JSON, e.g. '{"adaptiveConformalGamma":0}'); not with --doc.
+  const forecastJson = arg("--forecast");
+  const forecast = forecastJson ? (JSON.parse(forecastJson) as ForecastOptionsInput) : undefined;
+  if (forecast && process.argv.includes("--doc")) throw new Error("--doc records the defaults: drop --forecast");
   const writeDoc = process.argv.includes("--doc");
   const header = `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`;
   console.log(header);
@@ -242,9 +251,9 @@ function main(): void {
     ...syntheticTraces.map((s) => ({ name: s.name, load: s.make })),
   ];
   for (const input of inputs) {
-    if (only && !input.name.includes(only)) continue;
+    if (only && !only.split(",").some((x) => input.name.includes(x))) continue;
     const started = process.hrtime.bigint();
-    const r = runBacktest(input.load(), { service, noChart: true, ...(input.extra ? { extraHolidays: input.extra } : {}) });
+    const r = runBacktest(input.load(), { service, noChart: true, ...(forecast ? { forecast } : {}), ...(input.extra ? { extraHolidays: input.extra } : {}) });
     const x = toRow(r);
     acc.push(...x.acc);
     bt.push(...x.bt);

@@ -22,6 +22,10 @@
  *    the members' held-out forecasts combined with today's weights — give its MAPE, its interval
  *    calibration, its coverage and its decision confidence (model.ts: confidenceOf);
  * 5. every model is refitted on the full history for today's forecasts.
+ * Between fits (online.ts): each forecast first scores what was issued earlier and whose targets are
+ * now history — adaptive conformal levels of the interval per horizon, and an exponentially weighted
+ * MAPE per horizon of every member and of the day's combination, from which the combination used at
+ * each horizon is re-chosen within the day (hysteresis, blended with the runner-up).
  */
 import { Calendar } from "./calendar";
 import { lastValueDefinition, levelDailyDefinition, levelWeeklyDefinition, naiveDefinition, persistenceDefinition, seasonalNaiveDefinition } from "./baselines";
@@ -47,6 +51,7 @@ import {
   type ModelDefinition,
   type ValidationStats,
 } from "./model";
+import { aciOffsets, choose, dailyCandidate, issue, newOnlineState, observe, scoreOf, warmStart, type OnlineState } from "./online";
 import { resolveForecastOptions, type ForecastOptions, type ForecastOptionsInput } from "./options";
 import { prophetDefinition } from "./prophet";
 import { trailingUnobserved } from "./resample";
@@ -113,6 +118,13 @@ export interface EnsembleState {
   readonly pool: ReadonlyMap<string, readonly ForecastBlock[]>;
   /** Forecasts made over [end, end + validationSteps) at horizons 1…H by model and "ensemble", reused by the next day's fit. */
   readonly recorded: Map<string, Float64Array>;
+  /**
+   * Online adaptation between fits (online.ts): adaptive conformal levels per horizon (carried from
+   * the previous fit when chained) and the intraday error sums of `intradayCandidates` and "daily".
+   */
+  readonly online: OnlineState;
+  /** Members that compete intraday with the day's combination. */
+  readonly intradayCandidates: readonly string[];
   disposed: boolean;
 }
 
@@ -132,6 +144,10 @@ export interface EnsembleForecast extends ForecastOutput {
   readonly source: string;
   /** Weights actually used (renormalised after guard drops). */
   readonly weights: Readonly<Record<string, number>>;
+  /** Per horizon 1…H: what the intraday re-weighting used ("daily" = the day's combination, else a member alone). */
+  readonly intraday?: readonly string[];
+  /** Per horizon 1…H: the adaptive conformal miscoverage level of the interval (nominal 1 − coverage). */
+  readonly alpha?: readonly number[];
   /** Models dropped by the guard at this origin. */
   readonly dropped: readonly Exclusion[];
   /** Buckets at the end of the history without any sample. */
@@ -282,6 +298,40 @@ export function fitEnsembleAt(series: RegularSeries, end: number, opts: Forecast
   const peakCal = calibratePeak(ensembleBlocks, series, end, H, floor, (k) => peakRatioAt(ratio, cal.local(series.startMs + k * series.stepMs)), level, opts.minResiduals);
   if (!peakCal) notes.push("peak quantile not calibrated (too few out-of-sample forecasts): the floor uses the peak's upper bound");
 
+  // Online adaptation: ACI levels carried along the daily chain; intraday error sums warm-started on
+  // the last day of out-of-sample forecasts (members as held out, "daily" = today's combination).
+  const online = newOnlineState(
+    H,
+    {
+      gamma: opts.adaptiveConformalGamma,
+      alpha: 1 - opts.intervalCoverage,
+      halfLifeSteps: (opts.intradayHalfLifeHours * 60) / opts.stepMinutes,
+      margin: opts.intradaySwitchMargin,
+      minMass: 4,
+    },
+    prev?.online,
+  );
+  const intradayCandidates = members.filter((m) => usable(m) && m.params !== undefined).map((m) => m.def.name);
+  if (opts.intradayHalfLifeHours > 0) {
+    const wFrom = Math.max(poolFrom, vStart);
+    const mats = new Map(intradayCandidates.map((n) => [n, poolMatrix(byName(n)!.blocks!, wFrom, end, H)]));
+    const daily = new Float64Array(Math.max(0, end - wFrom) * H).fill(Number.NaN);
+    for (let i = 0; i < end - wFrom; i++) {
+      for (let h = 0; h < H; h++) {
+        let v = 0;
+        let ok = true;
+        for (const [n, w] of Object.entries(weightsByHorizon[h]!)) {
+          const x = (mats.get(n) ?? (mats.set(n, poolMatrix(byName(n)?.blocks ?? [], wFrom, end, H)), mats.get(n)!))[i * H + h]!;
+          if (!Number.isFinite(x)) ok = false;
+          v += w * x;
+        }
+        daily[i * H + h] = ok ? v : Number.NaN;
+      }
+    }
+    mats.set(dailyCandidate, daily);
+    warmStart(online, [...intradayCandidates, dailyCandidate], (n) => mats.get(n)!, series, wFrom, end, floor);
+  }
+
   return {
     series,
     ctx,
@@ -309,6 +359,8 @@ export function fitEnsembleAt(series: RegularSeries, end: number, opts: Forecast
     notes,
     pool,
     recorded: new Map(),
+    online,
+    intradayCandidates,
     disposed: false,
   };
 }
@@ -332,12 +384,16 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
   const recordAt = origin - state.end;
   const recording = recordAt < ctx.validationSteps && horizon >= H;
   const dropped: Exclusion[] = [];
+  const online = state.online;
+  // Score what was issued earlier and whose targets are now history (buckets < origin only).
+  observe(online, series, origin, state.peak.levelFloor);
+  const intraday = ctx.opts.intradayHalfLifeHours > 0;
   const own: Record<string, Float64Array> = {};
   const models: Record<string, ForecastOutput & { peakUpper: number[] }> = {};
   for (const m of state.members) {
     if (m.params === undefined) continue;
     // Excluded models with parameters are shadows: forecast only for reports and tomorrow's validation.
-    if (!o.allModels && !(m.name in state.weights) && m.name !== state.reference) continue;
+    if (!o.allModels && !(m.name in state.weights) && m.name !== state.reference && !(intraday && state.intradayCandidates.includes(m.name)) && !state.weightsByHorizon.some((w) => m.name in w)) continue;
     let f: Float64Array;
     try {
       f = m.definition.forecast(m.params, series, origin, horizon, ctx);
@@ -380,6 +436,39 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
     if (wsum > 0) point[h] = v / wsum;
     else covered = false;
   }
+  // Intraday re-weighting: per horizon, the day's combination or the member with the lowest recent error.
+  const daily = Float64Array.from(point);
+  const choices: string[] = [];
+  if (covered && intraday) {
+    for (let h = 0; h < horizon; h++) {
+      if (h < H) {
+        const avail = [dailyCandidate, ...state.intradayCandidates.filter((n) => own[n] !== undefined && Number.isFinite(own[n]![h]!))];
+        choices.push(choose(online, h + 1, avail));
+        // Soft weights (intradayBlend > 0, default): the chosen candidate and the runner-up, weights ∝ 1/score².
+        if (ctx.opts.intradayBlend > 0) {
+          const c0 = choices[h]!;
+          const s0 = scoreOf(online, c0, h + 1);
+          let c1: string | undefined;
+          let s1 = Infinity;
+          for (const n of avail) {
+            const sc = scoreOf(online, n, h + 1);
+            if (n !== c0 && Number.isFinite(sc) && sc < s1) (c1 = n), (s1 = sc);
+          }
+          if (c1 && Number.isFinite(s0) && s0 > 0 && s1 > 0) {
+            const f0 = c0 === dailyCandidate ? daily[h]! : own[c0]![h]!;
+            const f1 = c1 === dailyCandidate ? daily[h]! : own[c1]![h]!;
+            const w0 = 1 / s0 ** 2;
+            const w1 = ctx.opts.intradayBlend / s1 ** 2;
+            // The same forecast twice (the day's combination is one member alone): keep it exact.
+            point[h] = f0 === f1 ? f0 : (w0 * f0 + w1 * f1) / (w0 + w1);
+            continue;
+          }
+        }
+      }
+      const c = choices[Math.min(h, H - 1)]!;
+      if (c !== dailyCandidate && own[c] && Number.isFinite(own[c]![h]!)) point[h] = own[c]![h]!;
+    }
+  }
   for (const [name, w] of Object.entries(state.weights)) if (own[name]) used[name] = w;
   const usedSum = Object.values(used).reduce((a, b) => a + b, 0);
   if (covered && usedSum > 0) {
@@ -405,7 +494,24 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
     }
     for (let h = 0; h < H; h++) rec[recordAt * H + h] = point[h]!;
   }
+  // Adaptive conformal levels per horizon, on the ensemble's own interval (not on a fallback's).
+  const ownInterval = cal === state.calibration;
+  if (ownInterval && ctx.opts.adaptiveConformalGamma > 0 && cal.sorted) {
+    const lo: number[] = [];
+    const hi: number[] = [];
+    for (let h = 1; h <= cal.sorted.length; h++) {
+      const q = aciOffsets(online, h, cal.sorted[h - 1]!);
+      lo.push(q.lo);
+      hi.push(q.hi);
+    }
+    cal = { ...cal, lo, hi };
+  }
   const iv = withPeak(point, cal, ctx.nonNegative);
+  // Record what is issued: scored (ACI, intraday errors) once the targets are history.
+  const cands = new Map<string, ArrayLike<number>>([[dailyCandidate, daily]]);
+  for (const n of state.intradayCandidates) if (own[n]) cands.set(n, own[n]!);
+  const none = new Float64Array(0);
+  issue(online, origin, ownInterval ? iv.lower : none, ownInterval ? iv.upper : none, cands);
   const pc = state.peak.calibration;
   const peak = pc
     ? Array.from(point, (p, i) => {
@@ -413,7 +519,7 @@ export function forecastEnsembleAt(state: EnsembleState, origin: number, horizon
         return peakForecast(p, peakRatioAt(state.peak.ratio, ctx.calendar.local(at)), pc.q[Math.min(i, pc.q.length - 1)]!, state.peak.levelFloor);
       })
     : iv.peakUpper;
-  return { ...iv, peak, ...(pc ? { peakLevel: pc.level } : {}), confidence, source, weights: used, dropped, staleSteps: trailingUnobserved(series, origin), ...(o.allModels ? { models } : {}) };
+  return { ...iv, peak, ...(pc ? { peakLevel: pc.level } : {}), confidence, source, weights: used, ...(choices.length ? { intraday: choices } : {}), alpha: Array.from(online.alpha), dropped, staleSteps: trailingUnobserved(series, origin), ...(o.allModels ? { models } : {}) };
 }
 
 function withPeak(f: ArrayLike<number>, cal: Calibration, nonNegative: boolean): ForecastOutput & { peakUpper: number[] } {

@@ -71,3 +71,4 @@ export {
   type PeakRatioOptions,
 } from "./peak";
 export { levelSeasonalForecast, lastValueDefinition, levelDailyDefinition, levelWeeklyDefinition } from "./baselines";
+export { aciUpdate, aciLevels, aciOffsets, dailyCandidate, newOnlineState, observe, issue, choose, scoreOf, warmStart, type OnlineSettings, type OnlineState } from "./online";

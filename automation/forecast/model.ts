@@ -65,6 +65,8 @@ export interface Calibration {
   readonly peakHi: number[];
   readonly residuals: number[];
   readonly levelFloor: number;
+  /** Per horizon: the sorted relative errors the quantiles come from (adaptive conformal levels, online.ts). */
+  readonly sorted?: Float64Array[];
 }
 
 export interface ValidationStats {
@@ -322,16 +324,18 @@ export function calibrateBlocks(
   const lo: number[] = [];
   const hi: number[] = [];
   const peakHi: number[] = [];
+  const sortedByH: Float64Array[] = [];
   for (let k = 0; k < horizon; k++) {
     const enough = byH[k]!.length >= opts.minResiduals;
     const s = enough ? sortNum(byH[k]!) : pooledSorted;
+    sortedByH.push(s);
     const sp = enough ? sortNum(peakByH[k]!) : pooledPeakSorted;
     lo.push(quantile(s, (1 - level) / 2));
     hi.push(quantile(s, (1 + level) / 2));
     peakHi.push(quantile(sp, qHi));
   }
   return {
-    calibration: { coverage: c, level, lo, hi, peakHi, residuals: byH.map((r) => r.length), levelFloor: floor },
+    calibration: { coverage: c, level, lo, hi, peakHi, residuals: byH.map((r) => r.length), levelFloor: floor, sorted: sortedByH },
     stats: { mape: ape / nApe, poolMape: poolApe / nPool, coverage80, n: nApe },
   };
 }

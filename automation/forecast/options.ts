@@ -111,6 +111,25 @@ export interface ForecastOptions {
    * it over-covered as often as it fixed under-coverage (docs/forecasting.md §6).
    */
   readonly conformalCorrection: boolean;
+  /**
+   * Adaptive conformal inference step γ (online.ts; Gibbs & Candès 2021): per horizon, the interval's
+   * miscoverage level moves by γ·(α − miss) each time an issued interval meets its actual. 0 = off
+   * (the fixed level). Chosen on held-out traces (docs/forecasting.md §6).
+   */
+  readonly adaptiveConformalGamma: number;
+  /**
+   * Intraday re-weighting (online.ts): half-life, hours, of the exponentially weighted MAPE per horizon
+   * of every member and of the day's combination, from the forecasts whose targets have arrived; the
+   * lowest is used (with hysteresis `intradaySwitchMargin`). 0 = off (the daily selection all day).
+   */
+  readonly intradayHalfLifeHours: number;
+  /** A candidate replaces the current intraday choice only when its score is below (1 − margin) × the current's. */
+  readonly intradaySwitchMargin: number;
+  /**
+   * > 0 blends the intraday choice with the runner-up candidate, weights ∝ 1/score² (the runner-up's
+   * × this factor); 0 = the choice alone. Default 1, chosen on the tuning half (docs/forecasting.md §6).
+   */
+  readonly intradayBlend: number;
   /** Fewest validation residuals per horizon to calibrate an interval. */
   readonly minResiduals: number;
   /** A decision needs at least this confidence (design: 80%). */
@@ -158,6 +177,10 @@ export const defaultForecastOptions: ForecastOptions = {
   weightWindow: "validation",
   combination: "select",
   conformalCorrection: false,
+  adaptiveConformalGamma: 0.05,
+  intradayHalfLifeHours: 6,
+  intradaySwitchMargin: 0.05,
+  intradayBlend: 1,
   minResiduals: 12,
   confidenceThreshold: 0.8,
   coveragePenalty: 2,
@@ -224,6 +247,10 @@ export function resolveForecastOptions(input: ForecastOptionsInput = {}): Foreca
   if (o.weightWindow !== "validation" && o.weightWindow !== "pool") problems.push(`weightWindow = ${JSON.stringify(o.weightWindow)}: must be validation or pool`);
   if (o.combination !== "select" && o.combination !== "inverse-error") problems.push(`combination = ${JSON.stringify(o.combination)}: must be select or inverse-error`);
   if (typeof o.conformalCorrection !== "boolean") problems.push(`conformalCorrection = ${JSON.stringify(o.conformalCorrection)}: must be true or false`);
+  num("adaptiveConformalGamma", o.adaptiveConformalGamma, 0, 0.5);
+  num("intradayHalfLifeHours", o.intradayHalfLifeHours, 0, 168);
+  num("intradaySwitchMargin", o.intradaySwitchMargin, 0, 0.9);
+  num("intradayBlend", o.intradayBlend, 0, 1);
   if (typeof o.baselineMembers !== "boolean") problems.push(`baselineMembers = ${JSON.stringify(o.baselineMembers)}: must be true or false`);
   num("coveragePenalty", o.coveragePenalty, 0, 100);
   num("guardMaxFactor", o.guardMaxFactor, 1, 1e6);

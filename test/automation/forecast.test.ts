@@ -178,7 +178,8 @@ describe("ensemble: guard, weights, intervals, confidence", function () {
     const n = series.mean.length;
     const flaky = fake("flaky", (s, t, origin) => (origin >= n ? 1e27 : truthAt(s, t) * 1.01));
     const steady = fake("steady", (s, t) => truthAt(s, t) * 1.02);
-    const state = fitEnsembleAt(series, n, resolveForecastOptions({ combination: "inverse-error" }), { members: [flaky, steady] });
+    // The daily combination's renormalisation is under test: no intraday re-weighting (forecastOnline.test.ts covers it).
+    const state = fitEnsembleAt(series, n, resolveForecastOptions({ combination: "inverse-error", intradayHalfLifeHours: 0 }), { members: [flaky, steady] });
     try {
       assert.ok(state.weights.flaky! > state.weights.steady!);
       const f = forecastEnsembleAt(state, n, 4);
