@@ -4,6 +4,7 @@
  * seasonality (errors of 20-40%) would fail them.
  */
 import { strict as assert } from "node:assert";
+import { mulberry32 } from "../../automation/backtest/synthetic";
 import {
   arima,
   Calendar,
@@ -36,16 +37,6 @@ const DAY = 86_400_000;
 /** Monday 2024-01-01 00:00 UTC. */
 const T0 = Date.UTC(2024, 0, 1);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(r: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
@@ -62,7 +53,7 @@ function truth(t: number): number {
 }
 
 function synthetic(days: number, noise: number, seed = 1, f: (t: number) => number = truth): Sample[] {
-  const g = gaussian(rng(seed));
+  const g = gaussian(mulberry32(seed));
   const out: Sample[] = [];
   for (let i = 0; i < days * 96; i++) {
     const t = T0 + i * STEP;
