@@ -6,21 +6,13 @@
  */
 import { strict as assert } from "node:assert";
 import { disposeEnsemble, fitEnsembleAt, forecastEnsembleAt, resample, resolveForecastOptions, type ModelDefinition, type RegularSeries, type Sample } from "../../automation/forecast";
+import { mulberry32 } from "../../automation/backtest/synthetic";
 import { aciOffsets, aciUpdate, choose, dailyCandidate, issue, newOnlineState, observe, scoreOf, type OnlineSettings } from "../../automation/forecast/online";
 
 const STEP = 15 * 60_000;
 const T0 = Date.UTC(2024, 0, 1);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 const gaussian = (r: () => number) => () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 
 function rawSeries(n: number): RegularSeries {
