@@ -1,7 +1,24 @@
 /** The cost dashboard: spend against the budgets, spot share, utilisation and cost per service. */
 import { automationServiceMetrics as auto } from "../metricNames";
 import { GrafanaDashboard } from "./model";
-import { Ctx, PanelSpec, dashboard, requestsExpr, CPU_USAGE, MEMORY_USAGE, spotShareExpr, nodesByCapacityTypeExpr, budgetSteps, utilisationSteps, ON_OFF_MAPPING, pct, Layout } from "./panels";
+import { Ctx, PanelSpec, dashboard, requestsExpr, CPU_USAGE, MEMORY_USAGE, spotShareGauge, nodesByCapacityTypeExpr, budgetSteps, utilisationSteps, ON_OFF_MAPPING, pct, Layout } from "./panels";
+
+/** A per-namespace efficiency (usage / requests) bar gauge, red below its target ratio. */
+function efficiencyNow(resource: "CPU" | "Memory", expr: string, target: number): PanelSpec {
+  return {
+    type: "bargauge",
+    title: `${resource} efficiency now`,
+    description: `Per namespace; red below the ${pct(target)} target.`,
+    w: 6,
+    h: 8,
+    unit: "percentunit",
+    min: 0,
+    max: 1,
+    targets: [{ expr, legend: "{{namespace}}" }],
+    baseColor: "red",
+    thresholds: [[target, "green"]],
+  };
+}
 
 export function costDashboard(ctx: Ctx): GrafanaDashboard {
   const { budgets, targets } = ctx;
@@ -112,32 +129,8 @@ export function costDashboard(ctx: Ctx): GrafanaDashboard {
       },
     )
     .add(
-      {
-        type: "bargauge",
-        title: "CPU efficiency now",
-        description: `Per namespace; red below the ${pct(targets.cpuEfficiency)} target.`,
-        w: 6,
-        h: 8,
-        unit: "percentunit",
-        min: 0,
-        max: 1,
-        targets: [{ expr: cpuEfficiency, legend: "{{namespace}}" }],
-        baseColor: "red",
-        thresholds: [[targets.cpuEfficiency, "green"]],
-      },
-      {
-        type: "bargauge",
-        title: "Memory efficiency now",
-        description: `Per namespace; red below the ${pct(targets.memoryEfficiency)} target.`,
-        w: 6,
-        h: 8,
-        unit: "percentunit",
-        min: 0,
-        max: 1,
-        targets: [{ expr: memoryEfficiency, legend: "{{namespace}}" }],
-        baseColor: "red",
-        thresholds: [[targets.memoryEfficiency, "green"]],
-      },
+      efficiencyNow("CPU", cpuEfficiency, targets.cpuEfficiency),
+      efficiencyNow("Memory", memoryEfficiency, targets.memoryEfficiency),
       {
         type: "timeseries",
         title: "Idle requested CPU (requests − usage)",
@@ -216,18 +209,7 @@ export function costDashboard(ctx: Ctx): GrafanaDashboard {
         ],
         thresholds: [[1, "orange"]],
       },
-      {
-        type: "gauge",
-        title: "Spot share of nodes",
-        description: "Nodes on spot capacity / all nodes.",
-        w: 8,
-        h: 4,
-        unit: "percentunit",
-        min: 0,
-        max: 1,
-        targets: [{ expr: spotShareExpr(ctx), legend: "spot share" }],
-        baseColor: "blue",
-      },
+      spotShareGauge(ctx, 8, "Nodes on spot capacity / all nodes."),
       {
         type: "stat",
         title: "Nodes (total)",

@@ -1,7 +1,7 @@
 /** The executive dashboard: availability, latency, cost against budget and capacity at a glance. */
 import { automationServiceMetrics as auto } from "../metricNames";
 import { GrafanaDashboard } from "./model";
-import { Ctx, dashboard, HTTP_TOTAL, APP_SEL, DEPLOY_SEL, availabilityExpr, p95Expr, spotShareExpr, nodesByCapacityTypeExpr, budgetSteps, utilisationSteps, ON_OFF_MAPPING, pct, Layout } from "./panels";
+import { Ctx, dashboard, HTTP_TOTAL, APP_SEL, DEPLOY_SEL, availabilityExpr, p95Expr, spotShareGauge, nodesByCapacityTypeExpr, budgetSteps, utilisationSteps, ON_OFF_MAPPING, pct, Layout } from "./panels";
 
 export function executiveDashboard(ctx: Ctx): GrafanaDashboard {
   const { budgets, targets } = ctx;
@@ -52,18 +52,7 @@ export function executiveDashboard(ctx: Ctx): GrafanaDashboard {
         targets: [{ expr: `sum(kube_deployment_status_replicas{${DEPLOY_SEL}})`, legend: "replicas" }],
         baseColor: "blue",
       },
-      {
-        type: "gauge",
-        title: "Spot share of nodes",
-        description: "Nodes on spot capacity / all nodes (cluster-wide).",
-        w: 4,
-        h: 4,
-        unit: "percentunit",
-        min: 0,
-        max: 1,
-        targets: [{ expr: spotShareExpr(ctx), legend: "spot share" }],
-        baseColor: "blue",
-      },
+      spotShareGauge(ctx, 4, "Nodes on spot capacity / all nodes (cluster-wide)."),
       {
         type: "stat",
         title: "Budget emergency profile",

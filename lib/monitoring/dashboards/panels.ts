@@ -447,6 +447,22 @@ export function spotShareExpr(ctx: Ctx): string {
   return `(count(count by (node) (kube_node_labels{${l.capacityType}="${l.spotValue}"})) or vector(0)) / count(count by (node) (kube_node_info))`;
 }
 
+/** The spot share of cluster nodes as a 0-1 gauge (the executive and cost dashboards both show it). */
+export function spotShareGauge(ctx: Ctx, w: number, description: string): PanelSpec {
+  return {
+    type: "gauge",
+    title: "Spot share of nodes",
+    description,
+    w,
+    h: 4,
+    unit: "percentunit",
+    min: 0,
+    max: 1,
+    targets: [{ expr: spotShareExpr(ctx), legend: "spot share" }],
+    baseColor: "blue",
+  };
+}
+
 export function nodesByCapacityTypeExpr(ctx: Ctx): string {
   const l = ctx.nodeLabels.capacityType;
   return `label_replace(count by (${l}) (kube_node_labels), "${l}", "unlabelled", "${l}", "")`;
