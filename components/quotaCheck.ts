@@ -8,9 +8,9 @@
 import { applicationNamespaces } from "../lib/catalog/cluster";
 import { serviceCatalog } from "../lib/catalog/services";
 import { configNamespace, SettingsError, type PlainSettings, type SettingsProblem } from "../lib/config/settings";
-import { cpuQuantity, memoryQuantity, namespaceQuotas, namespaceWorkloads, quotaHeadroomPercent, requiredNamespaceCapacity, type ResourceBudget } from "./clusterAddons";
+import { budgetFields, namespaceQuotas, namespaceWorkloads, quotaHeadroomPercent, requiredNamespaceCapacity, type ResourceBudget } from "./addons/quotas";
+import { cpuQuantity, memoryQuantity } from "./addons/shared";
 
-const budgetFields = ["pods", "requestsCpuMillis", "requestsMemoryMiB", "limitsCpuMillis", "limitsMemoryMiB"] as const;
 type BudgetField = (typeof budgetFields)[number];
 
 const fieldLabel: Record<BudgetField, (b: ResourceBudget) => string> = {
@@ -58,7 +58,7 @@ export function namespaceQuotaProblems(settings: QuotaSettings): SettingsProblem
       message:
         `over the ResourceQuota of namespace ${ns} (${short.map((f) => fieldLabel[f](have)).join(", ")}): ` +
         `its maxima (${others}) are ${need.replicas} replicas and with the ${quotaHeadroomPercent}% surge headroom need ${short.map((f) => fieldLabel[f](need)).join(", ")}${alone}. ` +
-        `Lower a maximum, or raise namespaceQuotas.${settings.environment}["${ns}"] (components/clusterAddons.ts) in a reviewed change`,
+        `Lower a maximum, or raise namespaceQuotas.${settings.environment}["${ns}"] (components/addons/quotas.ts) in a reviewed change`,
     });
   }
   return problems;

@@ -6,6 +6,7 @@
  */
 import { UnknownValueError, type PolicyResource, type ResourceValidationArgs } from "@pulumi/policy";
 import { workloadClassLabel } from "../lib/catalog/workloadClasses";
+import { isUnknownMarker, maskedSecret, unknownMarker } from "../lib/policy/wire";
 import type { CapacityType } from "../lib/scaling/capacity";
 import {
   admittedValues,
@@ -65,15 +66,11 @@ export type ValidationArgs = Pick<ResourceValidationArgs, "type" | "props" | "ur
 export const UNKNOWN: unique symbol = Symbol("unknown");
 export type Unknown = typeof UNKNOWN;
 
-const maskedValue = "[secret]";
+const maskedValue = maskedSecret;
 
 /** Whether `value` is a masked secret (`"[secret]"`, as an offline plan records it). */
 export const isMasked = (value: unknown): boolean => value === maskedValue;
 
-function isUnknownMarker(value: unknown): boolean {
-  // The offline plan's marker for an output not known before creation.
-  return value !== null && typeof value === "object" && (value as { __pulumiUnknown?: unknown }).__pulumiUnknown === true;
-}
 
 function isUnknownValueError(e: unknown): boolean {
   // @pulumi/policy's analyzer wraps props in a proxy that throws UnknownValueError on unknown values.
@@ -178,7 +175,7 @@ export function plainProps(value: unknown): unknown {
     try {
       return plainProps(get());
     } catch (e) {
-      if (isUnknownValueError(e)) return { __pulumiUnknown: true };
+      if (isUnknownValueError(e)) return { ...unknownMarker };
       throw e;
     }
   };

@@ -25,7 +25,8 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-function gaussian(rand: () => number): number {
+/** One standard normal draw from `rand` (Box-Muller). */
+export function gaussian(rand: () => number): number {
   // Box-Muller; 1 − u keeps log() finite.
   const u = 1 - rand();
   const v = rand();

@@ -138,10 +138,8 @@ export function securityGroupPolicy(client: DataStoreClient, clientGroupId: stri
 /** Per instance type: [network interfaces, IPv4 addresses per interface, trunking compatible, branch interfaces]. */
 type LimitRow = [number, number, boolean, number];
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const limits = require("../../data/aws/vpc-resource-controller-limits.json") as { source: string; instanceTypes: Record<string, LimitRow> };
+const limits = require("../../data/aws/vpc-resource-controller-limits.json") as { instanceTypes: Record<string, LimitRow> }; // its `source` names the upstream file and tag
 const limitTable = limits.instanceTypes;
-/** Where the table comes from (data/aws/vpc-resource-controller-limits.json). */
-export const instanceLimitsSource = limits.source;
 
 export interface InstanceNetworkLimits {
   readonly instanceType: string;

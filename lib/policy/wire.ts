@@ -50,26 +50,17 @@ export function toWire(value: unknown): unknown {
     // marshals properties without KeepResources (sdk/go/common/resource/plugin/analyzer_plugin.go),
     // which downgrades a reference to the resource's id, or its URN when it has none (a component);
     // @pulumi/policy could not deserialize the reference itself.
+    // A custom resource's reference carries an id; one not known yet (a first preview) or empty
+    // is a computed id, sent as the unknown sentinel (sdk/go/common/resource/plugin/rpc.go).
     const ref = value as { id?: unknown; urn?: unknown };
-    return typeof ref.id === "string" && ref.id !== "" ? ref.id : (ref.urn ?? null);
+    if (!("id" in ref)) return ref.urn ?? null;
+    return typeof ref.id === "string" && ref.id !== "" ? ref.id : unknownSentinel;
   }
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : toWire(v)));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
     return out;
-  }
-  return value;
-}
-
-/** The inverse of {@link toWire}: the engine's wire form as plan JSON (unknowns marked, secrets masked). */
-export function fromWire(value: unknown): unknown {
-  if (value === unknownSentinel) return { ...unknownMarker };
-  if (Array.isArray(value)) return value.map(fromWire);
-  if (value !== null && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (obj[specialSignatureKey] === secretSignature) return maskedSecret;
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, fromWire(v)]));
   }
   return value;
 }

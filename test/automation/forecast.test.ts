@@ -4,7 +4,7 @@
  * seasonality (errors of 20-40%) would fail them.
  */
 import { strict as assert } from "node:assert";
-import { mulberry32 } from "../../automation/backtest/synthetic";
+import { gaussian, mulberry32 } from "../../automation/backtest/synthetic";
 import {
   arima,
   Calendar,
@@ -38,9 +38,7 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
 
 
-function gaussian(r: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
+const normals = (r: () => number) => () => gaussian(r);
 
 /** Known truth: level 100, daily swing ±40 (peak 14:00), weekends 25 lower, a slight trend. */
 function truth(t: number): number {
@@ -53,7 +51,7 @@ function truth(t: number): number {
 }
 
 function synthetic(days: number, noise: number, seed = 1, f: (t: number) => number = truth): Sample[] {
-  const g = gaussian(mulberry32(seed));
+  const g = normals(mulberry32(seed));
   const out: Sample[] = [];
   for (let i = 0; i < days * 96; i++) {
     const t = T0 + i * STEP;

@@ -6,14 +6,14 @@
  */
 import { strict as assert } from "node:assert";
 import { disposeEnsemble, fitEnsembleAt, forecastEnsembleAt, resample, resolveForecastOptions, type ModelDefinition, type RegularSeries, type Sample } from "../../automation/forecast";
-import { mulberry32 } from "../../automation/backtest/synthetic";
+import { gaussian, mulberry32 } from "../../automation/backtest/synthetic";
 import { aciOffsets, aciUpdate, choose, dailyCandidate, issue, newOnlineState, observe, scoreOf, type OnlineSettings } from "../../automation/forecast/online";
 
 const STEP = 15 * 60_000;
 const T0 = Date.UTC(2024, 0, 1);
 
 const rng = mulberry32;
-const gaussian = (r: () => number) => () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+const normals = (r: () => number) => () => gaussian(r);
 
 function rawSeries(n: number): RegularSeries {
   return {
@@ -41,13 +41,13 @@ describe("online adaptation: adaptive conformal inference (ACI)", function () {
 
   it("under a distribution shift the realised miscoverage returns to α; the fixed level does not", () => {
     // Calibration residuals from N(0, 1); after the first 500 steps the errors come from N(0, 2).
-    const g = gaussian(rng(3));
+    const g = normals(rng(3));
     const sorted = Float64Array.from({ length: 2000 }, () => g()).sort();
     const run = (gamma: number) => {
       const T = 6000;
       const series = rawSeries(T + 1);
       const s = newOnlineState(1, settings({ gamma, halfLifeSteps: 0 }));
-      const e = gaussian(rng(11));
+      const e = normals(rng(11));
       let misses = 0;
       let counted = 0;
       for (let t = 0; t < T; t++) {
