@@ -38,13 +38,13 @@ export interface LiveSettings {
   readonly scoreWindowSteps: number;
   /** Fewest scored forecasts in the window before the gate trusts it (`warming-up` below). */
   readonly minScored: number;
-  /** The ensemble must be at least this much better (relative) than persistence and the day's mean, else `no-pattern`. */
+  /** The ensemble must be at least this much better (relative MAPE) than the better of persistence and the day's mean, else `no-pattern` (default 0.05: on white noise the ensemble matches the mean within ~1%). */
   readonly patternMargin: number;
   /** Capacity of the in-memory series beyond the training window, days (a rebase, and one cold fit, when full). */
   readonly spareDays?: number;
 }
 
-export const defaultLiveSettings: LiveSettings = { coverSteps: 2, flatMinutes: 120, scoreWindowSteps: 96, minScored: 24, patternMargin: 0 };
+export const defaultLiveSettings: LiveSettings = { coverSteps: 2, flatMinutes: 120, scoreWindowSteps: 96, minScored: 24, patternMargin: 0.05 };
 
 /** Realised accuracy of the forecasts as issued, over the window. NaN where nothing was scored. */
 export interface LiveAccuracy {
@@ -237,11 +237,10 @@ export class LiveForecaster {
       if (first >= nowBucket) return;
       this.series = new LiveSeries(first * this.stepMs, this.stepMs, this.capacityFor());
     }
-    const s = this.series;
-    const base = s.startMs / this.stepMs;
-    while (base + s.length < nowBucket) {
-      if (s.length >= s.capacity) this.rebase();
+    for (;;) {
+      if (this.series.length >= this.series.capacity) this.rebase();
       const series = this.series!;
+      if (series.startMs / this.stepMs + series.length >= nowBucket) break;
       const b = series.startMs / this.stepMs + series.length;
       const p = this.pending.get(b);
       this.pending.delete(b);
