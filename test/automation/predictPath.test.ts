@@ -1,0 +1,91 @@
+/**
+ * The service and the bench run one path (issue 20): the same collected samples go (a) through the
+ * automation service's Predictor — the store, the chained engine of forecastAdapter.ts, decideFloor,
+ * the applier — once per 15-minute trigger, and (b) through the backtest's replay of the service's
+ * path (automation/backtest/predictive.ts). The floors must be identical, bucket by bucket, across
+ * the cold fit on start and the next chained daily fit.
+ */
+import assert from "node:assert/strict";
+import { replayPredictive } from "../../automation/backtest/predictive";
+import { mulberry32 } from "../../automation/backtest/synthetic";
+import { ChainedEnsembleForecaster } from "../../automation/forecastAdapter";
+import * as live from "../../automation/forecast/live";
+import { silentLogger } from "../../automation/logger";
+import { Predictor } from "../../automation/predict";
+import { capacityPerReplica, decisionSettings, forecastOptionsFor, liveSettingsFor, serviceRange } from "../../automation/predictiveSettings";
+import type { Store } from "../../automation/store";
+import type { SeriesDefinition } from "../../lib/monitoring/signals";
+import { makeApplier, RecordingRunner, sharedPgliteStore, testConfig, truncateAll } from "./support/harness";
+
+const DAY = 86_400_000;
+const STEP = 15 * 60_000;
+const t0 = Date.UTC(2026, 4, 4);
+const config = testConfig("prod");
+const series: SeriesDefinition[] = [{ service: "api-gateway", signal: "requests_per_second", query: "unused", perReplica: 100 }];
+
+/** One-minute samples (the collector's resolution): a daily cycle of 200-1400 req/s with seeded noise and short bursts. */
+function load(days: number): { t: number; v: number }[] {
+  const rnd = mulberry32(11);
+  const out: { t: number; v: number }[] = [];
+  for (let t = t0; t <= t0 + days * DAY; t += 60_000) {
+    const h = ((t % DAY) / DAY) * 2 * Math.PI;
+    const burst = rnd() < 0.01 ? 1.5 : 1;
+    out.push({ t, v: (800 - 600 * Math.cos(h - Math.PI / 6)) * (1 + 0.1 * (rnd() - 0.5)) * burst });
+  }
+  return out;
+}
+
+describe("one decision path: the service's Predictor and the backtest agree", function () {
+  this.timeout(600_000);
+  let store: Store;
+  before(async () => {
+    store = await sharedPgliteStore();
+    await truncateAll(store.db);
+  });
+
+  it("identical floors (and fallbacks) bucket by bucket, from the cold fit on start through the next chained fit", async () => {
+    const samples = load(4.5);
+    const firstRun = t0 + 3 * DAY; // minHistoryDays: the first fit, in both paths
+    const lastRun = t0 + 4 * DAY + 6 * 3_600_000;
+
+    // (b) the bench's path.
+    const d = decisionSettings(config);
+    const range = serviceRange(config, "api-gateway", null);
+    const C = capacityPerReplica("api-gateway", 100);
+    const replay = replayPredictive(samples, forecastOptionsFor(config), {
+      capacityPerReplica: C,
+      rangeAt: () => ({ min: range.min, max: range.max }),
+      policyCeiling: range.policyCeiling,
+      decision: d,
+      live: liveSettingsFor(config),
+      collectorStepSeconds: config.collector.stepSeconds,
+    });
+
+    // (a) the service's path: collect (the samples of the last 15 minutes), then predict, per trigger.
+    const runner = new RecordingRunner();
+    const { applier, metrics } = makeApplier(config, store, runner);
+    const forecaster = new ChainedEnsembleForecaster(live, { store, options: forecastOptionsFor(config), live: liveSettingsFor(config), historyDays: config.predictive.historyDays });
+    const predictor = new Predictor({ config, store, applier, metrics, logger: silentLogger(), forecaster, series });
+    await store.insertSamples(samples.filter((s) => s.t <= firstRun).map((s) => ({ service: "api-gateway", signal: "requests_per_second", ts: new Date(s.t), value: s.v })));
+    let compared = 0;
+    let floorsSet = 0;
+    const reasons = new Set<string>();
+    for (let t = firstRun; t <= lastRun; t += STEP) {
+      if (t > firstRun) await store.insertSamples(samples.filter((s) => s.t > t - STEP && s.t <= t).map((s) => ({ service: "api-gateway", signal: "requests_per_second", ts: new Date(s.t), value: s.v })));
+      const run = await predictor.run(new Date(t + 20_000));
+      const gw = run.services.find((s) => s.service === "api-gateway")!;
+      const k = (t - t0) / STEP;
+      const bench = replay.floors[k]!;
+      assert.equal(gw.floor ?? -1, bench, `bucket ${new Date(t).toISOString()}: service ${gw.floor ?? gw.fallback}, bench ${bench}`);
+      if (gw.fallbackReason) reasons.add(gw.fallbackReason);
+      if (gw.floor !== undefined) floorsSet++;
+      compared++;
+    }
+    forecaster.dispose();
+    assert.equal(compared, (lastRun - firstRun) / STEP + 1);
+    assert.ok(floorsSet > compared / 2, `floors set in ${floorsSet} of ${compared} buckets`);
+    const state = await store.forecastState("api-gateway", "requests_per_second");
+    assert.ok(state?.fit && state.fittedAt!.getTime() > t0 + 4 * DAY, "the daily fit at the next midnight, persisted");
+    assert.ok(runner.ups().length > 0, "floors were applied through the applier");
+  });
+});
