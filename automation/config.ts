@@ -94,7 +94,7 @@ const predictiveSchema = z.strictObject({
   maxStepUp: posInt(100).default(4),
   /** At most this many replicas fewer than the previous floor per decision. */
   maxStepDown: nonNegInt(100).default(2),
-  /** A signal's latest sample must be at most this old (minutes before now), else no floor (`stale-data`). */
+  /** A stateless (stand-in) forecaster's latest sample must be at most this old (minutes before now), else no floor (`stale-data`); the chained engine's gate needs the last complete bucket observed. */
   maxSampleAgeMinutes: posInt(7 * 24 * 60).default(60),
 }, { error: "must be a map of predictive settings" });
 

@@ -208,6 +208,17 @@ export class Predictor {
           reason ??= "no-model";
           continue;
         }
+        if (!forecaster.historyFrom) {
+          // A stateless forecaster sees the whole history: freshness against now, not against its end.
+          const latest = history[history.length - 1]!.ts;
+          const ageMinutes = (now.getTime() - latest.getTime()) / 60_000;
+          if (ageMinutes > p.maxSampleAgeMinutes) {
+            signals.push({ signal: s.signal, error: `the latest sample is from ${latest.toISOString()}, ${Math.round(ageMinutes)} min ago (at most ${p.maxSampleAgeMinutes} min)`, reason: "stale-data" });
+            usable = false;
+            reason ??= "stale-data";
+            continue;
+          }
+        }
         try {
           const f = await forecaster.forecast({
             service,
