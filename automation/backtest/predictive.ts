@@ -82,9 +82,28 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   const droppedOrigins: Record<string, number> = {};
   const weightSums: Record<string, number> = {};
   const notes: string[] = [];
+  // The simulated collector: the trace's value held at every step of its resolution (as Prometheus'
+  // query_range evaluates a series). The forecasts are scored against what it saw, as in the service.
+  const collectMs = rs.collectorStepSeconds * 1000;
+  const collected: Sample[] = [];
+  {
+    let si = 0;
+    let held: number | undefined;
+    const endMs = series.startMs + n * stepMs;
+    for (let ts = Math.ceil(samples[0]!.t / collectMs) * collectMs; ts <= endMs; ts += collectMs) {
+      while (si < samples.length && samples[si]!.t <= ts) held = samples[si++]!.v;
+      if (held !== undefined) collected.push({ t: ts, v: held });
+    }
+  }
+  const seen = resample(collected, stepMs);
+  const seenOffset = Math.round((seen.startMs - series.startMs) / stepMs);
+  const seenAt = (k: number) => {
+    const i = k - seenOffset;
+    return i >= 0 && i < seen.mean.length && seen.observed[i] === 1 ? { mean: seen.mean[i]!, max: seen.max[i]! } : undefined;
+  };
   let traceMean = 0;
-  for (let i = 0; i < n; i++) traceMean += series.mean[i]!;
-  const floorLevel = Math.max(1e-9, (0.01 * traceMean) / Math.max(1, n));
+  for (let i = 0; i < seen.mean.length; i++) traceMean += seen.mean[i]!;
+  const floorLevel = Math.max(1e-9, (0.01 * traceMean) / Math.max(1, seen.mean.length));
   const score = (name: string, point: number, lower: number, upper: number, actual: number) => {
     let a = acc.get(name);
     if (!a) acc.set(name, (a = { ape: 0, nApe: 0, inside: 0, n: 0 }));
@@ -98,7 +117,6 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   };
 
   const engine = new LiveForecaster(opts, rs.live, new Calendar(opts.calendar));
-  const collectMs = rs.collectorStepSeconds * 1000;
   let fits = 0;
   let fitCpuMs = 0;
   let updateCpuMs = 0;
@@ -108,18 +126,13 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
   let peakIn = 0;
   let peakN = 0;
   let peakLevel = Number.NaN;
-  let si = 0;
-  let held: number | undefined;
+  let ci = 0;
   let lastState: unknown;
-  // The collector's first window ends at the first bucket boundary after the trace starts.
   for (let k = 0; k <= n; k++) {
     const t = series.startMs + k * stepMs;
-    // Collect: samples at the collector's step over (t − 15 min, t], the trace's value held.
+    // Collect: the collector's samples over (t − 15 min, t].
     const batch: Sample[] = [];
-    for (let ts = Math.ceil((t - stepMs + 1) / collectMs) * collectMs; ts <= t; ts += collectMs) {
-      while (si < samples.length && samples[si]!.t <= ts) held = samples[si++]!.v;
-      if (held !== undefined && ts >= samples[0]!.t) batch.push({ t: ts, v: held });
-    }
+    while (ci < collected.length && collected[ci]!.t <= t) batch.push(collected[ci++]!);
     engine.ingest(batch);
     if (k === n) break;
     // Predict, in the same trigger.
@@ -141,14 +154,16 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
       const f = st.forecast;
       for (const x of f.dropped) droppedOrigins[x.name] = (droppedOrigins[x.name] ?? 0) + 1;
       const target = k + H - 1;
-      if (target < n && series.observed[target] === 1) {
-        const actual = series.mean[target]!;
+      const seenTarget = target < n ? seenAt(target) : undefined;
+      if (seenTarget) {
+        const actual = seenTarget.mean;
         score("ensemble", f.point[H - 1]!, f.lower[H - 1]!, f.upper[H - 1]!, actual);
         for (const [name, m] of Object.entries(f.models ?? {})) score(name, m.point[H - 1]!, m.lower[H - 1]!, m.upper[H - 1]!, actual);
       }
-      if (series.observed[k] === 1 && f.peakLevel !== undefined) {
+      const seenK = seenAt(k);
+      if (seenK && f.peakLevel !== undefined) {
         peakLevel = f.peakLevel;
-        if (series.max[k]! <= f.peak[0]!) peakIn++;
+        if (seenK.max <= f.peak[0]!) peakIn++;
         peakN++;
       }
     }
