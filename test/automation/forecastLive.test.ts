@@ -6,6 +6,7 @@
  * chained daily fit.
  */
 import assert from "node:assert/strict";
+import { decideFloor } from "../../automation/forecast/decision";
 import { LiveForecaster, defaultLiveSettings, type LiveStep } from "../../automation/forecast/live";
 import { resolveForecastOptions } from "../../automation/forecast/options";
 import { mulberry32 } from "../../automation/backtest/synthetic";
@@ -107,5 +108,20 @@ describe("the live engine (the service's and the backtest's path)", function () 
     assert.ok(a.fitted!.notes.every((n) => !/held-out/.test(n)));
     a.dispose();
     b.dispose();
+  });
+});
+
+describe("decideFloor: the one decision function (service, backtest, cost replay)", () => {
+  const base = { range: { min: 2, max: 25 }, policyCeiling: 20, current: 2, maxStepUp: 4, maxStepDown: 2, confidenceThreshold: 0.8 };
+  it("sizes the floor from the signal that needs most replicas, at each signal's capacity per replica", () => {
+    // 430 req/s at 143 per replica → 4 (3.01); 90 connections at 20 per replica → 5 (4.5): 5.
+    const r = decideFloor({ ...base, signals: [{ peak: [400, 430], capacityPerReplica: 143 }, { peak: [90, 60], capacityPerReplica: 20 }], confidence: 0.9 });
+    assert.deepEqual(r, { kind: "floor", replicas: 5, needed: 5, limitedBy: [] });
+    assert.deepEqual(decideFloor({ ...base, signals: [{ peak: [400], capacityPerReplica: 10 }], confidence: 0.9 }), { kind: "floor", replicas: 6, needed: 40, limitedBy: ["policy-ceiling", "step-up"] });
+    assert.equal(decideFloor({ ...base, signals: [{ peak: [40], capacityPerReplica: 10 }], confidence: 0.79 }).kind, "fallback");
+  });
+  it("passes the gate's fallback through with its reason, and refuses a non-positive capacity", () => {
+    assert.deepEqual(decideFloor({ ...base, signals: [{ peak: [40], capacityPerReplica: 10 }], confidence: 0.95, fallback: { reason: "flat-series", detail: "frozen" } }), { kind: "fallback", reason: "flat-series", detail: "frozen" });
+    assert.throws(() => decideFloor({ ...base, signals: [{ peak: [40], capacityPerReplica: 0 }], confidence: 0.95 }), /capacityPerReplica = 0: must be a positive number/);
   });
 });
