@@ -10,6 +10,7 @@ import { replayPredictive } from "../../automation/backtest/predictive";
 import { mulberry32 } from "../../automation/backtest/synthetic";
 import { ChainedEnsembleForecaster } from "../../automation/forecastAdapter";
 import * as live from "../../automation/forecast/live";
+import { createHttpServer, listen } from "../../automation/http";
 import { silentLogger } from "../../automation/logger";
 import { Predictor } from "../../automation/predict";
 import { capacityPerReplica, decisionSettings, forecastOptionsFor, liveSettingsFor, serviceRange } from "../../automation/predictiveSettings";
@@ -87,5 +88,24 @@ describe("one decision path: the service's Predictor and the backtest agree", fu
     const state = await store.forecastState("api-gateway", "requests_per_second");
     assert.ok(state?.fit && state.fittedAt!.getTime() > t0 + 4 * DAY, "the daily fit at the next midnight, persisted");
     assert.ok(runner.ups().length > 0, "floors were applied through the applier");
+
+    // Realised accuracy in production: issued forecasts scored when their bucket completed, the
+    // window's accuracy exported on /metrics and returned by GET /api/forecasts.
+    const scored = (await store.recentForecasts(40, "api-gateway")).filter((r) => r.actual !== null);
+    assert.ok(scored.length > 0 && scored.every((r) => r.peak !== null && r.actualPeak! >= r.actual!), "issued forecasts carry their peak and are scored");
+    const server = createHttpServer({ store, metrics, logger: silentLogger(), stack: "prod" });
+    const port = await listen(server, 0, "127.0.0.1");
+    try {
+      const body = (await (await fetch(`http://127.0.0.1:${port}/api/forecasts?service=api-gateway`)).json()) as { accuracy: { service: string; mape: number; coverage80: number; peakError: number; scored: number }[] };
+      const acc = body.accuracy.find((a) => a.service === "api-gateway")!;
+      assert.ok(acc.scored >= 90 && acc.mape > 0 && acc.mape < 0.2 && acc.coverage80 > 0.5, JSON.stringify(acc));
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const mape = Number(/^pyairtable_autoscaler_forecast_mape_ratio\{service="api-gateway",model="[^"]+"\} (\S+)$/m.exec(text)?.[1]);
+      assert.equal(mape, acc.mape, "the exported MAPE is the stored realised one");
+      assert.match(text, /^pyairtable_autoscaler_forecast_interval_coverage_ratio\{service="api-gateway",model="[^"]+"\} /m);
+      assert.match(text, /^pyairtable_autoscaler_forecast_peak_error_ratio\{service="api-gateway",model="[^"]+"\} /m);
+    } finally {
+      server.close();
+    }
   });
 });
