@@ -10,7 +10,9 @@ import { replayPredictive } from "../../automation/backtest/predictive";
 import { mulberry32 } from "../../automation/backtest/synthetic";
 import { ChainedEnsembleForecaster } from "../../automation/forecastAdapter";
 import * as live from "../../automation/forecast/live";
+import * as http from "node:http";
 import { createHttpServer, listen } from "../../automation/http";
+import { AutomationService } from "../../automation/service";
 import { silentLogger } from "../../automation/logger";
 import { Predictor } from "../../automation/predict";
 import { capacityPerReplica, decisionSettings, forecastOptionsFor, liveSettingsFor, serviceRange } from "../../automation/predictiveSettings";
@@ -106,6 +108,41 @@ describe("one decision path: the service's Predictor and the backtest agree", fu
       assert.match(text, /^pyairtable_autoscaler_forecast_peak_error_ratio\{service="api-gateway",model="[^"]+"\} /m);
     } finally {
       server.close();
+    }
+  });
+
+  it("one trigger collects, then predicts from what the collection just wrote (never from data 15 minutes old)", async () => {
+    await truncateAll(store.db);
+    // A Prometheus that answers every query_range with 100 at each step of the asked window.
+    const prom = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        const q = new URLSearchParams(body);
+        const values: [number, string][] = [];
+        for (let t = Number(q.get("start")); t <= Number(q.get("end")); t += 60) values.push([t, "100"]);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ status: "success", data: { resultType: "matrix", result: [{ metric: {}, values }] } }));
+      });
+    });
+    const promPort = await listen(prom, 0, "127.0.0.1");
+    const seen: { service: string; last: number }[] = [];
+    const recording = {
+      name: "recording",
+      async forecast(req: { service: string; history: readonly { t: number }[]; horizonSteps: number }) {
+        seen.push({ service: req.service, last: req.history.at(-1)!.t });
+        throw new Error("recorded");
+      },
+    };
+    const cfg = testConfig("prod", (d) => (d.predictive.minSamples = 1));
+    const service = new AutomationService({ config: cfg, store, runner: new RecordingRunner(), logger: silentLogger(), forecaster: recording, port: 0, startJobs: false, prometheusUrl: `http://127.0.0.1:${promPort}` });
+    try {
+      const now = new Date(Date.UTC(2026, 4, 20, 10, 0, 20));
+      await service.collectAndPredict(now);
+      assert.ok(seen.length > 0, "the predictor ran");
+      for (const x of seen) assert.equal(new Date(x.last).toISOString(), "2026-05-20T10:00:00.000Z", `${x.service}: the forecast saw the sample the collection wrote at now's step`);
+    } finally {
+      prom.close();
     }
   });
 });
