@@ -76,8 +76,16 @@ const predictiveSchema = z.strictObject({
   schedule: z.string().default("*/15 * * * *"),
   /** Minimum decision confidence (0-1) for a predictive floor; below it, reactive scaling only. */
   confidenceThreshold: unit("decision confidence").default(0.8),
-  /** How far ahead the floor is sized, minutes. */
-  horizonMinutes: posInt(24 * 60).default(15),
+  /** Forecast horizon the ensemble is validated and calibrated at, minutes (design: 1 h; a multiple of the 15-minute bucket). */
+  horizonMinutes: posInt(24 * 60).default(60),
+  /** Buckets the floor covers from the current one (2: this bucket and the next, for the pod start and the update's delay). */
+  coverBuckets: posInt(16).default(2),
+  /** Quantile τ of the bucket peak the floor carries (a missing replica costs τ/(1 − τ) spare ones; 0.9 = 9 : 1). */
+  peakQuantile: z.number({ error: "must be a number from 0.5 to 0.99" }).min(0.5, { error: "must be a number from 0.5 to 0.99" }).max(0.99, { error: "must be a number from 0.5 to 0.99" }).default(0.9),
+  /** A series whose samples are all equal for longer than this falls back to reactive (`flat-series`), minutes. */
+  flatMinutes: posInt(7 * 24 * 60).default(120),
+  /** Delay from a floor's decision to the HPA/KEDA objects carrying it (a Pulumi update), seconds; the backtest replays it. */
+  applyDelaySeconds: nonNegInt(3600).default(120),
   /** History the forecaster sees, days. */
   historyDays: posInt(365).default(30),
   /** Fewest samples per signal before a forecast is attempted. */
@@ -86,7 +94,7 @@ const predictiveSchema = z.strictObject({
   maxStepUp: posInt(100).default(4),
   /** At most this many replicas fewer than the previous floor per decision. */
   maxStepDown: nonNegInt(100).default(2),
-  /** A signal's latest sample must be at most this old (minutes before now), else no floor (`stale-data`). */
+  /** A stateless (stand-in) forecaster's latest sample must be at most this old (minutes before now), else no floor (`stale-data`); the chained engine's gate needs the last complete bucket observed. */
   maxSampleAgeMinutes: posInt(7 * 24 * 60).default(60),
 }, { error: "must be a map of predictive settings" });
 

@@ -3,7 +3,8 @@
  *   GET /healthz          200 while the process runs
  *   GET /readyz           200 when the store answers, 503 otherwise
  *   GET /metrics          Prometheus exposition (prom-client registry)
- *   GET /api/forecasts    recent forecasts, JSON (?service=&limit=)
+ *   GET /api/forecasts    recent forecasts (issued, with the realised bucket once complete) and the
+ *                         realised accuracy per series, JSON (?service=&limit=)
  *   GET /api/decisions    recent decisions with their update attempts, JSON (?limit=)
  *   GET /api/state        the applied state (scheduled profile, emergency, predictive floors)
  * Read-only: anything but GET/HEAD is 405.
@@ -73,7 +74,9 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
             return send(res, 400, { error: `service = ${JSON.stringify(service)}: must be a service name (lowercase letters, digits and '-', at most 63 characters)` });
           }
           const rows = await store.recentForecasts(limitParam(url, 100, 1000), service);
-          return send(res, 200, { forecasts: rows });
+          // Realised accuracy per series (issue 20): MAPE, interval and peak coverage, peak error, the gate's last outcome.
+          const accuracy = await store.forecastAccuracy(service);
+          return send(res, 200, { forecasts: rows, accuracy });
         }
         case "/api/decisions": {
           const decisions = await store.recentDecisions(limitParam(url, 50, 500), opts.stack);

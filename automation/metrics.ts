@@ -17,6 +17,10 @@ export class AutomationMetrics {
   readonly forecastMape: Gauge<"service" | "model">;
   readonly forecastIntervalCoverage: Gauge<"service" | "model">;
   readonly forecastConfidence: Gauge<"service">;
+  /** Realised relative peak error at the decision horizon, by service and model. */
+  readonly forecastPeakError: Gauge<"service" | "model">;
+  /** 1 for the reason a service's predictive floor fell back (one series per service at a time). */
+  readonly predictiveFallback: Gauge<"service" | "reason">;
   /** Forecast load by service, signal, bound (point|lower|upper|peak) and horizon (Prometheus duration). */
   readonly forecastLoad: Gauge<"service" | "signal" | "bound" | "horizon">;
   readonly predictiveFloorReplicas: Gauge<"service">;
@@ -38,8 +42,10 @@ export class AutomationMetrics {
     this.registry = registry;
     const r = [registry];
     this.decisionsTotal = new Counter({ name: names.scalingDecisionsTotal, help: "Scaling decisions by service, kind (scheduled|predictive|emergency) and outcome.", labelNames: ["service", "kind", "outcome"], registers: r });
-    this.forecastMape = new Gauge({ name: names.forecastMape, help: "Recent forecast MAPE (0-1) by service and model.", labelNames: ["service", "model"], registers: r });
-    this.forecastIntervalCoverage = new Gauge({ name: names.forecastIntervalCoverage, help: "Share of recent actuals inside the 80% interval, by service and model.", labelNames: ["service", "model"], registers: r });
+    this.forecastMape = new Gauge({ name: names.forecastMape, help: "Realised MAPE (0-1) of the forecasts as issued, 1 h ahead, over the last day, by service (worst signal) and model.", labelNames: ["service", "model"], registers: r });
+    this.forecastIntervalCoverage = new Gauge({ name: names.forecastIntervalCoverage, help: "Share of realised bucket means inside the 80% interval issued 1 h before, over the last day, by service (worst signal) and model.", labelNames: ["service", "model"], registers: r });
+    this.forecastPeakError = new Gauge({ name: names.forecastPeakError, help: "Realised mean relative error (actual − forecast) / forecast of the issued peak forecasts at the decision horizon, by service and model.", labelNames: ["service", "model"], registers: r });
+    this.predictiveFallback = new Gauge({ name: names.predictiveFallback, help: "1 for the reason a service's predictive floor fell back to reactive scaling, by service and reason.", labelNames: ["service", "reason"], registers: r });
     this.forecastConfidence = new Gauge({ name: names.forecastConfidence, help: "Decision confidence (0-1) by service.", labelNames: ["service"], registers: r });
     this.forecastLoad = new Gauge({ name: names.forecastLoad, help: "Forecast load by service, signal, bound (point|lower|upper|peak) and horizon.", labelNames: ["service", "signal", "bound", "horizon"], registers: r });
     this.predictiveFloorReplicas = new Gauge({ name: names.predictiveFloorReplicas, help: "Predictive replica floor by service.", labelNames: ["service"], registers: r });
@@ -75,7 +81,7 @@ export class AutomationMetrics {
    * queries over the replicas pick up stale figures.
    */
   leaderOnlyGauges(): Gauge<string>[] {
-    return [this.forecastMape, this.forecastIntervalCoverage, this.forecastConfidence, this.forecastLoad, this.predictiveFloorReplicas, this.budgetUtilisation, this.budgetSpendUsd, this.budgetLimitUsd] as Gauge<string>[];
+    return [this.forecastMape, this.forecastIntervalCoverage, this.forecastPeakError, this.predictiveFallback, this.forecastConfidence, this.forecastLoad, this.predictiveFloorReplicas, this.budgetUtilisation, this.budgetSpendUsd, this.budgetLimitUsd] as Gauge<string>[];
   }
 
   /** Reports the leader lock; when not leading, drops the leader-only gauges' series. */
@@ -83,6 +89,18 @@ export class AutomationMetrics {
     this.leaderLockHeld.set(leading ? 1 : 0);
     if (!leading) for (const g of this.leaderOnlyGauges()) g.reset();
   }
+
+  /** Exports why a service's floor fell back (undefined: it did not); the previous reason's series goes. */
+  setPredictiveFallback(service: string, reason: string | undefined): void {
+    const prev = this.fallbackReasons.get(service);
+    if (prev !== undefined && prev !== reason) this.predictiveFallback.remove({ service, reason: prev });
+    if (reason === undefined) this.fallbackReasons.delete(service);
+    else {
+      this.fallbackReasons.set(service, reason);
+      this.predictiveFallback.set({ service, reason }, 1);
+    }
+  }
+  private readonly fallbackReasons = new Map<string, string>();
 
   /** Marks one profile as active (1) and every other known one as 0. */
   setActiveProfile(profile: string | null, known: readonly string[]): void {

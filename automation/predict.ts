@@ -1,20 +1,24 @@
 /**
  * Predictive floors: forecast each service's load signals from the collected samples, turn the
- * forecast of the coming buckets' peak (the ensemble's τ-quantile peak forecast, peak.ts; the upper
- * bound of the bucket mean when the engine has no peak forecast) into replicas at the signal's
- * per-replica target, and raise the service's minimum to that floor when the
- * forecast is confident enough (design: 80%). Below the threshold, or without a usable forecast,
- * the floor is removed and the reactive scalers (HPA/KEDA) act alone.
+ * forecast of the covered buckets' peak (the ensemble's τ-quantile peak forecast, peak.ts) into
+ * replicas at the load one replica carries at 100% (the per-pod target / u: predictiveSettings.ts),
+ * and raise the service's minimum to that floor when the engine's gate passes and the out-of-sample
+ * confidence reaches the threshold (design: 80%). Otherwise the floor is removed and the reactive
+ * scalers (HPA/KEDA) act alone, with the reason recorded (`fallback`) and exported.
  *
- * The forecasting itself is behind the narrow `Forecaster` interface: the service uses the
- * ensemble of `automation/forecast/` through `forecastAdapter.ts`, and falls back to the
- * seasonal-naive stand-in below when that module cannot be loaded.
+ * The decision is `decideFloor` (automation/forecast/decision.ts), with the settings of
+ * `automation/config` (predictiveSettings.ts) — the same function and settings the backtest uses.
+ * The forecasting is behind the narrow `Forecaster` interface: the service uses the chained engine
+ * (forecastAdapter.ts, the backtest's LiveForecaster), and falls back to the seasonal-naive
+ * stand-in below when that module cannot be loaded.
  */
 import type { Applier, ApplyResult } from "./applier";
 import type { AutomationConfig } from "./config";
 import type { Logger } from "./logger";
 import type { AutomationMetrics } from "./metrics";
-import { ceilingFor, getPath } from "./overrides";
+import { decideFloor, type FallbackReason } from "./forecast/decision";
+import type { LiveAccuracy } from "./forecast/live";
+import { capacityPerReplica, decisionSettings, serviceRange } from "./predictiveSettings";
 import { catalogSeries, type SeriesDefinition } from "../lib/monitoring/signals";
 import type { AutomationState, ForecastRow, Store } from "./store";
 
@@ -54,12 +58,20 @@ export interface ForecastResult {
   /** Recent accuracy when known (0-1). */
   readonly mape?: number;
   readonly intervalCoverage?: number;
+  /** The engine's gate said no (stale data, flat series, no pattern, warming up, no model). */
+  readonly fallback?: { readonly reason: FallbackReason; readonly detail: string };
+  /** Realised accuracy of the forecasts as issued (the chained engine). */
+  readonly accuracy?: LiveAccuracy;
+  /** Start of the forecast's first bucket (the current bucket), epoch ms; default now's bucket. */
+  readonly originMs?: number;
 }
 
 /** What the predictor needs from a forecasting engine. Throw to mean "no forecast" (with a reason). */
 export interface Forecaster {
   readonly name: string;
   forecast(req: ForecastRequest): Promise<ForecastResult>;
+  /** Stateful engines read only what they have not seen: the history's start (default now − historyDays). */
+  historyFrom?(service: string, signal: string, now: Date): Promise<Date>;
 }
 
 /**
@@ -130,8 +142,9 @@ export interface ServiceForecast {
   readonly needed?: number;
   readonly confidence?: number;
   readonly fallback?: string;
+  readonly fallbackReason?: FallbackReason;
   /** Per signal: `upper` is the forecast the floor carries, `bound` says which ("peak" or the mean's "upper"). */
-  readonly signals: readonly { signal: string; model?: string; upper?: number; bound?: "peak" | "upper"; needed?: number; confidence?: number; error?: string }[];
+  readonly signals: readonly { signal: string; model?: string; upper?: number; bound?: "peak" | "upper"; needed?: number; confidence?: number; error?: string; reason?: FallbackReason }[];
 }
 
 export interface PredictionRun {
@@ -148,8 +161,6 @@ export interface PredictorOptions {
   readonly metrics: AutomationMetrics;
   readonly logger: Logger;
   readonly forecaster: Forecaster;
-  /** Forecast bucket, minutes (default 15: the collection interval). */
-  readonly stepMinutes?: number;
   readonly series?: readonly SeriesDefinition[];
 }
 
@@ -165,9 +176,10 @@ export class Predictor {
   async run(now: Date = new Date(), opts: { dryRun?: boolean } = {}): Promise<PredictionRun> {
     const { config, store, metrics, logger, forecaster, applier } = this.opts;
     const p = config.predictive;
-    const stepMinutes = this.opts.stepMinutes ?? 15;
-    const horizonSteps = Math.max(1, Math.ceil(p.horizonMinutes / stepMinutes));
-    const horizon = horizonLabel(p.horizonMinutes);
+    const d = decisionSettings(config);
+    const stepMinutes = d.stepMinutes;
+    const stepMs = stepMinutes * 60_000;
+    const horizonSteps = Math.max(d.horizonSteps, d.coverSteps);
     const state = await store.getState(config.stack);
     const settings = config.base.settings;
     const byService = new Map<string, SeriesDefinition[]>();
@@ -175,34 +187,37 @@ export class Predictor {
       if (s.perReplica === undefined) continue;
       byService.set(s.service, [...(byService.get(s.service) ?? []), s]);
     }
-    const from = new Date(now.getTime() - p.historyDays * 86_400_000);
     const results: ServiceForecast[] = [];
     const floors: Record<string, number> = {};
     const rows: ForecastRow[] = [];
     let anySuccess = false;
 
     for (const [service, series] of byService) {
-      const signals: { signal: string; model?: string; upper?: number; bound?: "peak" | "upper"; needed?: number; confidence?: number; error?: string }[] = [];
-      let needed = 0;
+      const signals: ServiceForecast["signals"][number][] = [];
+      const peaks: { peak: readonly number[]; capacityPerReplica: number }[] = [];
       let confidence = 1;
       let usable = true;
-      let stale = false;
+      let reason: FallbackReason | undefined;
+      let worst: { mape?: number; coverage?: number; peakError?: number; model: string } | undefined;
       for (const s of series) {
+        const from = forecaster.historyFrom ? await forecaster.historyFrom(service, s.signal, now) : new Date(now.getTime() - p.historyDays * 86_400_000);
         const history = await store.samples(service, s.signal, from, now);
-        if (history.length < p.minSamples) {
+        if (!forecaster.historyFrom && history.length < p.minSamples) {
           signals.push({ signal: s.signal, error: `${history.length} samples, ${p.minSamples} needed` });
           usable = false;
+          reason ??= "no-model";
           continue;
         }
-        // Freshness against now, not against the end of the history: a forecast from data that
-        // stopped arriving hours ago is no forecast of the next minutes.
-        const latest = history[history.length - 1]!.ts;
-        const ageMinutes = (now.getTime() - latest.getTime()) / 60_000;
-        if (ageMinutes > p.maxSampleAgeMinutes) {
-          signals.push({ signal: s.signal, error: `stale-data: the latest sample is from ${latest.toISOString()}, ${Math.round(ageMinutes)} min ago (at most ${p.maxSampleAgeMinutes} min)` });
-          stale = true;
-          usable = false;
-          continue;
+        if (!forecaster.historyFrom) {
+          // A stateless forecaster sees the whole history: freshness against now, not against its end.
+          const latest = history[history.length - 1]!.ts;
+          const ageMinutes = (now.getTime() - latest.getTime()) / 60_000;
+          if (ageMinutes > p.maxSampleAgeMinutes) {
+            signals.push({ signal: s.signal, error: `the latest sample is from ${latest.toISOString()}, ${Math.round(ageMinutes)} min ago (at most ${p.maxSampleAgeMinutes} min)`, reason: "stale-data" });
+            usable = false;
+            reason ??= "stale-data";
+            continue;
+          }
         }
         try {
           const f = await forecaster.forecast({
@@ -214,61 +229,86 @@ export class Predictor {
             now,
             calendar: { timezone: settings.schedules.timezone, businessHours: settings.schedules.businessHours, holidays: settings.schedules.holidays },
           });
-          if ((f.staleSteps ?? 0) > 4) throw new Error(`the latest ${f.staleSteps} buckets have no data`);
-          // The floor carries the forecast of the buckets' peak when the engine has one (else the
-          // upper bound of the bucket mean), at the signal's per-replica target.
-          const bound = f.peak && f.peak.length >= horizonSteps ? "peak" : "upper";
-          const upper = Math.max(...(bound === "peak" ? f.peak! : f.upper).slice(0, horizonSteps));
-          if (!Number.isFinite(upper) || upper < 0) throw new Error(`unusable ${bound} forecast ${upper}`);
-          const n = Math.ceil(upper / s.perReplica! - 1e-9);
-          needed = Math.max(needed, n);
-          confidence = Math.min(confidence, f.confidence);
-          anySuccess = true;
-          signals.push({ signal: s.signal, model: f.model, upper, bound, needed: n, confidence: f.confidence });
-          const h = horizonSteps - 1;
-          metrics.forecastLoad.set({ service, signal: s.signal, bound: "point", horizon }, f.point[h] ?? 0);
-          metrics.forecastLoad.set({ service, signal: s.signal, bound: "lower", horizon }, f.lower[h] ?? 0);
-          metrics.forecastLoad.set({ service, signal: s.signal, bound: "upper", horizon }, f.upper[h] ?? 0);
-          if (f.peak) metrics.forecastLoad.set({ service, signal: s.signal, bound: "peak", horizon }, f.peak[h] ?? 0);
-          if (f.mape !== undefined) metrics.forecastMape.set({ service, model: f.model }, f.mape);
-          if (f.intervalCoverage !== undefined) metrics.forecastIntervalCoverage.set({ service, model: f.model }, f.intervalCoverage);
-          for (let i = 0; i < horizonSteps; i++) {
+          const acc = f.accuracy;
+          const mape = acc ? acc.mape : f.mape;
+          if (mape !== undefined && Number.isFinite(mape) && (worst?.mape === undefined || mape > worst.mape)) {
+            worst = { mape, coverage: acc ? acc.coverage80 : f.intervalCoverage, peakError: acc?.peakError, model: f.model };
+          }
+          const originMs = f.originMs ?? Math.floor(now.getTime() / stepMs) * stepMs;
+          const labelOf = (i: number) => horizonLabel((i + 1) * stepMinutes);
+          for (let i = 0; i < Math.min(horizonSteps, f.point.length); i++) {
+            const horizon = labelOf(i);
+            metrics.forecastLoad.set({ service, signal: s.signal, bound: "point", horizon }, f.point[i] ?? 0);
+            metrics.forecastLoad.set({ service, signal: s.signal, bound: "lower", horizon }, f.lower[i] ?? 0);
+            metrics.forecastLoad.set({ service, signal: s.signal, bound: "upper", horizon }, f.upper[i] ?? 0);
+            if (f.peak) metrics.forecastLoad.set({ service, signal: s.signal, bound: "peak", horizon }, f.peak[i] ?? 0);
             rows.push({
               service,
               signal: s.signal,
               model: f.model,
               madeAt: now,
-              targetTs: new Date(Math.floor(now.getTime() / (stepMinutes * 60_000)) * stepMinutes * 60_000 + (i + 1) * stepMinutes * 60_000),
+              targetTs: new Date(originMs + i * stepMs),
               horizonSeconds: (i + 1) * stepMinutes * 60,
               point: f.point[i] ?? 0,
               lower: f.lower[i] ?? 0,
               upper: f.upper[i] ?? 0,
               confidence: f.confidence,
+              peak: f.peak?.[i] ?? null,
             });
           }
+          if (f.fallback) {
+            signals.push({ signal: s.signal, model: f.model, error: `${f.fallback.reason}: ${f.fallback.detail}`, reason: f.fallback.reason });
+            usable = false;
+            reason ??= f.fallback.reason;
+            continue;
+          }
+          if (!f.peak && f.staleSteps !== undefined && f.staleSteps > 4) throw new Error(`the latest ${f.staleSteps} buckets have no data`);
+          // The floor carries the forecast of the covered buckets' peak (else the stand-in's upper bound).
+          const bound = f.peak && f.peak.length >= d.coverSteps ? "peak" : "upper";
+          const cover = (bound === "peak" ? f.peak! : f.upper).slice(0, d.coverSteps);
+          const C = capacityPerReplica(service, s.perReplica!);
+          const upper = Math.max(...cover);
+          peaks.push({ peak: cover, capacityPerReplica: C });
+          confidence = Math.min(confidence, f.confidence);
+          anySuccess = true;
+          signals.push({ signal: s.signal, model: f.model, upper, bound, needed: Math.ceil(upper / C - 1e-9), confidence: f.confidence });
         } catch (e) {
           signals.push({ signal: s.signal, error: (e as Error).message });
           usable = false;
+          reason ??= "invalid-forecast";
         }
       }
+      if (worst?.mape !== undefined) metrics.forecastMape.set({ service, model: worst.model }, worst.mape);
+      if (worst?.coverage !== undefined && Number.isFinite(worst.coverage)) metrics.forecastIntervalCoverage.set({ service, model: worst.model }, worst.coverage);
+      if (worst?.peakError !== undefined && Number.isFinite(worst.peakError)) metrics.forecastPeakError.set({ service, model: worst.model }, worst.peakError);
       const key = `services.${service}.minReplicas`;
-      if (!usable || signals.length === 0) {
-        metrics.forecastConfidence.set({ service }, 0);
+      const range = serviceRange(config, service, state.scheduledProfile);
+      const min = this.currentMin(service, state);
+      const r = decideFloor({
+        signals: usable ? peaks : [],
+        confidence: usable && signals.length > 0 ? confidence : undefined,
+        ...(!usable || signals.length === 0
+          ? { fallback: { reason: reason ?? "no-model", detail: signals.filter((x) => x.error).map((x) => `${x.signal}: ${x.error}`).join("; ") || "no load signal" } }
+          : {}),
+        range: { min, max: range.max },
+        policyCeiling: range.policyCeiling,
+        current: state.predictiveFloors[key] ?? min,
+        maxStepUp: d.maxStepUp,
+        maxStepDown: d.maxStepDown,
+        confidenceThreshold: d.confidenceThreshold,
+      });
+      metrics.forecastConfidence.set({ service }, usable ? confidence : 0);
+      metrics.setPredictiveFallback(service, r.kind === "fallback" ? r.reason : undefined);
+      if (r.kind === "fallback") {
         metrics.predictiveFloorReplicas.remove({ service });
-        results.push({ service, fallback: `${stale ? "stale-data" : "no usable forecast"}: ${signals.filter((x) => x.error).map((x) => `${x.signal}: ${x.error}`).join("; ")}`, signals });
+        const needed = peaks.length ? Math.max(...signals.map((x) => x.needed ?? 0)) : undefined;
+        results.push({ service, ...(needed !== undefined && usable ? { needed, confidence } : {}), fallback: r.reason === "low-confidence" ? `${r.detail}: reactive scaling only` : `${r.reason}: ${r.detail}`, fallbackReason: r.reason, signals });
         continue;
       }
-      metrics.forecastConfidence.set({ service }, confidence);
-      if (confidence < p.confidenceThreshold) {
-        metrics.predictiveFloorReplicas.remove({ service });
-        results.push({ service, needed, confidence, fallback: `confidence ${confidence.toFixed(3)} below the threshold ${p.confidenceThreshold}: reactive scaling only`, signals });
-        continue;
-      }
-      const floor = this.boundFloor(service, needed, state);
       // A floor at (or below) the scheduled minimum adds nothing: no entry.
-      if (floor > this.currentMin(service, state)) floors[key] = floor;
-      metrics.predictiveFloorReplicas.set({ service }, floor);
-      results.push({ service, floor, needed, confidence, signals });
+      if (r.replicas > min) floors[key] = r.replicas;
+      metrics.predictiveFloorReplicas.set({ service }, r.replicas);
+      results.push({ service, floor: r.replicas, needed: r.needed, confidence, signals });
     }
     if (rows.length > 0) await store.insertForecasts(rows);
     if (anySuccess) metrics.forecastLastSuccessTimestamp.set(now.getTime() / 1000);
@@ -299,30 +339,8 @@ export class Predictor {
     return { services: results, floors, changed, result };
   }
 
-  /**
-   * Floor within the service's range, the policy ceiling, and the step limits relative to the
-   * previous floor (or the service's current minimum when there was none).
-   */
-  /** The service's minimum under the scheduled profile (or the stack file). */
+  /** The service's minimum under the scheduled profile in force (or the stack file). */
   currentMin(service: string, state: AutomationState): number {
-    const { config } = this.opts;
-    const profile = state.scheduledProfile ? config.profiles.find((x) => x.name === state.scheduledProfile) : undefined;
-    return profile?.overrides[`services.${service}.minReplicas`] ?? (getPath(config.base.settings.services, `${service}.minReplicas`) as number);
-  }
-
-  boundFloor(service: string, needed: number, state: AutomationState): number {
-    const { config } = this.opts;
-    const p = config.predictive;
-    const profile = state.scheduledProfile ? config.profiles.find((x) => x.name === state.scheduledProfile) : undefined;
-    const minKey = `services.${service}.minReplicas`;
-    const maxKey = `services.${service}.maxReplicas`;
-    const baseMax = getPath(config.base.settings.services, `${service}.maxReplicas`) as number;
-    const min = this.currentMin(service, state);
-    const max = Math.min(profile?.overrides[maxKey] ?? baseMax, ceilingFor(config.policyLimits, maxKey) ?? Infinity);
-    const previous = state.predictiveFloors[minKey] ?? min;
-    let floor = Math.max(min, Math.min(max, needed));
-    floor = Math.min(floor, previous + p.maxStepUp);
-    floor = Math.max(floor, previous - p.maxStepDown);
-    return Math.max(min, Math.min(max, floor));
+    return serviceRange(this.opts.config, service, state.scheduledProfile).min;
   }
 }

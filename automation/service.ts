@@ -13,6 +13,7 @@ import { exportCostEstimate, stackCostEstimate } from "./costEstimate";
 import type { ComponentCost } from "../lib/cost/report";
 import { defaultConfigFile, emergencyProfileName, loadAutomationConfig, type AutomationConfig } from "./config";
 import { loadEnsembleForecaster } from "./forecastAdapter";
+import { forecastOptionsFor, liveSettingsFor } from "./predictiveSettings";
 import { createHttpServer, listen } from "./http";
 import { createLogger, type Logger } from "./logger";
 import { AutomationMetrics } from "./metrics";
@@ -119,8 +120,15 @@ export function createRunner(config: AutomationConfig, logger: Logger, env: Node
   });
 }
 
-async function createForecaster(logger: Logger): Promise<Forecaster> {
-  const loaded = await loadEnsembleForecaster();
+/** The chained ensemble engine (the backtest's), with the configured settings and the store for its state. */
+async function createForecaster(logger: Logger, config: AutomationConfig, store: Store): Promise<Forecaster> {
+  const loaded = await loadEnsembleForecaster({
+    store,
+    options: forecastOptionsFor(config),
+    live: liveSettingsFor(config),
+    historyDays: config.predictive.historyDays,
+    logger: logger.child({ component: "forecast" }),
+  });
   if (loaded.forecaster) return loaded.forecaster;
   logger.warn({ err: loaded.error }, "forecasting engine unavailable: using the seasonal-naive stand-in");
   return new SeasonalNaiveForecaster();
@@ -239,7 +247,7 @@ export class AutomationService {
       store,
       runner: createRunner(config, logger, env),
       logger,
-      forecaster: await createForecaster(logger),
+      forecaster: await createForecaster(logger, config, store),
       ...budgetInputs,
       port,
       prometheusUrl: env.PROMETHEUS_URL,
@@ -324,6 +332,12 @@ export class AutomationService {
     }
   }
 
+  /** One trigger of the 15-minute cycle: the collection, then the prediction from what it completed (also after a failed collection: the gate judges freshness). */
+  async collectAndPredict(now?: Date): Promise<void> {
+    await this.collect(now).catch((e) => this.opts.logger.error({ err: (e as Error).message }, "collection failed"));
+    await this.predictor.run(now ?? new Date());
+  }
+
   /** The cost estimate started by start() (tests wait for it). */
   costEstimated: Promise<void> = Promise.resolve();
 
@@ -370,8 +384,14 @@ export class AutomationService {
     // Reconcile: retries a scheduled run that failed (catch-up applies only what is not handled yet).
     this.jobs.push(new Cron("*/15 * * * *", { timezone: tz, protect: true }, this.leaderOnly("reconcile", () => this.scheduler.catchUp())));
     this.jobs.push(new Cron("17 3 * * *", { timezone: tz, protect: true }, () => this.refreshCostEstimate()));
-    if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collect())));
-    if (config.predictive.enabled) this.jobs.push(new Cron(config.predictive.schedule, { timezone: tz, protect: true }, this.leaderOnly("predict", () => this.predictor.run())));
+    // Collect, then predict, in one trigger: the predictor forecasts from the buckets the collection
+    // just completed (two independent crons could read data 15 minutes old).
+    if (config.collector.enabled && config.predictive.enabled && config.collector.schedule === config.predictive.schedule) {
+      this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect and predict", () => this.collectAndPredict())));
+    } else {
+      if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collect())));
+      if (config.predictive.enabled) this.jobs.push(new Cron(config.predictive.schedule, { timezone: tz, protect: true }, this.leaderOnly("predict", () => this.predictor.run())));
+    }
     if (config.budget.enabled) {
       every(config.budget.pollIntervalSeconds, this.leaderOnly("budget queue", async () => {
         await this.budget.pollQueue(new Date(), { waitSeconds: Math.min(20, config.budget.pollIntervalSeconds) });

@@ -125,7 +125,7 @@ async function main(): Promise<number> {
       logger,
       dryRun: args.dryRun,
       out: (l) => console.log(l),
-      forecaster: cmd.kind === "predict" ? await createForecaster(logger) : undefined,
+      forecaster: cmd.kind === "predict" ? await createForecaster(logger, config, store) : undefined,
       ...budget,
     });
   } finally {

@@ -1,21 +1,18 @@
 /**
- * Replays the predictive engine over a trace with no look-ahead:
- * - the trace is resampled to the forecast step (mean per bucket, max kept); empty buckets hold the
- *   previous value (causal);
- * - at every local midnight (in the forecast calendar's zone) once minHistoryDays exist, the
- *   ensemble is refitted on the last trainingDays (30) before that midnight — or on what exists;
- * - at every bucket boundary (15 min) it forecasts from the data before it, scores every model 1
- *   hour ahead (H steps) where the target bucket has data, and turns the ensemble's upper bounds
- *   for this bucket and the next into a floor (automation/forecast/decision.ts): the bucket mean's
- *   upper bound at the target utilisation, and the within-bucket peak's upper bound below 100%.
+ * Replays the service's predictive path over a trace, with no look-ahead: a simulated collector, the
+ * service's engine (automation/forecast/live.ts LiveForecaster: complete buckets, daily chained
+ * fits, the gate) and the service's decision (automation/forecast/decision.ts decideFloor), with the
+ * settings the service reads (automation/predictiveSettings.ts). It also scores every model and
+ * baseline 1 hour ahead (H steps) where the target bucket has data (the accuracy table).
  */
 import { Calendar } from "../forecast/calendar";
-import { predictiveFloor, type FallbackReason } from "../forecast/decision";
-import { disposeEnsemble, fitEnsembleAt, forecastEnsembleAt, type EnsembleState } from "../forecast/ensemble";
-import { absolutePercentageError, DAY_MS } from "../forecast/model";
+import { decideFloor, fallbackReasons, type FallbackReason } from "../forecast/decision";
+import { LiveForecaster, type LiveSettings } from "../forecast/live";
+import { absolutePercentageError } from "../forecast/model";
 import type { ForecastOptions } from "../forecast/options";
 import { resample } from "../forecast/resample";
-import { InsufficientHistoryError, type RegularSeries, type Sample } from "../forecast/types";
+import type { RegularSeries, Sample } from "../forecast/types";
+import type { DecisionSettings } from "../predictiveSettings";
 
 export interface ModelAccuracy {
   readonly name: string;
@@ -27,23 +24,17 @@ export interface ModelAccuracy {
   readonly n: number;
 }
 
-export interface DecisionSettings {
-  /** Load one replica should carry (u × C). */
+/** What the replay needs besides the forecast options: the service's own settings (automation/predictiveSettings.ts). */
+export interface ReplaySettings {
+  /** Load one replica carries at 100% (C): the floor carries the coming buckets' τ-peak at C per replica. */
   readonly capacityPerReplica: number;
-  /** Load one replica carries at 100% (C): the within-bucket peak's upper bound must stay below it. */
-  readonly peakCapacityPerReplica: number;
-  readonly range: { readonly min: number; readonly max: number };
+  /** The floor's range at bucket start `tMs`: the active profile's minimum and the maximum. */
+  readonly rangeAt: (tMs: number) => { readonly min: number; readonly max: number };
   readonly policyCeiling: number;
-  readonly maxStepUp: number;
-  readonly maxStepDown: number;
-  /** Buckets ahead the floor covers (default 2: this bucket and the next, for the pod start delay). */
-  readonly coverSteps: number;
-  /**
-   * "peak" (default): the floor carries the τ-quantile forecast of the coming buckets' peak at 100%
-   * per replica (peak.ts). "mean-and-peak" (the earlier rule): the bucket mean's 80% upper bound at
-   * the target utilisation and the peak's upper bound at 100%, whichever needs more.
-   */
-  readonly floorMode?: "peak" | "mean-and-peak";
+  readonly decision: DecisionSettings;
+  readonly live: LiveSettings;
+  /** The collector's resolution, seconds (samples are the trace's value held at each step). */
+  readonly collectorStepSeconds: number;
 }
 
 export interface PredictiveReplay {
@@ -54,8 +45,11 @@ export interface PredictiveReplay {
   readonly fallbacks: Record<FallbackReason, number>;
   readonly accuracy: ModelAccuracy[];
   readonly fits: number;
+  /** CPU seconds of the fits and of the per-bucket updates (commit, scoring, forecast, gate). */
   readonly fitSeconds: number;
   readonly forecastSeconds: number;
+  /** Per-bucket updates with a model. */
+  readonly updates: number;
   /** First bucket with a fitted model (−1 if never). */
   readonly firstModelBucket: number;
   readonly notes: string[];
@@ -68,26 +62,48 @@ export interface PredictiveReplay {
   readonly peakCoverage: { readonly share: number; readonly level: number; readonly n: number };
 }
 
-export function replayPredictive(samples: readonly Sample[], opts: ForecastOptions, decision: DecisionSettings): PredictiveReplay {
+/**
+ * The service's path over a trace: a simulated collector samples the trace at its resolution (the
+ * value held at each step, as Prometheus' query_range returns it) for each 15-minute window, and the
+ * same trigger then runs the engine (LiveForecaster.step: complete buckets only, daily chained fits,
+ * the gate) and the decision (decideFloor) with the service's settings. floors[k] is decided at
+ * bucket k's start; the simulation applies it after the apply delay.
+ */
+export function replayPredictive(samples: readonly Sample[], opts: ForecastOptions, rs: ReplaySettings): PredictiveReplay {
   const stepMs = opts.stepMinutes * 60_000;
   const series = resample(samples, stepMs);
   const n = series.mean.length;
-  const calendar = new Calendar(opts.calendar);
-  const stepsPerDay = Math.round(DAY_MS / stepMs);
-  const minSteps = Math.round(opts.minHistoryDays * stepsPerDay);
   const H = opts.horizonSteps;
+  const d = rs.decision;
   const floors = new Int32Array(n).fill(-1);
-  const fallbacks: Record<FallbackReason, number> = { "no-model": 0, "missing-data": 0, "invalid-forecast": 0, "low-confidence": 0 };
+  const fallbacks = Object.fromEntries(fallbackReasons.map((r) => [r, 0])) as Record<FallbackReason, number>;
   const acc = new Map<string, { ape: number; nApe: number; inside: number; n: number }>();
   const excludedDays: Record<string, number> = {};
   const droppedOrigins: Record<string, number> = {};
   const weightSums: Record<string, number> = {};
   const notes: string[] = [];
-  let shortFits = 0;
-  let firstFitDays = Number.NaN;
+  // The simulated collector: the trace's value held at every step of its resolution (as Prometheus'
+  // query_range evaluates a series). The forecasts are scored against what it saw, as in the service.
+  const collectMs = rs.collectorStepSeconds * 1000;
+  const collected: Sample[] = [];
+  {
+    let si = 0;
+    let held: number | undefined;
+    const endMs = series.startMs + n * stepMs;
+    for (let ts = Math.ceil(samples[0]!.t / collectMs) * collectMs; ts <= endMs; ts += collectMs) {
+      while (si < samples.length && samples[si]!.t <= ts) held = samples[si++]!.v;
+      if (held !== undefined) collected.push({ t: ts, v: held });
+    }
+  }
+  const seen = resample(collected, stepMs);
+  const seenOffset = Math.round((seen.startMs - series.startMs) / stepMs);
+  const seenAt = (k: number) => {
+    const i = k - seenOffset;
+    return i >= 0 && i < seen.mean.length && seen.observed[i] === 1 ? { mean: seen.mean[i]!, max: seen.max[i]! } : undefined;
+  };
   let traceMean = 0;
-  for (let i = 0; i < n; i++) traceMean += series.mean[i]!;
-  const floorLevel = Math.max(1e-9, (0.01 * traceMean) / Math.max(1, n));
+  for (let i = 0; i < seen.mean.length; i++) traceMean += seen.mean[i]!;
+  const floorLevel = Math.max(1e-9, (0.01 * traceMean) / Math.max(1, seen.mean.length));
   const score = (name: string, point: number, lower: number, upper: number, actual: number) => {
     let a = acc.get(name);
     if (!a) acc.set(name, (a = { ape: 0, nApe: 0, inside: 0, n: 0 }));
@@ -100,87 +116,78 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
     a.n++;
   };
 
-  let state: EnsembleState | undefined;
-  let noModelReason = `fewer than ${opts.minHistoryDays} days of history`;
+  const engine = new LiveForecaster(opts, rs.live, new Calendar(opts.calendar));
   let fits = 0;
-  let fitNs = 0n;
-  let fcNs = 0n;
+  let fitCpuMs = 0;
+  let updateCpuMs = 0;
+  let updates = 0;
   let firstModelBucket = -1;
-  let current = decision.range.min;
+  let current = -1;
   let peakIn = 0;
   let peakN = 0;
   let peakLevel = Number.NaN;
-  for (let k = 0; k < n; k++) {
+  let ci = 0;
+  let lastState: unknown;
+  for (let k = 0; k <= n; k++) {
     const t = series.startMs + k * stepMs;
-    if (k >= minSteps && calendar.local(t).minuteOfDay === 0) {
-      const t0 = process.hrtime.bigint();
-      try {
-        const next = fitEnsembleAt(series, k, opts, { previous: state, calendar });
-        if (state) disposeEnsemble(state);
-        state = next;
-        fits++;
-        if (firstModelBucket < 0) firstModelBucket = k;
-        for (const m of next.members) if (m.excluded) excludedDays[m.name] = (excludedDays[m.name] ?? 0) + 1;
-        for (const [name, w] of Object.entries(next.weights)) weightSums[name] = (weightSums[name] ?? 0) + w;
-        if (next.end - next.start < Math.round(opts.trainingDays * stepsPerDay)) {
-          if (shortFits === 0) firstFitDays = (next.end - next.start) / stepsPerDay;
-          shortFits++;
-        }
-      } catch (e) {
-        if (!(e instanceof InsufficientHistoryError)) throw e;
-        noModelReason = e.reason;
+    // Collect: the collector's samples over (t − 15 min, t].
+    const batch: Sample[] = [];
+    while (ci < collected.length && collected[ci]!.t <= t) batch.push(collected[ci++]!);
+    engine.ingest(batch);
+    if (k === n) break;
+    // Predict, in the same trigger.
+    const st = engine.step(t + 1, { allModels: true });
+    if (st.fitted) {
+      fits++;
+      fitCpuMs += st.fitCpuMs;
+      const state = engine.fitted!;
+      if (firstModelBucket < 0) firstModelBucket = k;
+      if (state !== lastState) {
+        lastState = state;
+        for (const m of state.members) if (m.excluded) excludedDays[m.name] = (excludedDays[m.name] ?? 0) + 1;
+        for (const [name, w] of Object.entries(state.weights)) weightSums[name] = (weightSums[name] ?? 0) + w;
       }
-      fitNs += process.hrtime.bigint() - t0;
     }
-    if (!state) {
-      fallbacks["no-model"]++;
-      continue;
+    if (st.forecast) {
+      updates++;
+      updateCpuMs += st.updateCpuMs;
+      const f = st.forecast;
+      for (const x of f.dropped) droppedOrigins[x.name] = (droppedOrigins[x.name] ?? 0) + 1;
+      const target = k + H - 1;
+      const seenTarget = target < n ? seenAt(target) : undefined;
+      if (seenTarget) {
+        const actual = seenTarget.mean;
+        score("ensemble", f.point[H - 1]!, f.lower[H - 1]!, f.upper[H - 1]!, actual);
+        for (const [name, m] of Object.entries(f.models ?? {})) score(name, m.point[H - 1]!, m.lower[H - 1]!, m.upper[H - 1]!, actual);
+      }
+      const seenK = seenAt(k);
+      if (seenK && f.peakLevel !== undefined) {
+        peakLevel = f.peakLevel;
+        if (seenK.max <= f.peak[0]!) peakIn++;
+        peakN++;
+      }
     }
-    const t1 = process.hrtime.bigint();
-    const f = forecastEnsembleAt(state, k, Math.max(H, decision.coverSteps), { allModels: true });
-    fcNs += process.hrtime.bigint() - t1;
-    for (const d of f.dropped) droppedOrigins[d.name] = (droppedOrigins[d.name] ?? 0) + 1;
-    const target = k + H - 1;
-    if (target < n && series.observed[target] === 1) {
-      const actual = series.mean[target]!;
-      for (const [name, m] of Object.entries(f.models ?? {})) score(name, m.point[H - 1]!, m.lower[H - 1]!, m.upper[H - 1]!, actual);
-      score("ensemble", f.point[H - 1]!, f.lower[H - 1]!, f.upper[H - 1]!, actual);
-    }
-    if (series.observed[k] === 1 && f.peakLevel !== undefined) {
-      peakLevel = f.peakLevel;
-      if (series.max[k]! <= f.peak[0]!) peakIn++;
-      peakN++;
-    }
-    const peakMode = (decision.floorMode ?? "peak") === "peak";
-    const r = predictiveFloor({
-      ...(peakMode
-        ? { upper: f.peak.slice(0, decision.coverSteps), capacityPerReplica: decision.peakCapacityPerReplica }
-        : {
-            upper: f.upper.slice(0, decision.coverSteps),
-            capacityPerReplica: decision.capacityPerReplica,
-            peak: { upper: f.peakUpper.slice(0, decision.coverSteps), capacityPerReplica: decision.peakCapacityPerReplica },
-          }),
-      range: decision.range,
-      policyCeiling: decision.policyCeiling,
-      current,
-      maxStepUp: decision.maxStepUp,
-      maxStepDown: decision.maxStepDown,
-      confidence: f.confidence,
-      confidenceThreshold: opts.confidenceThreshold,
-      staleSteps: f.staleSteps,
-      maxStaleSteps: Math.floor(opts.maxStaleMinutes / opts.stepMinutes),
-      noModelReason,
+    const range = rs.rangeAt(t);
+    const r = decideFloor({
+      signals: st.forecast ? [{ peak: st.forecast.peak.slice(0, d.coverSteps), capacityPerReplica: rs.capacityPerReplica }] : [],
+      ...(st.confidence !== undefined ? { confidence: st.confidence } : {}),
+      ...(st.fallback ? { fallback: st.fallback } : {}),
+      range,
+      policyCeiling: rs.policyCeiling,
+      current: current >= 0 ? current : range.min,
+      maxStepUp: d.maxStepUp,
+      maxStepDown: d.maxStepDown,
+      confidenceThreshold: d.confidenceThreshold,
     });
     if (r.kind === "floor") {
       floors[k] = r.replicas;
       current = r.replicas;
     } else {
       fallbacks[r.reason]++;
-      current = decision.range.min;
+      current = -1;
     }
   }
-  if (state) disposeEnsemble(state);
-  if (shortFits) notes.push(`${shortFits} of ${fits} daily fits had less than the ${opts.trainingDays}-day training window (the first on ${firstFitDays.toFixed(1)} days): they used the history that existed`);
+  engine.dispose();
   const order = ["persistence", "naive", "seasonal-naive", "linear", "prophet", "arima", "sarima", "last-value", "level-daily", "level-weekly", "ensemble"];
   const names = [...order, ...[...acc.keys()].filter((k) => !order.includes(k))];
   const accuracy = names.map((name) => {
@@ -194,8 +201,9 @@ export function replayPredictive(samples: readonly Sample[], opts: ForecastOptio
     fallbacks,
     accuracy,
     fits,
-    fitSeconds: Number(fitNs) / 1e9,
-    forecastSeconds: Number(fcNs) / 1e9,
+    fitSeconds: fitCpuMs / 1000,
+    forecastSeconds: updateCpuMs / 1000,
+    updates,
     firstModelBucket,
     notes,
     excludedDays,

@@ -7,11 +7,14 @@
  * - static-peak: the oracle's peak all the time;
  * - reactive: the HPA alone (hpa.ts), floor = minReplicas;
  * - scheduled+reactive: the HPA with the business-hours floor of the stack (KEDA cron profile);
- * - predictive+reactive: the HPA with the predictive floor of each 15-minute bucket (fallback:
- *   minReplicas).
+ * - predictive+reactive: the HPA with the floor the automation service would set (its own path:
+ *   predictive.ts), in force from each bucket's start + the apply delay; without a floor, the
+ *   minimum of the scheduled profile in force (as the service leaves it).
  */
 import { Calendar, type CalendarOptions } from "../forecast/calendar";
-import { resolveForecastOptions, type ForecastOptionsInput } from "../forecast/options";
+import type { ForecastOptionsInput } from "../forecast/options";
+import { defaultConfigFile, loadAutomationConfig, type AutomationConfig } from "../config";
+import { decisionSettings, forecastOptionsFor, liveSettingsFor, scheduledProfileTimeline, serviceRange, type DecisionSettings } from "../predictiveSettings";
 import { type ModelAccuracy, replayPredictive, type PredictiveReplay } from "./predictive";
 import type { ServiceContext } from "./service";
 import { oracleReplicas, simulatePolicy, timelineFromSamples, type PolicyScore, type PolicySpec, type SimSettings } from "./simulate";
@@ -29,15 +32,15 @@ export interface BacktestOptions {
   readonly extraHolidays?: readonly string[];
   readonly podStartSeconds?: number;
   readonly metricDelaySeconds?: number;
-  readonly maxStepUp?: number;
-  readonly maxStepDown?: number;
+  /** The automation service's configuration (predictive settings, profiles); default automation/config/<stack>.yaml. */
+  readonly automation?: AutomationConfig;
+  /** Overrides of the configured decision settings (experiments; the bench uses none). */
+  readonly decision?: Partial<DecisionSettings>;
+  /** Replace the scheduled profiles' minimum by the stack file's (the floor's range minimum); default false. */
+  readonly ignoreProfiles?: boolean;
   readonly policyCeiling?: number;
   /** Chart window; default the trace's last 7 days. */
   readonly window?: { readonly fromMs: number; readonly toMs: number };
-  /** Buckets ahead one floor covers (default 2: this bucket and the next, for the pod start delay). */
-  readonly coverSteps?: number;
-  /** How the floor is sized (predictive.ts DecisionSettings.floorMode); default "peak". */
-  readonly floorMode?: "peak" | "mean-and-peak";
   /** HPA behaviour overrides for the simulated reactive layer (hpa.ts). */
   readonly hpa?: SimSettings["hpa"];
   /** Per-tick observer of every simulated policy (e.g. the spike KPIs of synthetic.ts). */
@@ -66,6 +69,8 @@ export interface BacktestResult {
     readonly metricDelaySeconds: number;
     readonly maxStepUp: number;
     readonly maxStepDown: number;
+    readonly coverSteps: number;
+    readonly applyDelaySeconds: number;
     readonly tickSeconds: number;
     readonly stepMinutes: number;
     readonly horizonMinutes: number;
@@ -92,24 +97,36 @@ export function runBacktest(trace: Trace, o: BacktestOptions): BacktestResult {
   if (q.duplicates) notes.push(`${q.duplicates} duplicate timestamps (last kept)`);
 
   const calendar: CalendarOptions = { ...svc.calendar, holidays: [...svc.calendar.holidays, ...(o.extraHolidays ?? [])] };
-  const fopts = resolveForecastOptions({ ...o.forecast, calendar: { ...calendar, ...(o.forecast?.calendar ?? {}) } });
+  const automation = o.automation ?? loadAutomationConfig(defaultConfigFile(svc.stack));
+  const decision: DecisionSettings = { ...decisionSettings(automation), ...(o.decision ?? {}) };
+  const fopts = forecastOptionsFor(automation, { holidays: o.extraHolidays, overrides: { ...(o.forecast ?? {}), horizonSteps: decision.horizonSteps } });
+  if (o.forecast?.calendar) Object.assign(fopts, { calendar: { ...fopts.calendar, ...o.forecast.calendar } });
   const spanDays = (trace.endMs - trace.startMs) / 86_400_000;
   if (spanDays < fopts.trainingDays) notes.push(`the trace spans ${spanDays.toFixed(1)} days, less than the ${fopts.trainingDays}-day training window: every fit uses the history that exists (from ${fopts.minHistoryDays} days on)`);
 
-  const maxStepUp = o.maxStepUp ?? 4;
-  const maxStepDown = o.maxStepDown ?? 2;
+  const { maxStepUp, maxStepDown } = decision;
   const podStartSeconds = o.podStartSeconds ?? 60;
   const metricDelaySeconds = o.metricDelaySeconds ?? 30;
+  const applyDelayMs = decision.applyDelaySeconds * 1000;
+  // The floor's minimum: the scheduled profile in force (the service leaves it when the floor falls back).
+  const profileAt = scheduledProfileTimeline(automation, trace.startMs, trace.endMs);
+  const profileMin = new Map<string, number>();
+  const minAt = (t: number): number => {
+    if (o.ignoreProfiles) return svc.range.min;
+    const p = profileAt(t);
+    if (!p) return svc.range.min;
+    let m = profileMin.get(p.name);
+    if (m === undefined) profileMin.set(p.name, (m = Math.min(svc.range.max, serviceRange(automation, svc.name, p.name).min)));
+    return m;
+  };
   const t0 = process.hrtime.bigint();
   const replay = replayPredictive(trace.samples, fopts, {
-    capacityPerReplica: u * C,
-    peakCapacityPerReplica: C,
-    range: svc.range,
+    capacityPerReplica: C,
+    rangeAt: (t) => ({ min: minAt(t), max: svc.range.max }),
     policyCeiling: o.policyCeiling ?? Number.POSITIVE_INFINITY,
-    maxStepUp,
-    maxStepDown,
-    coverSteps: o.coverSteps ?? 2,
-    ...(o.floorMode ? { floorMode: o.floorMode } : {}),
+    decision,
+    live: { ...liveSettingsFor(automation), coverSteps: decision.coverSteps, flatMinutes: decision.flatMinutes },
+    collectorStepSeconds: automation.collector.stepSeconds,
   });
   const t1 = process.hrtime.bigint();
   notes.push(...replay.notes);
@@ -129,9 +146,10 @@ export function runBacktest(trace: Trace, o: BacktestOptions): BacktestResult {
       kind: {
         type: "hpa",
         floorAt: (t) => {
-          const k = Math.floor((t - series.startMs) / stepMs);
+          // The floor decided at bucket k's start is in force from then + the apply delay.
+          const k = Math.floor((t - applyDelayMs - series.startMs) / stepMs);
           const f = k >= 0 && k < floors.length ? floors[k]! : -1;
-          return f >= 0 ? Math.max(min, f) : min;
+          return f >= 0 ? f : minAt(t);
         },
       },
     },
@@ -190,6 +208,8 @@ export function runBacktest(trace: Trace, o: BacktestOptions): BacktestResult {
       metricDelaySeconds,
       maxStepUp,
       maxStepDown,
+      coverSteps: decision.coverSteps,
+      applyDelaySeconds: decision.applyDelaySeconds,
       tickSeconds: hpaSyncPeriodSeconds,
       stepMinutes: fopts.stepMinutes,
       horizonMinutes: fopts.stepMinutes * fopts.horizonSteps,
@@ -236,7 +256,7 @@ export function formatBacktest(r: BacktestResult): string {
   lines.push(`trace ${r.trace}: ${r.intervalMinutes} min interval, service ${r.service.name} (${r.service.range.min}-${r.service.range.max} replicas, stack ${r.service.stack})`);
   lines.push(`target utilisation u = ${r.capacity.targetUtilization} (${r.service.targetSource})`);
   lines.push(`capacity per replica C = ${r.capacity.perReplica.toPrecision(4)}: ${r.capacity.source}`);
-  lines.push(`HPA: ${r.settings.tickSeconds} s sync, ${r.settings.metricDelaySeconds} s metric delay, ${r.settings.podStartSeconds} s pod start; predictive floor step ≤ +${r.settings.maxStepUp}/−${r.settings.maxStepDown} per ${r.settings.stepMinutes} min, confidence ≥ ${r.settings.confidenceThreshold}`);
+  lines.push(`HPA: ${r.settings.tickSeconds} s sync, ${r.settings.metricDelaySeconds} s metric delay, ${r.settings.podStartSeconds} s pod start; predictive floor (the service's path) covers ${r.settings.coverSteps} buckets, step ≤ +${r.settings.maxStepUp}/−${r.settings.maxStepDown} per ${r.settings.stepMinutes} min, confidence ≥ ${r.settings.confidenceThreshold}, in force ${r.settings.applyDelaySeconds} s after the decision`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   lines.push("");
   lines.push("policy                 replica-hours  x oracle  under-provisioned  worst shortfall");
@@ -250,7 +270,7 @@ export function formatBacktest(r: BacktestResult): string {
   const rp = r.replay;
   const buckets = Object.values(rp.fallbacks).reduce((a, b) => a + b, 0);
   lines.push("");
-  lines.push(`predictive decisions: ${rp.fits} daily fits (${rp.fitSeconds.toFixed(1)} s), forecasts ${rp.forecastSeconds.toFixed(1)} s; fallbacks to reactive: ${Object.entries(rp.fallbacks).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ") || "none"} (${buckets} buckets)`);
+  lines.push(`predictive decisions: ${rp.fits} fits (${rp.fitSeconds.toFixed(1)} s CPU), ${rp.updates} bucket updates (${rp.forecastSeconds.toFixed(1)} s CPU); fallbacks to reactive: ${Object.entries(rp.fallbacks).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(", ") || "none"} (${buckets} buckets)`);
   const w = Object.entries(rp.meanWeights).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
   if (w) lines.push(`mean ensemble weights: ${w}`);
   const ex = Object.entries(rp.excludedDays).map(([k, v]) => `${k} ${v}`).join(", ");

@@ -7,7 +7,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { serviceByName, serviceNames } from "../../lib/catalog/services";
+import { serviceNames } from "../../lib/catalog/services";
+import { targetUtilizationOf } from "../predictiveSettings";
 import { businessHoursFloor } from "../../lib/scaling/workloads";
 import { checkCalendarOptions, type CalendarOptions } from "../forecast/calendar";
 
@@ -25,7 +26,7 @@ export interface ServiceContext {
   readonly stack: string;
 }
 
-export const defaultTargetUtilization = 0.7;
+export { defaultTargetUtilization } from "../predictiveSettings";
 
 export function loadServiceContext(projectDir: string, stack: string, service: string): ServiceContext {
   if (!serviceNames.includes(service as never)) throw new Error(`unknown service '${service}' (known: ${serviceNames.join(", ")})`);
@@ -50,14 +51,12 @@ export function loadServiceContext(projectDir: string, stack: string, service: s
   if (problems.length) throw new Error(`${file}: ${problems.join("; ")}`);
   const workloads = get("workloads") as { businessHoursFloorPercent?: unknown } | undefined;
   const pct = typeof workloads?.businessHoursFloorPercent === "number" ? workloads.businessHoursFloorPercent : 0;
-  const def = serviceByName(service);
-  const cpu = def.signals.find((s) => s.type === "cpu");
-  const targetUtilization = cpu && cpu.type === "cpu" ? cpu.targetUtilizationPercent / 100 : defaultTargetUtilization;
+  const { u: targetUtilization, source: targetSource } = targetUtilizationOf(service);
   return {
     name: service,
     range: { min, max },
     targetUtilization,
-    targetSource: cpu ? `catalog CPU target ${Math.round(targetUtilization * 100)}%` : `no CPU target in the catalog: default ${defaultTargetUtilization * 100}%`,
+    targetSource,
     calendar,
     businessHoursFloor: businessHoursFloor({ minReplicas: min, maxReplicas: max }, { istioSidecars: false, businessHoursFloorPercent: pct }),
     businessHoursFloorPercent: pct,

@@ -48,7 +48,10 @@ export interface PredictiveFloorInput {
   readonly noModelReason?: string;
 }
 
-export type FallbackReason = "no-model" | "missing-data" | "invalid-forecast" | "low-confidence";
+/** Why there is no floor: the engine's gate (live.ts GateReason) or the decision's own checks. */
+export type FallbackReason = "no-model" | "missing-data" | "invalid-forecast" | "low-confidence" | "stale-data" | "flat-series" | "warming-up" | "no-pattern";
+
+export const fallbackReasons: readonly FallbackReason[] = ["no-model", "missing-data", "invalid-forecast", "low-confidence", "stale-data", "flat-series", "warming-up", "no-pattern"];
 
 export type PredictiveFloorResult =
   | {
@@ -120,4 +123,58 @@ export function predictiveFloor(input: PredictiveFloorInput): PredictiveFloorRes
   // The range and the ceiling win over the step bound (e.g. when the current floor is outside them).
   r = Math.max(bottom, Math.min(top, r));
   return { kind: "floor", replicas: r, needed, limitedBy };
+}
+
+/**
+ * THE decision of the predictive service and of the backtest (and of the cost replay): a forecast
+ * of the covered buckets' peaks, per load signal, to a replica floor.
+ *
+ *   load in replicas at bucket h = max over signals of peak_s[h] / capacity_s   (capacity: load one replica carries at 100%)
+ *   floor = predictiveFloor(that, range = [active profile's minimum, max], ceiling, steps, confidence ≥ threshold)
+ *
+ * A gate fallback (stale data, flat series, no pattern, warming up, no model) is passed through
+ * with its reason. Settings come from `automation/config` (`decisionSettings`, automation/predictiveSettings.ts).
+ */
+export interface FloorDecisionInput {
+  /** Per load signal: the τ-quantile peak forecasts of the covered buckets (current first) and the load one replica carries at 100%. */
+  readonly signals: readonly { readonly peak: readonly number[]; readonly capacityPerReplica: number }[];
+  /** Out-of-sample confidence (0-1) of the forecast; undefined with a fallback. */
+  readonly confidence?: number;
+  /** The engine's gate said no. */
+  readonly fallback?: { readonly reason: FallbackReason; readonly detail: string };
+  /** min: the active profile's minimum; max: the service's maximum under it. */
+  readonly range: { readonly min: number; readonly max: number };
+  readonly policyCeiling: number;
+  /** The floor in force (the range minimum when there is none). */
+  readonly current: number;
+  readonly maxStepUp: number;
+  readonly maxStepDown: number;
+  readonly confidenceThreshold: number;
+}
+
+export function decideFloor(i: FloorDecisionInput): PredictiveFloorResult {
+  if (i.fallback) return { kind: "fallback", reason: i.fallback.reason, detail: i.fallback.detail };
+  if (i.signals.length === 0) return { kind: "fallback", reason: "no-model", detail: "no load signal with a per-replica capacity" };
+  const steps = Math.min(...i.signals.map((s) => s.peak.length));
+  const upper: number[] = [];
+  for (let h = 0; h < steps; h++) {
+    let v = 0;
+    for (const s of i.signals) {
+      if (!(s.capacityPerReplica > 0) || !Number.isFinite(s.capacityPerReplica)) throw new RangeError(`decideFloor: capacityPerReplica = ${s.capacityPerReplica}: must be a positive number`);
+      const x = s.peak[h]! / s.capacityPerReplica;
+      v = Number.isNaN(x) || Number.isNaN(v) ? Number.NaN : Math.max(v, x);
+    }
+    upper.push(v);
+  }
+  return predictiveFloor({
+    upper,
+    capacityPerReplica: 1,
+    range: i.range,
+    policyCeiling: i.policyCeiling,
+    current: i.current,
+    maxStepUp: i.maxStepUp,
+    maxStepDown: i.maxStepDown,
+    confidence: i.confidence,
+    confidenceThreshold: i.confidenceThreshold,
+  });
 }

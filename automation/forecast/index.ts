@@ -58,7 +58,8 @@ export {
   type ForecastAtOptions,
   type MemberState,
 } from "./ensemble";
-export { predictiveFloor, type FallbackReason, type PredictiveFloorInput, type PredictiveFloorResult } from "./decision";
+export { predictiveFloor, decideFloor, fallbackReasons, type FallbackReason, type FloorDecisionInput, type PredictiveFloorInput, type PredictiveFloorResult } from "./decision";
+export { LiveForecaster, LiveSeries, defaultLiveSettings, encode as encodeState, decode as decodeState, type GateReason, type LiveAccuracy, type LiveSettings, type LiveSnapshot, type LiveStep } from "./live";
 export {
   asymmetricQuantileLevel,
   pinballLoss,

@@ -147,6 +147,43 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX decisions_in_flight ON decisions (stack) WHERE status = 'applying';
     `,
   },
+  // Version 3 is left to the runs API (issue 18), which is developed in parallel.
+  {
+    version: 4,
+    name: "predictive engine: chained fit state, issued peaks, realised accuracy",
+    sql: `
+      -- The forecast as issued carries the peak the floor used; the realised bucket is filled when it completes.
+      ALTER TABLE forecasts ADD COLUMN peak double precision;
+      ALTER TABLE forecasts ADD COLUMN actual double precision;
+      ALTER TABLE forecasts ADD COLUMN actual_peak double precision;
+      ALTER TABLE forecasts ADD COLUMN scored_at timestamptz;
+      CREATE INDEX forecasts_target ON forecasts (service, signal, target_ts) WHERE actual IS NULL;
+      -- One row per load series: the engine's state (automation/forecast/live.ts), its realised accuracy and gate.
+      CREATE TABLE forecast_state (
+        service text NOT NULL,
+        signal text NOT NULL,
+        -- Start of bucket 0 of the engine's series, and the buckets committed (complete) so far.
+        series_start timestamptz,
+        committed integer NOT NULL,
+        fit_day text,
+        -- JSON (live.ts encode): the fit (daily) and the live part (every bucket).
+        fit text,
+        live text NOT NULL,
+        fitted_at timestamptz,
+        updated_at timestamptz NOT NULL,
+        -- Realised accuracy over the engine's window (NULL: nothing scored yet) and the last gate outcome.
+        mape double precision,
+        coverage80 double precision,
+        peak_error double precision,
+        peak_coverage double precision,
+        scored integer NOT NULL DEFAULT 0,
+        confidence double precision,
+        fallback_reason text,
+        fallback_detail text,
+        PRIMARY KEY (service, signal)
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations not yet recorded. Returns the versions applied now. */

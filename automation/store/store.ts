@@ -94,7 +94,35 @@ export interface ForecastRow {
   readonly lower: number;
   readonly upper: number;
   readonly confidence: number;
+  /** The τ-quantile peak forecast the floor carried (null before schema version 4). */
+  readonly peak?: number | null;
+  /** The realised bucket mean and peak, once the bucket completed (null until then). */
+  readonly actual?: number | null;
+  readonly actualPeak?: number | null;
 }
+
+/** One load series' engine state (automation/forecast/live.ts) and realised accuracy. */
+export interface ForecastStateRow {
+  readonly service: string;
+  readonly signal: string;
+  readonly seriesStart: Date | null;
+  readonly committed: number;
+  readonly fitDay: string | null;
+  readonly fit: string | null;
+  readonly live: string;
+  readonly fittedAt: Date | null;
+  readonly updatedAt: Date;
+  readonly mape: number | null;
+  readonly coverage80: number | null;
+  readonly peakError: number | null;
+  readonly peakCoverage: number | null;
+  readonly scored: number;
+  readonly confidence: number | null;
+  readonly fallbackReason: string | null;
+  readonly fallbackDetail: string | null;
+}
+
+export type ForecastAccuracyRow = Omit<ForecastStateRow, "fit" | "live" | "seriesStart" | "committed" | "fitDay">;
 
 export interface BudgetEvent {
   /** SQS/SNS message id, or a synthetic id for polled spend; a repeated id is recorded once. */
@@ -444,11 +472,11 @@ export class Store {
   async insertForecasts(rows: readonly ForecastRow[]): Promise<void> {
     for (const f of rows) {
       await this.db.query(
-        `INSERT INTO forecasts (service, signal, model, made_at, target_ts, horizon_seconds, point, lower, upper, confidence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        `INSERT INTO forecasts (service, signal, model, made_at, target_ts, horizon_seconds, point, lower, upper, confidence, peak)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (service, signal, model, made_at, target_ts) DO UPDATE SET
-           point = EXCLUDED.point, lower = EXCLUDED.lower, upper = EXCLUDED.upper, confidence = EXCLUDED.confidence`,
-        [f.service, f.signal, f.model, f.madeAt, f.targetTs, f.horizonSeconds, f.point, f.lower, f.upper, f.confidence],
+           point = EXCLUDED.point, lower = EXCLUDED.lower, upper = EXCLUDED.upper, confidence = EXCLUDED.confidence, peak = EXCLUDED.peak`,
+        [f.service, f.signal, f.model, f.madeAt, f.targetTs, f.horizonSeconds, f.point, f.lower, f.upper, f.confidence, f.peak ?? null],
       );
     }
   }
@@ -468,7 +496,59 @@ export class Store {
       lower: Number(r.lower),
       upper: Number(r.upper),
       confidence: Number(r.confidence),
+      peak: r.peak === null || r.peak === undefined ? null : Number(r.peak),
+      actual: r.actual === null || r.actual === undefined ? null : Number(r.actual),
+      actualPeak: r.actual_peak === null || r.actual_peak === undefined ? null : Number(r.actual_peak),
     }));
+  }
+
+  /** Fills the realised mean and peak of a completed bucket into the forecasts that targeted it. */
+  async scoreForecasts(service: string, signal: string, targetTs: Date, actual: number, actualPeak: number, at: Date): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE forecasts SET actual = $4, actual_peak = $5, scored_at = $6 WHERE service = $1 AND signal = $2 AND target_ts = $3 AND actual IS NULL RETURNING id`,
+      [service, signal, targetTs, actual, actualPeak, at],
+    );
+    return rows.length;
+  }
+
+  async forecastState(service: string, signal: string): Promise<ForecastStateRow | undefined> {
+    const rows = await this.db.query(`SELECT * FROM forecast_state WHERE service = $1 AND signal = $2`, [service, signal]);
+    return rows[0] ? forecastStateRow(rows[0]) : undefined;
+  }
+
+  /** The committed buckets of the stored state (cheap: tells a process whether its in-memory state is behind). */
+  async forecastStateVersion(service: string, signal: string): Promise<{ committed: number; updatedAt: Date } | undefined> {
+    const rows = await this.db.query(`SELECT committed, updated_at FROM forecast_state WHERE service = $1 AND signal = $2`, [service, signal]);
+    return rows[0] ? { committed: num(rows[0].committed), updatedAt: date(rows[0].updated_at)! } : undefined;
+  }
+
+  /** Upserts the engine's state; `fit` undefined keeps the stored fit (it changes once a day). */
+  async saveForecastState(r: Omit<ForecastStateRow, "fit" | "fittedAt"> & { fit?: string | null; fittedAt?: Date | null }): Promise<void> {
+    const keepFit = r.fit === undefined;
+    await this.db.query(
+      `INSERT INTO forecast_state (service, signal, series_start, committed, fit_day, fit, live, fitted_at, updated_at, mape, coverage80, peak_error, peak_coverage, scored, confidence, fallback_reason, fallback_detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+       ON CONFLICT (service, signal) DO UPDATE SET
+         series_start = EXCLUDED.series_start, committed = EXCLUDED.committed, fit_day = EXCLUDED.fit_day,
+         fit = CASE WHEN $18::boolean THEN forecast_state.fit ELSE EXCLUDED.fit END,
+         fitted_at = CASE WHEN $18::boolean THEN forecast_state.fitted_at ELSE EXCLUDED.fitted_at END,
+         live = EXCLUDED.live, updated_at = EXCLUDED.updated_at, mape = EXCLUDED.mape, coverage80 = EXCLUDED.coverage80,
+         peak_error = EXCLUDED.peak_error, peak_coverage = EXCLUDED.peak_coverage, scored = EXCLUDED.scored,
+         confidence = EXCLUDED.confidence, fallback_reason = EXCLUDED.fallback_reason, fallback_detail = EXCLUDED.fallback_detail`,
+      [r.service, r.signal, r.seriesStart, r.committed, r.fitDay, r.fit ?? null, r.live, r.fittedAt ?? null, r.updatedAt, fin(r.mape), fin(r.coverage80), fin(r.peakError), fin(r.peakCoverage), r.scored, fin(r.confidence), r.fallbackReason, r.fallbackDetail, keepFit],
+    );
+  }
+
+  /** Realised accuracy and gate outcome per series (GET /api/forecasts). */
+  async forecastAccuracy(service?: string): Promise<ForecastAccuracyRow[]> {
+    const cols = "service, signal, fitted_at, updated_at, mape, coverage80, peak_error, peak_coverage, scored, confidence, fallback_reason, fallback_detail";
+    const rows = service
+      ? await this.db.query(`SELECT ${cols} FROM forecast_state WHERE service = $1 ORDER BY service, signal`, [service])
+      : await this.db.query(`SELECT ${cols} FROM forecast_state ORDER BY service, signal`);
+    return rows.map((r) => {
+      const { fit: _f, live: _l, seriesStart: _s, committed: _c, fitDay: _d, ...rest } = forecastStateRow({ ...r, live: "", committed: 0 });
+      return rest;
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -552,4 +632,29 @@ export class Store {
     const r = rows[0];
     return r ? { holder: String(r.holder), acquiredAt: date(r.acquired_at)!, heartbeatAt: date(r.heartbeat_at)!, epoch: num(r.epoch) } : undefined;
   }
+}
+
+const fin = (x: number | null | undefined): number | null => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
+const optNum = (x: unknown): number | null => (x === null || x === undefined ? null : Number(x));
+
+function forecastStateRow(r: Record<string, unknown>): ForecastStateRow {
+  return {
+    service: String(r.service),
+    signal: String(r.signal),
+    seriesStart: date(r.series_start) ?? null,
+    committed: num(r.committed),
+    fitDay: (r.fit_day as string | null) ?? null,
+    fit: (r.fit as string | null) ?? null,
+    live: String(r.live),
+    fittedAt: date(r.fitted_at) ?? null,
+    updatedAt: date(r.updated_at)!,
+    mape: optNum(r.mape),
+    coverage80: optNum(r.coverage80),
+    peakError: optNum(r.peak_error),
+    peakCoverage: optNum(r.peak_coverage),
+    scored: num(r.scored),
+    confidence: optNum(r.confidence),
+    fallbackReason: (r.fallback_reason as string | null) ?? null,
+    fallbackDetail: (r.fallback_detail as string | null) ?? null,
+  };
 }

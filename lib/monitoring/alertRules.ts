@@ -777,10 +777,10 @@ function alertSpecs(env: Environment, t: AlertThresholds, ns: string | undefined
       target: "{{ $labels.service }}",
       expr: `min by (service) (${auto.forecastMape}) > ${t.forecastMaxMape}`,
       for: t.forecastAccuracyFor,
-      summary: "Load forecast for {{ $labels.service }} is below the 80% accuracy target (MAPE {{ $value | humanizePercentage }})",
+      summary: "Load forecast for {{ $labels.service }} is below the 80% accuracy target (realised MAPE {{ $value | humanizePercentage }})",
       description:
-        `Even the best model for {{ $labels.service }} has had a MAPE above ${pct(t.forecastMaxMape)} for ${t.forecastAccuracyFor} (${envText}): ` +
-        "forecast accuracy is below the design's 80%. Predictive scaling for this service must fall back to reactive scaling.",
+        `The forecasts the automation service issued for {{ $labels.service }}, scored as their buckets completed (1 h ahead, last day), have had a MAPE above ${pct(t.forecastMaxMape)} for ${t.forecastAccuracyFor} (${envText}): ` +
+        "forecast accuracy is below the design's 80%. The gate falls back to reactive scaling when the confidence drops; check pyairtable_autoscaler_predictive_fallback for the reason.",
     },
     {
       alert: "ForecastIntervalMiscalibrated",

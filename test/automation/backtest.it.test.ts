@@ -2,6 +2,7 @@
  * The backtest (automation/backtest): the HPA simulation against hand-worked examples of the real
  * algorithm, the scoring, the JSON shape, trace parsing, and a run on the real nyc_taxi trace.
  */
+import { defaultConfigFile, loadAutomationConfig } from "../../automation/config";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -95,6 +96,9 @@ describe("HPA simulation reproduces the controller's algorithm (hand-worked)", (
   });
 });
 
+/** The predictive settings and profiles of the prod automation configuration (the synthetic service has no stack file). */
+const prodAutomation = loadAutomationConfig(defaultConfigFile("prod"));
+
 const synthSvc: ServiceContext = {
   name: "api-gateway",
   range: { min: 2, max: 25 },
@@ -123,7 +127,7 @@ describe("backtest scoring", function () {
 
   it("the oracle's cost ratio is 1.0 and it is never under-provisioned; static peak never either", () => {
     const trace = parseTraceCsv(synthCsv(6, 5), "synthetic");
-    const r = runBacktest(trace, { service: synthSvc });
+    const r = runBacktest(trace, { service: synthSvc, automation: prodAutomation });
     const by = Object.fromEntries(r.policies.map((p) => [p.name, p]));
     assert.equal(by.oracle!.costRatioToOracle, 1);
     assert.equal(by.oracle!.underProvisionedShare, 0);
@@ -154,7 +158,7 @@ describe("backtest scoring", function () {
 
   it("writes exactly the documented JSON shape, and an SVG chart", () => {
     const trace = parseTraceCsv(synthCsv(6, 5), "synthetic.csv");
-    const r = runBacktest(trace, { service: synthSvc });
+    const r = runBacktest(trace, { service: synthSvc, automation: prodAutomation });
     const json = JSON.parse(JSON.stringify(toBacktestJson(r)));
     assert.deepEqual(Object.keys(json), ["trace", "intervalMinutes", "policies", "forecast"]);
     assert.equal(json.trace, "synthetic.csv");

@@ -24,6 +24,10 @@ import { AutomationMetrics } from "../../automation/metrics";
 import { SeasonalNaiveForecaster } from "../../automation/predict";
 import { catalogSeries } from "../../lib/monitoring/signals";
 import { parseAutomationConfig, AutomationConfigError, type AutomationConfig } from "../../automation/config";
+import { ChainedEnsembleForecaster } from "../../automation/forecastAdapter";
+import * as live from "../../automation/forecast/live";
+import { forecastOptionsFor, liveSettingsFor } from "../../automation/predictiveSettings";
+import { mulberry32 } from "../../automation/backtest/synthetic";
 import { FakePulumi } from "./support/fakePulumi";
 import { TestPostgres, requireTool } from "./support/postgres";
 import { RecordingRunner, makeApplier, repoRoot, testConfig } from "./support/harness";
@@ -420,5 +424,86 @@ describe("fault suite: PostgreSQL, fencing, shutdown and recovery (real PostgreS
     const att = await sql<{ outcome: string; error: string | null }>("SELECT outcome, error FROM update_attempts ORDER BY id");
     assert.equal(att[0]!.outcome, "failed");
     assert.match(att[0]!.error!, /recovered: the stack's history shows the update still in progress/);
+  });
+});
+
+describe("fault suite: the predictive engine's state across a restart and a failover mid-day (real PostgreSQL)", function () {
+  this.timeout(600_000);
+  let pg: TestPostgres;
+
+  before(async function () {
+    requireTool(this, TestPostgres.available(), "PostgreSQL server binaries", "apt-get install postgresql");
+    pg = await TestPostgres.start();
+  });
+  after(async () => {
+    await pg?.stop();
+  });
+
+  it("a restarted process and the standby that takes over resume the chained fit from the store: the same forecasts as a process that never stopped, no cold fit", async () => {
+    const store = new Store(new PostgresDatabase({ connectionString: pg.url, retry: { retryForMs: 30_000 } }));
+    await store.init();
+    const config = testConfig("prod");
+    const DAY = 86_400_000;
+    const STEP = 15 * 60_000;
+    const t0 = Date.UTC(2026, 4, 4);
+    const engine = () => new ChainedEnsembleForecaster(live, { store, options: forecastOptionsFor(config), live: liveSettingsFor(config), historyDays: 30 });
+    // Two series with the same samples: "restarted" is served by the processes that stop and take
+    // over; "reference" by one process that never stops.
+    const rnd = mulberry32(5);
+    const rows: { t: number; v: number }[] = [];
+    for (let t = t0; t <= t0 + 5 * DAY; t += 60_000) {
+      const h = ((t % DAY) / DAY) * 2 * Math.PI;
+      const v = (800 - 600 * Math.cos(h - Math.PI / 6)) * (1 + 0.1 * (rnd() - 0.5));
+      rows.push({ t, v });
+    }
+    const insertUntil = async (from: number, to: number) => {
+      const batch = rows.filter((r) => r.t > from && r.t <= to);
+      for (const signal of ["restarted", "reference"]) await store.insertSamples(batch.map((r) => ({ service: "api-gateway", signal, ts: new Date(r.t), value: r.v })));
+    };
+    const calendar = { timezone: "UTC", businessHours: { start: "08:00", end: "18:00", days: ["mon", "tue", "wed", "thu", "fri"] }, holidays: [] };
+    const forecastWith = async (f: ChainedEnsembleForecaster, signal: string, t: number) => {
+      const now = new Date(t + 20_000);
+      const from = await f.historyFrom("api-gateway", signal, now);
+      const history = (await store.samples("api-gateway", signal, from, now)).map((h) => ({ t: h.ts.getTime(), v: h.value }));
+      return f.forecast({ service: "api-gateway", signal, history, horizonSteps: 4, stepMinutes: 15, now, calendar });
+    };
+    const reference = engine();
+    const first = engine();
+    const standby = engine();
+    const start = t0 + 3 * DAY;
+    await insertUntil(-Infinity, start);
+    let t = start;
+    const step = async (who: ChainedEnsembleForecaster) => {
+      if (t > start) await insertUntil(t - STEP, t);
+      const [a, b] = [await forecastWith(who, "restarted", t), await forecastWith(reference, "reference", t)];
+      assert.deepEqual(a.peak, b.peak, `peak forecast at ${new Date(t).toISOString()}`);
+      assert.equal(a.confidence, b.confidence);
+      assert.deepEqual(a.fallback, b.fallback);
+      t += STEP;
+    };
+    // The standby led once, on day 3 morning (its in-memory engine stops there).
+    for (let i = 0; i < 4; i++) await step(standby);
+    // The leader runs through day 4 (the chained fit at midnight) until 13:00.
+    while (t < t0 + 4 * DAY + 13 * 3_600_000) await step(first);
+    const fitted = (await store.forecastState("api-gateway", "restarted"))!;
+    assert.ok(fitted.fittedAt!.getTime() >= t0 + 4 * DAY, "today's chained fit is stored");
+    // Restart mid-day: a new process (nothing in memory) resumes from the store, without a cold fit.
+    first.dispose();
+    const restarted = engine();
+    for (let i = 0; i < 8; i++) await step(restarted);
+    const after = (await store.forecastState("api-gateway", "restarted"))!;
+    assert.equal(after.fittedAt!.getTime(), fitted.fittedAt!.getTime(), "no fit on restart: the stored fit was resumed");
+    assert.equal(restarted.lastCpuMs.get("api-gateway\u0000restarted")!.fit, 0);
+    // Failover: the standby (its memory a day and a half behind the store) takes over and runs
+    // through the next midnight's chained fit.
+    restarted.dispose();
+    while (t <= t0 + 5 * DAY + 2 * 3_600_000 && t <= t0 + 5 * DAY) await step(standby);
+    const final = (await store.forecastState("api-gateway", "restarted"))!;
+    assert.ok(final.fittedAt!.getTime() >= t0 + 5 * DAY, "the standby ran the next daily fit, chained");
+    assert.ok(final.scored >= 90, `realised accuracy over the window (${final.scored} scored)`);
+    assert.ok(final.mape !== null && final.mape < 0.2 && final.coverage80 !== null, `realised MAPE ${final.mape}, coverage ${final.coverage80}`);
+    standby.dispose();
+    reference.dispose();
+    await store.close();
   });
 });

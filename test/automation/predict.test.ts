@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { EnsembleForecaster, loadEnsembleForecaster } from "../../automation/forecastAdapter";
+import { loadEnsembleForecaster } from "../../automation/forecastAdapter";
+import { forecastOptionsFor, liveSettingsFor } from "../../automation/predictiveSettings";
 import { silentLogger } from "../../automation/logger";
 import { horizonLabel, Predictor, SeasonalNaiveForecaster, type Forecaster, type ForecastRequest } from "../../automation/predict";
 import type { Store } from "../../automation/store";
@@ -49,16 +50,17 @@ describe("predictor", function () {
   }
 
   it("raises a floor from a confident forecast, within the step limit, and exports the forecast", async () => {
-    const f = new FixedForecaster(1000, 0.9); // 1000 req/s at 100 per pod: 10 replicas
+    // 1000 req/s; the HPA's target is 100 per pod at u = 0.7, so a replica carries 100 / 0.7 at 100%: 7 replicas.
+    const f = new FixedForecaster(1000, 0.9);
     const { runner, metrics, predictor } = setup(f);
     const run = await predictor.run(now);
     const gw = run.services.find((s) => s.service === "api-gateway")!;
-    assert.equal(gw.needed, 10);
+    assert.equal(gw.needed, 7);
     assert.equal(gw.floor, 6, "stack-file minimum 2 + maxStepUp 4");
     assert.equal(run.result?.outcome, "succeeded");
     assert.equal(runner.ups()[0]!.changes["services.api-gateway.minReplicas"], 6);
     assert.deepEqual((await store.getState("prod")).predictiveFloors, { "services.api-gateway.minReplicas": 6 });
-    assert.equal(f.requests[0]!.horizonSteps, 1);
+    assert.equal(f.requests[0]!.horizonSteps, 4, "the configured horizon (1 h) at 15 minutes");
     assert.equal(f.requests[0]!.history.length, 3 * 1440);
     assert.equal(f.requests[0]!.calendar.timezone, "UTC");
     assert.equal(await metricValue(metrics, names.forecastLoad, { service: "api-gateway", bound: "upper", horizon: "15m" }), 1000);
@@ -66,23 +68,25 @@ describe("predictor", function () {
     assert.equal(await metricValue(metrics, names.predictiveFloorReplicas, { service: "api-gateway" }), 6);
     assert.equal(await metricValue(metrics, names.forecastMape, { service: "api-gateway", model: "fixed" }), 1 - 0.9);
     assert.ok((await metricValue(metrics, names.forecastLastSuccessTimestamp))! > 0);
-    assert.equal((await store.recentForecasts(10, "api-gateway")).length, 1);
+    const stored = await store.recentForecasts(10, "api-gateway");
+    assert.equal(stored.length, 4);
+    assert.deepEqual(stored.map((r) => r.targetTs.toISOString()).sort(), ["10:00", "10:15", "10:30", "10:45"].map((x) => `2026-05-20T${x}:00.000Z`), "the current bucket first");
 
     // The next run moves on by at most maxStepUp more; unchanged floors apply nothing.
     const second = await predictor.run(new Date(now.getTime() + 15 * 60_000));
-    assert.equal(second.floors["services.api-gateway.minReplicas"], 10);
+    assert.equal(second.floors["services.api-gateway.minReplicas"], 7);
     await predictor.run(new Date(now.getTime() + 30 * 60_000));
     assert.equal(runner.ups().length, 2);
   });
 
   it("sizes the floor from the forecast of the buckets' peak when the engine has one", async () => {
-    // Mean's upper bound 300 req/s (3 replicas at 100 per pod), τ-quantile of the peak 480: 5 replicas.
+    // Mean's upper bound 300 req/s, τ-quantile of the peak 480: 480 / (100 / 0.7) = 3.36, 4 replicas.
     const f = new FixedForecaster(300, 0.9, 480);
     const { metrics, predictor } = setup(f);
     const run = await predictor.run(now);
     const gw = run.services.find((s) => s.service === "api-gateway")!;
-    assert.equal(gw.needed, 5);
-    assert.equal(gw.floor, 5);
+    assert.equal(gw.needed, 4);
+    assert.equal(gw.floor, 4);
     const sig = gw.signals.find((x) => x.signal === "requests_per_second")!;
     assert.equal(sig.bound, "peak");
     assert.equal(sig.upper, 480);
@@ -92,16 +96,6 @@ describe("predictor", function () {
     const s2 = g.services.find((s) => s.service === "api-gateway")!;
     assert.equal(s2.needed, 3);
     assert.equal(s2.signals.find((x) => x.signal === "requests_per_second")!.bound, "upper");
-  });
-
-  it("the adapter passes the ensemble's peak forecast through", async () => {
-    const engine = {
-      fit: () => ({}),
-      predict: () => ({ point: [1, 2], lower: [0, 1], upper: [2, 3], peak: [4, 5], confidence: 0.9 }),
-      dispose: () => undefined,
-    };
-    const f = await new EnsembleForecaster(engine).forecast({ service: "s", signal: "x", history: [{ t: 0, v: 1 }], horizonSteps: 2, stepMinutes: 15, now, calendar: { timezone: "UTC", businessHours: { start: "08:00", end: "18:00", days: ["mon"] }, holidays: [] } });
-    assert.deepEqual(f.peak, [4, 5]);
   });
 
   it("never floors above the policy ceiling", async () => {
@@ -117,7 +111,9 @@ describe("predictor", function () {
     await store.saveState({ ...(await store.getState("prod")), predictiveFloors: { "services.api-gateway.minReplicas": 6 } });
     const run = await predictor.run(now);
     const gw = run.services.find((s) => s.service === "api-gateway")!;
-    assert.match(gw.fallback!, /confidence 0\.500 below the threshold 0\.8: reactive scaling only/);
+    assert.match(gw.fallback!, /confidence 0\.500 is below the threshold 0\.8: reactive scaling only/);
+    assert.equal(gw.fallbackReason, "low-confidence");
+    assert.equal(await metricValue(metrics, names.predictiveFallback, { service: "api-gateway", reason: "low-confidence" }), 1);
     assert.deepEqual(run.floors, {});
     assert.equal(runner.ups().length, 1, "removing the floor is a change");
     assert.equal(runner.ups()[0]!.changes["services.api-gateway.minReplicas"], undefined);
@@ -159,32 +155,10 @@ describe("predictor", function () {
     assert.equal(horizonLabel(60), "1h");
   });
 
-  it("loads the ensemble of automation/forecast (the service's default forecaster)", async () => {
-    const loaded = await loadEnsembleForecaster();
+  it("loads the chained ensemble of automation/forecast (the service's default forecaster)", async () => {
+    const loaded = await loadEnsembleForecaster({ store, options: forecastOptionsFor(config), live: liveSettingsFor(config), historyDays: 30 });
     assert.equal(loaded.error, undefined);
     assert.equal(loaded.forecaster?.name, "ensemble");
-  });
-
-  it("connects the forecasting engine of automation/forecast through the adapter", async () => {
-    const calls: string[] = [];
-    const engine = {
-      fit: (history: readonly { t: number; v: number }[], input?: Record<string, unknown>) => {
-        calls.push(`fit ${history.length} ${JSON.stringify(input)}`);
-        return { id: 1 };
-      },
-      predict: (_m: unknown, h: number) => {
-        calls.push(`predict ${h}`);
-        return { point: [1, 2], lower: [0, 1], upper: [2, 3], confidence: 0.85, source: "ensemble", staleSteps: 0 };
-      },
-      dispose: () => void calls.push("dispose"),
-    };
-    const f = await new EnsembleForecaster(engine).forecast({ service: "s", signal: "x", history: [{ t: 0, v: 1 }], horizonSteps: 2, stepMinutes: 15, now, calendar: { timezone: "UTC", businessHours: { start: "08:00", end: "18:00", days: ["mon"] }, holidays: ["2026-12-25"] } });
-    assert.equal(f.confidence, 0.85);
-    assert.deepEqual(f.upper, [2, 3]);
-    assert.deepEqual(calls, [
-      'fit 1 {"stepMinutes":15,"calendar":{"timezone":"UTC","businessHours":{"start":"08:00","end":"18:00","days":["mon"]},"holidays":["2026-12-25"]}}',
-      "predict 2",
-      "dispose",
-    ]);
+    assert.equal(typeof loaded.forecaster?.historyFrom, "function", "stateful: reads only what it has not seen");
   });
 });

@@ -201,6 +201,7 @@ export function buildSeries(index: ContractIndex, entities: StackEntities, scena
     const s = { ...leader, service: svc.name };
     add("pyairtable_autoscaler_forecast_mape_ratio", { ...s, model: "ensemble" }, constant(failing && svc.name === "analytics" ? 0.35 : 0.1)); // ForecastAccuracyLow
     add("pyairtable_autoscaler_forecast_interval_coverage_ratio", { ...s, model: "ensemble" }, constant(failing && svc.name === "notifications" ? 0.5 : 0.8)); // ForecastIntervalMiscalibrated
+    add("pyairtable_autoscaler_forecast_peak_error_ratio", { ...s, model: "ensemble" }, constant(-0.05));
     add("pyairtable_autoscaler_forecast_confidence_ratio", s, constant(failing && svc.name === "webhooks" ? 0.5 : 0.9)); // PredictiveScalingFallbackActive
     add("pyairtable_autoscaler_predictive_floor_replicas", s, failing && svc.name === "webhooks" ? (t) => (since(10)(t) ? 5 : 3) : constant(3)); // PredictiveFloorChanged
     add("pyairtable_autoscaler_decisions_total", { ...s, kind: "predictive", outcome: "applied" }, counter(1 / 15));

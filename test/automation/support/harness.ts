@@ -69,7 +69,7 @@ export function makeApplier(config: AutomationConfig, store: Store, runner: Stac
 /** Every table of the store emptied (one PGlite per file is much faster than one per test). */
 export async function truncateAll(db: Database): Promise<void> {
   await db.exec(
-    "TRUNCATE samples, collection_runs, forecasts, update_attempts, schedule_runs, decisions, budget_events, automation_state, leader_lock RESTART IDENTITY CASCADE",
+    "TRUNCATE samples, collection_runs, forecasts, forecast_state, update_attempts, schedule_runs, decisions, budget_events, automation_state, leader_lock RESTART IDENTITY CASCADE",
   );
 }
 
