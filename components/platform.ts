@@ -233,6 +233,7 @@ export class Platform extends pulumi.ComponentResource {
       alertEmail: pulumi.secret(s.secrets.alertEmail),
       smtp: {},
       alertmanagerConfigSecretName,
+      runbookBaseUrl: s.monitoring.runbookBaseUrl,
       region: pulumi.runtime.getConfig("aws:region") ?? "us-east-1",
       dependsOn: this.addons.monitoringReady,
     }, parent);

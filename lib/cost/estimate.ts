@@ -202,6 +202,8 @@ export const freeResourceTypes: Readonly<Record<string, string>> = {
   "aws:budgets/budget:Budget": "budgets without actions are free (AWS Budgets price list, S6)",
   "aws:costexplorer/anomalyMonitor:AnomalyMonitor": "Cost Anomaly Detection is free",
   "aws:costexplorer/anomalySubscription:AnomalySubscription": "Cost Anomaly Detection is free",
+  "aws:costexplorer/costAllocationTag:CostAllocationTag": "activating a cost allocation tag is free",
+  "aws:sesv2/emailIdentity:EmailIdentity": "SES identities are free (alert e-mails bill per message, USD 0.10 per 1,000: negligible, not priced)",
   "aws:kms/alias:Alias": "aliases are free (keys are priced)",
   "aws:appautoscaling/target:Target": "Application Auto Scaling is free (capacity it adds is priced on the scaled resource)",
   "aws:appautoscaling/policy:Policy": "Application Auto Scaling is free",
