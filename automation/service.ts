@@ -6,7 +6,8 @@
 import type * as http from "node:http";
 import { Cron } from "croner";
 import { Applier, composeDesired, type ApplyResult, type Leadership } from "./applier";
-import { MissingSdkError, CostExplorerSpendSource, SqsEmergencyQueue } from "./aws";
+import { MissingSdkError, CostExplorerSpendSource, CostExplorerTagActivation, SqsEmergencyQueue } from "./aws";
+import { CostAllocationTagActivator, type CostAllocationTagApi } from "./costAllocationTag";
 import { BudgetGuard, type EmergencyQueue, type SpendSource } from "./budget";
 import { Collector } from "./collector";
 import { exportCostEstimate, stackCostEstimate } from "./costEstimate";
@@ -126,6 +127,18 @@ async function createForecaster(logger: Logger): Promise<Forecaster> {
   return new SeasonalNaiveForecaster();
 }
 
+/** The budgets' cost allocation tag, activated by this service when the stack leaves it to it (budgets.costAllocationTagActivation). */
+async function createTagActivation(config: AutomationConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<CostAllocationTagApi | undefined> {
+  if (config.base.settings.budgets.costAllocationTagActivation !== "automation" || env.AUTOMATION_SPEND_SOURCE === "none") return undefined;
+  try {
+    return await CostExplorerTagActivation.create();
+  } catch (e) {
+    if (!(e instanceof MissingSdkError)) throw e;
+    logger.error({ err: e.message }, "cost allocation tag NOT activated by the service: budgets read $0 until it is active");
+    return undefined;
+  }
+}
+
 async function createBudgetInputs(config: AutomationConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<{ queue?: EmergencyQueue; spendSource?: SpendSource }> {
   const out: { queue?: EmergencyQueue; spendSource?: SpendSource } = {};
   if (!config.budget.enabled) return out;
@@ -164,6 +177,8 @@ export interface ServiceOptions {
   readonly forecaster?: Forecaster;
   readonly queue?: EmergencyQueue;
   readonly spendSource?: SpendSource;
+  /** Cost Explorer's tag API: when given, the leader activates the budgets' cost allocation tag (`environment`). */
+  readonly tagActivation?: CostAllocationTagApi;
   readonly port?: number;
   readonly host?: string;
   readonly prometheusUrl?: string;
@@ -234,6 +249,7 @@ export class AutomationService {
     const store = await openStore(env, { onBackgroundError: (e) => logger.warn({ err: e.message }, "database connection error (reconnecting)") });
     logger.info({ stack: config.stack, store: env.DATABASE_URL ? redactDatabaseUrl(env.DATABASE_URL) : store.db.description, config: config.file }, "automation service configured");
     const budgetInputs = await createBudgetInputs(config, logger, env);
+    const tagActivation = await createTagActivation(config, logger, env);
     return new AutomationService({
       config,
       store,
@@ -241,6 +257,7 @@ export class AutomationService {
       logger,
       forecaster: await createForecaster(logger),
       ...budgetInputs,
+      ...(tagActivation ? { tagActivation } : {}),
       port,
       prometheusUrl: env.PROMETHEUS_URL,
     });
@@ -372,6 +389,11 @@ export class AutomationService {
     this.jobs.push(new Cron("17 3 * * *", { timezone: tz, protect: true }, () => this.refreshCostEstimate()));
     if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collect())));
     if (config.predictive.enabled) this.jobs.push(new Cron(config.predictive.schedule, { timezone: tz, protect: true }, this.leaderOnly("predict", () => this.predictor.run())));
+    if (this.opts.tagActivation) {
+      // The budgets filter on `environment`: activate it once AWS lists it (costAllocationTag.ts).
+      const activator = new CostAllocationTagActivator(this.opts.tagActivation, "environment", this.opts.logger.child({ component: "cost-allocation-tag" }));
+      every(60, this.leaderOnly("cost allocation tag", () => activator.tick()));
+    }
     if (config.budget.enabled) {
       every(config.budget.pollIntervalSeconds, this.leaderOnly("budget queue", async () => {
         await this.budget.pollQueue(new Date(), { waitSeconds: Math.min(20, config.budget.pollIntervalSeconds) });

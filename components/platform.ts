@@ -249,6 +249,7 @@ export class Platform extends pulumi.ComponentResource {
       emergencyQueueUrl: this.costControls.emergencyQueueUrl,
       emergencyQueueKmsKeyArn: this.costControls.kmsKeyArn,
       weeklyLimitUsd: s.budgets.weeklyUsd,
+      activateCostAllocationTag: s.budgets.costAllocationTagActivation === "automation",
       // The namespace, priority class and the monitoring CRDs come from the add-ons.
       dependsOn: [this.addons],
     }, parent);
