@@ -78,6 +78,8 @@ export class Platform extends pulumi.ComponentResource {
       publicSubnetIds: this.network.publicSubnetIds,
       endpointPublicAccess: s.cluster.endpointPublicAccess,
       publicAccessCidrs: s.cluster.publicAccessCidrs,
+      // Who reaches the private endpoint: hosts in the VPC (README, "Reaching the private API endpoint").
+      privateAccessCidrs: [s.network.cidrBlock],
       logRetentionDays: s.cluster.logRetentionDays,
       logsKmsKeyArn: logsKey.arn,
       systemNodeGroup: s.cluster.systemNodeGroup,

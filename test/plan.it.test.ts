@@ -9,7 +9,8 @@ import { offlineStackConfig, secretPlaceholders } from "../lib/plan/stackConfig"
 import { readPlanFile } from "../lib/plan/planFile";
 import { writeManifests } from "../lib/plan/manifests";
 import { formatResourceCount, resourceCount } from "../lib/plan/summary";
-import { formatTextReport, screen } from "../lib/plan/textReport";
+import { formatTextReport, planStages, screen } from "../lib/plan/textReport";
+import { humanSteps, unsetSecretKeys } from "../lib/plan/humanSteps";
 import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
 import { compareWithDesign } from "../lib/cost/report";
 import type { Violation } from "../lib/policy/evaluate";
@@ -25,10 +26,10 @@ function runNpmPlan(npmArgs: string[], args: string[]) {
   return spawnSync("npm", ["run", ...npmArgs, "plan", "--", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
 }
 const lines = (text: string) => text.split("\n").filter((l, i, all) => !(i === all.length - 1 && l === ""));
-/** One failure, one message: a single `error:` line opening it, no stack frame. */
+/** One failure, one message: a single `error:` line opening it (after the stage lines), no stack frame. */
 function assertOneMessage(stderr: string) {
   assert.equal(lines(stderr).filter((l) => l.startsWith("error:")).length, 1, stderr);
-  assert.ok(lines(stderr)[0]!.startsWith("error:"), stderr);
+  assert.ok(lines(stderr).filter((l) => !/^plan: \[\d\/\d\] /.test(l))[0]!.startsWith("error:"), stderr);
   assert.doesNotMatch(stderr, /^\s+at /m, "a stack trace was printed");
 }
 
@@ -157,6 +158,12 @@ describe("offline plan", function () {
     assert.equal(r.status, 0, r.stderr);
     const all = [...lines(r.stdout), ...lines(r.stderr)];
     assert.ok(all.length <= screen.lines, `${all.length} lines`);
+    // Progress: one line per stage on stderr, in order, nothing else there for the shipped stack.
+    assert.deepEqual(lines(r.stderr).map((l) => l.replace(/ \([\d.]+ s\)$/, "")), [
+      `plan: [1/4] ${planStages.settings}`, `plan: [2/4] ${planStages.program}`, `plan: [3/4] ${planStages.policies}`, `plan: [4/4] ${planStages.report}`,
+    ]);
+    // What only a person can do, as the README lists it.
+    assert.ok(lines(r.stdout).some((l) => /^Only a person can do \(3; everything else is code\):$/.test(l)), r.stdout);
     for (const l of all) assert.ok(l.length <= screen.columns, `${l.length} columns: ${l}`);
     const report = lines(r.stdout).filter((l) => !l.startsWith("> ") && l !== "");
     assert.match(report[0]!, /^Plan for stack 'prod' /);
@@ -193,9 +200,13 @@ describe("offline plan", function () {
         message: long,
       } as Violation));
       for (const found of [[], violations]) {
-        const input = { stack, project: plan.project, source: "offline, Pulumi mock runtime", preview: false, seconds: 12.3, resources: plan.resources, violations: found, policyConfigFile: `policies/config/${stack}.json`, estimate, comparison: compareWithDesign(estimate, stack), placeholderKeys: plan.placeholderKeys };
+        const steps = humanSteps({ resources: plan.resources, unsetSecretKeys: unsetSecretKeys(plan.stackFile), costAllocationTagActivation: plan.settings.budgets.costAllocationTagActivation });
+        const input = { stack, project: plan.project, source: "offline, Pulumi mock runtime", preview: false, seconds: 12.3, resources: plan.resources, violations: found, policyConfigFile: `policies/config/${stack}.json`, estimate, comparison: compareWithDesign(estimate, stack), placeholderKeys: plan.placeholderKeys, humanSteps: steps };
         const text = formatTextReport({ ...input, verbose: false });
-        assert.ok(text.length <= screen.lines - screen.npmBannerLines, `${stack}, ${found.length} findings: ${text.length} lines`);
+        assert.ok(text.length <= screen.lines - screen.npmBannerLines - screen.progressLines, `${stack}, ${found.length} findings: ${text.length} lines`);
+        // A mandatory finding is wrapped, never cut: its message ends on the screen ("... is allowed").
+        if (found.length) assert.match(text.join("\n"), /mandatory \[policy-0\][^]*?names a resource, a value and what is\s+allowed\s*$/m);
+        assert.doesNotMatch(text.join("\n"), /mandatory \[.*\.\.\.$/m, "a mandatory finding was cut");
         for (const l of text) assert.ok(l.length <= screen.columns, `${stack}: ${l.length} columns: ${l}`);
         assert.match(text[1]!, found.length ? /^Policies: FAIL, 20 mandatory violations/ : /^Policies: PASS/);
         assert.match(text[2]!, /^Cost: /);
