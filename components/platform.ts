@@ -23,6 +23,7 @@ import { WorkloadScaling } from "./workloadScaling";
 import { WorkloadContract } from "./workloadContract";
 import { Monitoring } from "./monitoring";
 import { AutomationService } from "./automationService";
+import { AutomationDatabase } from "./automationDatabase";
 
 export interface PlatformArgs {
   /** Validated settings of the stack (lib/config/settings.ts). */
@@ -50,6 +51,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly workloadContract: WorkloadContract;
   public readonly monitoring: Monitoring;
   public readonly automation: AutomationService;
+  /** The automation service's own PostgreSQL (when automation.databaseSecretName is set). */
+  public readonly automationDatabase: AutomationDatabase | undefined;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:index:Platform", name, {}, opts);
@@ -240,6 +243,25 @@ export class Platform extends pulumi.ComponentResource {
       dependsOn: this.addons.monitoringReady,
     }, parent);
 
+    // The service's PostgreSQL and the Secret with its DATABASE_URL, rendered from Secrets Manager.
+    this.automationDatabase = s.automation.databaseSecretName === null ? undefined : new AutomationDatabase(`${name}-automation-db`, {
+      environment: s.environment,
+      engineVersion: s.database.engineVersion,
+      backupRetentionDays: s.database.backupRetentionDays,
+      deletionProtection: s.database.deletionProtection,
+      logRetentionDays: s.database.logRetentionDays,
+      logsKmsKeyArn: logsKey.arn,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      clusterName: s.cluster.name,
+      access: s.network.dataStoreAccess,
+      clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
+      provider: this.cluster.provider,
+      secretName: s.automation.databaseSecretName,
+      // The namespace; the integrator adds the External Secrets release and its ClusterSecretStore (issue 19a).
+      dependsOn: [this.addons],
+    }, parent);
+
     this.automation = new AutomationService(`${name}-automation`, {
       ...s.automation,
       stack: pulumi.getStack(),
@@ -252,8 +274,9 @@ export class Platform extends pulumi.ComponentResource {
       emergencyQueueKmsKeyArn: this.costControls.kmsKeyArn,
       weeklyLimitUsd: s.budgets.weeklyUsd,
       activateCostAllocationTag: s.budgets.costAllocationTagActivation === "automation",
-      // The namespace, priority class and the monitoring CRDs come from the add-ons.
-      dependsOn: [this.addons],
+      // The namespace, priority class and the monitoring CRDs come from the add-ons; the database's
+      // Secret and the pods' security group policy must exist before the pods.
+      dependsOn: [this.addons, ...(this.automationDatabase?.ready ?? [])],
     }, parent);
 
     this.registerOutputs({});

@@ -120,7 +120,9 @@ export function keyCapacity(resources: readonly PlannedResource[]): string[] {
   const pools = ofType(resources, "kubernetes:karpenter.sh/v1:NodePool");
   if (pools.length) out.push(`Karpenter up to ${pools.reduce((s, p) => s + Number(p.spec?.limits?.nodes ?? 0), 0)} nodes in ${plural(pools.length, "NodePool")}`);
   for (const db of ofType(resources, "aws:rds/cluster:Cluster")) {
-    out.push(`Aurora ${db.serverlessv2ScalingConfiguration?.minCapacity}-${db.serverlessv2ScalingConfiguration?.maxCapacity} ACU`);
+    // The automation service's own small cluster (purpose tag) is named as such.
+    const what = db.tags?.purpose === "automation-state" ? "automation DB" : "Aurora";
+    out.push(`${what} ${db.serverlessv2ScalingConfiguration?.minCapacity}-${db.serverlessv2ScalingConfiguration?.maxCapacity} ACU`);
   }
   for (const rg of ofType(resources, "aws:elasticache/replicationGroup:ReplicationGroup")) {
     out.push(rg.numNodeGroups ? `Redis ${rg.numNodeGroups} shards x ${rg.nodeType}` : `Redis ${rg.numCacheClusters ?? 1} x ${rg.nodeType}`);
