@@ -40,13 +40,20 @@ export function documentationRangeOf(cidr: unknown): { cidr: string; name: strin
   });
 }
 
-function check(what: string, publicAccess: unknown, cidrs: unknown[] | typeof UNKNOWN | undefined, reportViolation: ReportViolation) {
+export interface EksPublicAccessCidrsNotPlaceholdersConfig {
+  /** Further CIDRs to refuse as placeholders (e.g. a retired office range), exact strings. Default none. */
+  extraPlaceholderCidrs: string[];
+}
+
+function check(what: string, publicAccess: unknown, cidrs: unknown[] | typeof UNKNOWN | undefined, config: EksPublicAccessCidrsNotPlaceholdersConfig, reportViolation: ReportViolation) {
   if (publicAccess === false || publicAccess === UNKNOWN || cidrs === UNKNOWN || cidrs === undefined) return;
   for (const cidr of cidrs) {
-    const range = documentationRangeOf(cidr);
-    if (!range) continue;
+    const documentation = documentationRangeOf(cidr);
+    const listed = typeof cidr === "string" && config.extraPlaceholderCidrs.includes(cidr.trim());
+    if (!documentation && !listed) continue;
+    const kind = documentation ? `a documentation range (${documentation.name})` : "a placeholder range (extraPlaceholderCidrs of the policy config)";
     reportViolation(
-      `${what}: ${publicAccessCidrsSetting} lists ${String(cidr)}, a documentation range (${range.name}) no operator's network uses: ` +
+      `${what}: ${publicAccessCidrsSetting} lists ${String(cidr)}, ${kind} no operator's network uses: ` +
       "the public API endpoint would admit nobody who needs it. List the operators' egress ranges, or leave endpointPublicAccess off (the default) and reach the API from inside the VPC.",
     );
   }
@@ -65,13 +72,18 @@ export const eksPublicAccessCidrsNotPlaceholders: ResourceValidationPolicy = {
   severity: "high",
   remediationSteps:
     "Replace the documentation range in `autoscaling:cluster.publicAccessCidrs` with the operators' egress ranges (office, VPN, CI), or remove `endpointPublicAccess: true` to keep the endpoint private (the default).",
+  configSchema: {
+    properties: {
+      extraPlaceholderCidrs: { type: "array", items: { type: "string" }, default: [] },
+    },
+  },
   validateResource: [
     (args, reportViolation) => {
       if (args.type !== "eks:index:Cluster") return;
-      check(`EKS cluster ${args.name}`, peek(args.props, "endpointPublicAccess"), peekList(args.props, "publicAccessCidrs"), reportViolation);
+      check(`EKS cluster ${args.name}`, peek(args.props, "endpointPublicAccess"), peekList(args.props, "publicAccessCidrs"), args.getConfig<EksPublicAccessCidrsNotPlaceholdersConfig>(), reportViolation);
     },
     validateResourceOfType(aws.eks.Cluster, (cluster, args, reportViolation) => {
-      check(`EKS cluster ${args.name}`, peek(cluster, "vpcConfig", "endpointPublicAccess"), peekList(cluster, "vpcConfig", "publicAccessCidrs"), reportViolation);
+      check(`EKS cluster ${args.name}`, peek(cluster, "vpcConfig", "endpointPublicAccess"), peekList(cluster, "vpcConfig", "publicAccessCidrs"), args.getConfig<EksPublicAccessCidrsNotPlaceholdersConfig>(), reportViolation);
     }),
   ],
 };

@@ -641,6 +641,14 @@ describe("safety and security policies", function () {
       ]), []);
     });
 
+    it("refuses the CIDRs the config lists as placeholders too; a bad config is rejected", async () => {
+      const found = await messages(eksPublicAccessCidrsNotPlaceholders, [
+        resource("eks:index:Cluster", "old", { endpointPublicAccess: true, publicAccessCidrs: ["18.204.12.0/24", "52.95.110.1/32"] }),
+      ], { "eks-public-access-cidrs-not-placeholders": { extraPlaceholderCidrs: ["52.95.110.1/32"] } });
+      assert.deepEqual(found.map((m) => m.split(":").slice(0, 3).join(":")), ["EKS cluster old: autoscaling:cluster.publicAccessCidrs lists 52.95.110.1/32, a placeholder range (extraPlaceholderCidrs of the policy config) no operator's network uses"]);
+      assert.throws(() => resolvePolicyConfig(eksPublicAccessCidrsNotPlaceholders, { "eks-public-access-cidrs-not-placeholders": { extraPlaceholderCidrs: "10.0.0.0/8" } }), PolicyConfigError);
+    });
+
     it("reports every documentation range (RFC 5737 and RFC 3849), naming the setting; the @pulumi/eks default (public) counts as public", async () => {
       assert.deepEqual(await messages(eksPublicAccessCidrsNotPlaceholders, [
         resource("eks:index:Cluster", "docs", { endpointPublicAccess: true, publicAccessCidrs: ["10.1.0.0/16", "203.0.113.0/24", "198.51.100.7/32"] }),
