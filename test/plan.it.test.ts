@@ -122,7 +122,8 @@ describe("offline plan", function () {
     const out = savedDev;
     const r = runPlanCli(["--stack", "dev", "--json", out]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /Resources by component/);
+    // Resources by component are in --verbose (the screen goes to the steps only a person can do).
+    assert.doesNotMatch(r.stdout, /Resources by component/);
     assert.match(r.stdout, /Aurora Serverless v2 ACU\s+0\.5-4/);
     const text = lines(r.stdout);
     assert.ok(text.length <= screen.lines - screen.npmBannerLines, `${text.length} lines`);
@@ -267,6 +268,27 @@ describe("offline plan", function () {
       assert.match(r.stderr, /autoscaling:services\.api-gateway\.maxReplicas = 40: over the ResourceQuota of namespace pyairtable-api \(80 pods/);
       assert.match(r.stderr, /api-gateway can be at most 29/);
       assert.equal(r.stdout, "");
+    });
+
+    it("placeholders left in a prod stack: warnings name them, a documentation CIDR on a public endpoint fails the plan (exit 3) naming the setting", () => {
+      const dir = mutatedProject("prod", "copied", (c) => {
+        c["autoscaling:monitoring"].runbookBaseUrl = "https://git.example.invalid/pyairtable/blob/main/docs/runbook.md";
+        c["autoscaling:cluster"].endpointPublicAccess = true;
+        c["autoscaling:cluster"].publicAccessCidrs = ["203.0.113.0/24"];
+      });
+      // Judged with prod's policy config.
+      fs.mkdirSync(path.join(dir, "policies", "config"), { recursive: true });
+      fs.copyFileSync(path.join(repoRoot, "policies", "config", "prod.json"), path.join(dir, "policies", "config", "copied.json"));
+      const r = runPlanCli(["--stack", "copied", "--project-dir", dir]);
+      assert.equal(r.status, 3, `exit ${r.status}\n${r.stderr}`);
+      assert.match(r.stderr, /^warning: \[runtime\] autoscaling:monitoring\.runbookBaseUrl = "https:\/\/git\.example\.invalid\/[^"]*" looks like a placeholder: the \.invalid top-level domain never resolves/m);
+      assert.match(r.stderr, /^warning: \[runtime\] autoscaling:cluster\.publicAccessCidrs\[0\] = "203\.0\.113\.0\/24" looks like a placeholder/m);
+      assert.match(r.stderr, /^error: 1 mandatory policy violation: eks-public-access-cidrs-not-placeholders$/m);
+      // The finding, whole (wrapped, not cut), with the setting and the range.
+      const report = r.stdout.replace(/\n\s+/g, " ");
+      assert.match(report, /mandatory \[eks-public-access-cidrs-not-placeholders\] pyairtable-prod-cluster-eks: EKS cluster pyairtable-prod-cluster-eks: autoscaling:cluster\.publicAccessCidrs lists 203\.0\.113\.0\/24, a documentation range \(TEST-NET-3, RFC 5737\)[^\n]* reach the API from inside the VPC\./);
+      // With the endpoint public, the operators' CIDRs are no longer a step to do.
+      assert.doesNotMatch(r.stdout, /The API endpoint is private/);
     });
 
     it("a bad saved plan (--input) names the saved plan as the cause, exit 2", () => {

@@ -28,33 +28,31 @@ export interface HumanStepsInput {
 
 type Inputs = Record<string, any>;
 const inputsOf = (resources: readonly PlannedResource[], type: string) => resources.filter((r) => r.type === type).map((r) => r.inputs as Inputs);
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
 /** The steps no program can do for this stack, in the order a person meets them. */
 export function humanSteps(input: HumanStepsInput): HumanStep[] {
   const steps: HumanStep[] = [];
   if (input.unsetSecretKeys.length > 0) {
     const keys = input.unsetSecretKeys.map((k) => `\`${k.replace(`${configNamespace}:`, "")}\``).join(", ");
-    steps.push({ id: "secrets", when: "before", text: `Set the secrets only you have, with \`pulumi config set --secret <key> <value>\`: ${keys}.` });
+    steps.push({ id: "secrets", when: "before", text: `Set the secrets: \`pulumi config set --secret <key> <value>\` for ${keys}.` });
   }
   for (const cluster of inputsOf(input.resources, "eks:index:Cluster")) {
     // @pulumi/eks and EKS default the public endpoint to on: only an explicit false is private.
     if (cluster.endpointPublicAccess === false) {
       steps.push({
         id: "api-access", when: "before",
-        text: "The cluster API is private: run `pulumi up` from inside the VPC (README, \"Reaching the private API endpoint\"), or give " +
-          "the operators' egress CIDRs in `cluster.publicAccessCidrs` with `cluster.endpointPublicAccess: true`.",
+        text: "The API endpoint is private: run `pulumi up` in the VPC, or list the operators' CIDRs in `cluster.publicAccessCidrs`.",
       });
     }
   }
   const snsEmails = inputsOf(input.resources, "aws:sns/topicSubscription:TopicSubscription").filter((s) => s.protocol === "email").length;
   const sesIdentities = inputsOf(input.resources, "aws:sesv2/emailIdentity:EmailIdentity").length;
   if (snsEmails + sesIdentities > 0) {
-    const what = [snsEmails ? `${plural(snsEmails, "SNS subscription")} (budget and alarm e-mails)` : "", sesIdentities ? `${plural(sesIdentities, "SES identity")} (Alertmanager's sender)` : ""]
-      .filter(Boolean).join(" and ");
+    const what = [snsEmails ? plural(snsEmails, "SNS subscription") : "", sesIdentities ? plural(sesIdentities, "SES identity", "SES identities") : ""].filter(Boolean).join(" and ");
     steps.push({
       id: "email-confirmations", when: "after",
-      text: `After the first \`pulumi up\`, click the confirmation links AWS mails to \`alertEmail\` for ${what}: no e-mail alert is delivered until then.`,
+      text: `After the first \`pulumi up\`, confirm the e-mails AWS sends to \`alertEmail\`: ${what}.`,
     });
   }
   if (input.costAllocationTagActivation === "payer-account") {

@@ -187,7 +187,8 @@ export function formatTextReport(r: TextReportInput): string[] {
 
   if (!r.verbose) {
     const findingsAt = out.length;
-    const figures = capacityFigures(r.resources).filter((f) => !/^(HPA|ScaledObject) /.test(f.figure));
+    // The screen's rows go to what exists: features that are off, and the budgets (in the Cost line), only in --verbose.
+    const figures = capacityFigures(r.resources).filter((f) => !/^(HPA|ScaledObject) /.test(f.figure) && f.area !== "cost" && !/^(none|off|0-0)$/.test(f.value));
     out.push("", "Capacity (read from the planned resources' inputs)");
     out.push(...indent(formatTable(figures.map((f) => [f.area, f.figure, f.value]), ["area", "figure", "value"])).split("\n").map((l) => fit(l)));
     out.push("");
