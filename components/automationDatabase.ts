@@ -78,6 +78,8 @@ export class AutomationDatabase extends pulumi.ComponentResource {
   public readonly database: Database;
   /** Secrets Manager secret with the user and password (RDS-managed): the ClusterSecretStore's role must read it. */
   public readonly masterUserSecretArn: pulumi.Output<string>;
+  /** KMS key encrypting that secret: the ClusterSecretStore's role needs kms:Decrypt on it too. */
+  public readonly secretKmsKeyArn: pulumi.Output<string>;
   public readonly endpoint: pulumi.Output<string>;
   /** The ExternalSecret and the SecurityGroupPolicy: the service's pods must be created after them. */
   public readonly ready: pulumi.Resource[];
@@ -136,6 +138,7 @@ export class AutomationDatabase extends pulumi.ComponentResource {
       purpose: automationStatePurpose,
     }, parent);
     this.masterUserSecretArn = this.database.masterUserSecretArn;
+    this.secretKmsKeyArn = this.database.kmsKeyArn;
     this.endpoint = this.database.endpoint;
 
     // The URL is a template: External Secrets fills in the user and password (URL-escaped) from the
@@ -159,6 +162,6 @@ export class AutomationDatabase extends pulumi.ComponentResource {
     }, k8sOpts);
     this.ready.push(externalSecret);
 
-    this.registerOutputs({ masterUserSecretArn: this.masterUserSecretArn, endpoint: this.endpoint });
+    this.registerOutputs({ masterUserSecretArn: this.masterUserSecretArn, secretKmsKeyArn: this.secretKmsKeyArn, endpoint: this.endpoint });
   }
 }
