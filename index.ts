@@ -27,3 +27,5 @@ export const costAlertTopicArn = platform.costControls.costAlertTopicArn;
 export const budgetEmergencyTopicArn = platform.costControls.emergencyTopicArn;
 export const budgetEmergencyQueueUrl = platform.costControls.emergencyQueueUrl;
 export const weeklyBudgetUsd = platform.costControls.weeklyLimitUsd;
+/** Secrets Manager secret the automation database's ExternalSecret reads (the ClusterSecretStore's role must allow it); null without one. */
+export const automationDatabaseSecretArn = platform.automationDatabase?.masterUserSecretArn ?? null;

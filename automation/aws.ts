@@ -11,6 +11,7 @@
  */
 import type { EmergencyQueue, QueueMessage, SpendSource } from "./budget";
 import type { BudgetPeriod } from "./store";
+import type { CostAllocationTagApi, CostAllocationTagStatus } from "./costAllocationTag";
 
 /** Loads an optional module; undefined when it is not installed. */
 async function optional(name: string): Promise<any | undefined> {
@@ -87,5 +88,36 @@ export class CostExplorerSpendSource implements SpendSource {
     let total = 0;
     for (const r of out.ResultsByTime ?? []) total += Number(r.Total?.UnblendedCost?.Amount ?? 0);
     return total;
+  }
+}
+
+/**
+ * Cost allocation tag status and activation through Cost Explorer (ListCostAllocationTags,
+ * UpdateCostAllocationTagsStatus; endpoint in us-east-1). `client` may be given (tests pass an SDK
+ * client with their own request handler).
+ */
+export class CostExplorerTagActivation implements CostAllocationTagApi {
+  private constructor(private readonly client: any, private readonly sdk: any) {}
+
+  static async create(client?: unknown): Promise<CostExplorerTagActivation> {
+    const sdk = await optional("@aws-sdk/client-cost-explorer");
+    if (!sdk) throw new MissingSdkError("cost allocation tag activation needs @aws-sdk/client-cost-explorer (npm install @aws-sdk/client-cost-explorer)");
+    return new CostExplorerTagActivation(client ?? new sdk.CostExplorerClient({ region: "us-east-1" }), sdk);
+  }
+
+  async status(key: string): Promise<CostAllocationTagStatus | undefined> {
+    const out = await this.client.send(new this.sdk.ListCostAllocationTagsCommand({ TagKeys: [key], Type: "UserDefined", MaxResults: 1 }), { abortSignal: AbortSignal.timeout(awsTimeouts.costExplorerMs) });
+    const tag = (out.CostAllocationTags ?? []).find((t: { TagKey?: string }) => t.TagKey === key) as { Status?: string } | undefined;
+    if (!tag) return undefined;
+    return tag.Status === "Active" ? "Active" : "Inactive";
+  }
+
+  async activate(key: string): Promise<{ code: string; message: string } | undefined> {
+    const out = await this.client.send(
+      new this.sdk.UpdateCostAllocationTagsStatusCommand({ CostAllocationTagsStatus: [{ TagKey: key, Status: "Active" }] }),
+      { abortSignal: AbortSignal.timeout(awsTimeouts.costExplorerMs) },
+    );
+    const error = (out.Errors ?? []).find((e: { TagKey?: string }) => e.TagKey === key) as { Code?: string; Message?: string } | undefined;
+    return error ? { code: error.Code ?? "Unknown", message: error.Message ?? "" } : undefined;
   }
 }

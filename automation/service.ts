@@ -6,7 +6,8 @@
 import type * as http from "node:http";
 import { Cron } from "croner";
 import { Applier, composeDesired, type ApplyResult, type Leadership } from "./applier";
-import { MissingSdkError, CostExplorerSpendSource, SqsEmergencyQueue } from "./aws";
+import { MissingSdkError, CostExplorerSpendSource, CostExplorerTagActivation, SqsEmergencyQueue } from "./aws";
+import { CostAllocationTagActivator, type CostAllocationTagApi } from "./costAllocationTag";
 import { BudgetGuard, type EmergencyQueue, type SpendSource } from "./budget";
 import { Collector } from "./collector";
 import { exportCostEstimate, stackCostEstimate } from "./costEstimate";
@@ -134,6 +135,18 @@ async function createForecaster(logger: Logger, config: AutomationConfig, store:
   return new SeasonalNaiveForecaster();
 }
 
+/** The budgets' cost allocation tag, activated by this service when the stack leaves it to it (budgets.costAllocationTagActivation). */
+async function createTagActivation(config: AutomationConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<CostAllocationTagApi | undefined> {
+  if (config.base.settings.budgets.costAllocationTagActivation !== "automation" || env.AUTOMATION_SPEND_SOURCE === "none") return undefined;
+  try {
+    return await CostExplorerTagActivation.create();
+  } catch (e) {
+    if (!(e instanceof MissingSdkError)) throw e;
+    logger.error({ err: e.message }, "cost allocation tag NOT activated by the service: budgets read $0 until it is active");
+    return undefined;
+  }
+}
+
 async function createBudgetInputs(config: AutomationConfig, logger: Logger, env: NodeJS.ProcessEnv): Promise<{ queue?: EmergencyQueue; spendSource?: SpendSource }> {
   const out: { queue?: EmergencyQueue; spendSource?: SpendSource } = {};
   if (!config.budget.enabled) return out;
@@ -172,6 +185,8 @@ export interface ServiceOptions {
   readonly forecaster?: Forecaster;
   readonly queue?: EmergencyQueue;
   readonly spendSource?: SpendSource;
+  /** Cost Explorer's tag API: when given, the leader activates the budgets' cost allocation tag (`environment`). */
+  readonly tagActivation?: CostAllocationTagApi;
   readonly port?: number;
   readonly host?: string;
   readonly prometheusUrl?: string;
@@ -242,6 +257,7 @@ export class AutomationService {
     const store = await openStore(env, { onBackgroundError: (e) => logger.warn({ err: e.message }, "database connection error (reconnecting)") });
     logger.info({ stack: config.stack, store: env.DATABASE_URL ? redactDatabaseUrl(env.DATABASE_URL) : store.db.description, config: config.file }, "automation service configured");
     const budgetInputs = await createBudgetInputs(config, logger, env);
+    const tagActivation = await createTagActivation(config, logger, env);
     return new AutomationService({
       config,
       store,
@@ -249,6 +265,7 @@ export class AutomationService {
       logger,
       forecaster: await createForecaster(logger, config, store),
       ...budgetInputs,
+      ...(tagActivation ? { tagActivation } : {}),
       port,
       prometheusUrl: env.PROMETHEUS_URL,
     });
@@ -391,6 +408,11 @@ export class AutomationService {
     } else {
       if (config.collector.enabled) this.jobs.push(new Cron(config.collector.schedule, { timezone: tz, protect: true }, this.leaderOnly("collect", () => this.collect())));
       if (config.predictive.enabled) this.jobs.push(new Cron(config.predictive.schedule, { timezone: tz, protect: true }, this.leaderOnly("predict", () => this.predictor.run())));
+    }
+    if (this.opts.tagActivation) {
+      // The budgets filter on `environment`: activate it once AWS lists it (costAllocationTag.ts).
+      const activator = new CostAllocationTagActivator(this.opts.tagActivation, "environment", this.opts.logger.child({ component: "cost-allocation-tag" }));
+      every(60, this.leaderOnly("cost allocation tag", () => activator.tick()));
     }
     if (config.budget.enabled) {
       every(config.budget.pollIntervalSeconds, this.leaderOnly("budget queue", async () => {

@@ -22,6 +22,8 @@ export interface AutomationServiceArgs extends AutomationSettings {
   emergencyQueueKmsKeyArn: pulumi.Input<string>;
   /** Weekly spend limit the service enforces (AWS Budgets has no weekly period), USD. */
   weeklyLimitUsd: number;
+  /** Whether the service activates the budgets' cost allocation tag (budgets.costAllocationTagActivation = automation). Default false. */
+  activateCostAllocationTag?: boolean;
   /** What must exist first (namespace, monitoring CRDs). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -61,6 +63,9 @@ export class AutomationService extends pulumi.ComponentResource {
           { Sid: "ConsumeBudgetEmergencies", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], Resource: queueArn },
           { Sid: "DecryptBudgetEmergencies", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn },
           { Sid: "ReadSpend", Effect: "Allow", Action: ["ce:GetCostAndUsage", "ce:GetCostForecast", "budgets:ViewBudget"], Resource: "*" },
+          // Activates the budgets' cost allocation tag once AWS lists it (automation/costAllocationTag.ts);
+          // these actions take no resource-level permissions (Service Authorization Reference).
+          ...(args.activateCostAllocationTag ? [{ Sid: "ActivateCostAllocationTag", Effect: "Allow", Action: ["ce:ListCostAllocationTags", "ce:UpdateCostAllocationTagsStatus"], Resource: "*" }] : []),
           ...(args.deployRoleArn ? [{ Sid: "UpdateTheStack", Effect: "Allow", Action: "sts:AssumeRole", Resource: args.deployRoleArn }] : []),
         ],
       })),

@@ -20,6 +20,12 @@ export interface ClusterArgs {
   endpointPublicAccess: boolean;
   /** CIDR blocks allowed to reach the public endpoint. Required (non-empty) when public. */
   publicAccessCidrs: string[];
+  /**
+   * CIDR blocks the cluster security group admits on 443, i.e. who may reach the private endpoint
+   * (CI runners, bastions, VPN-routed networks). Typically the VPC CIDR. Default none (only the
+   * cluster security group itself: nodes and pods).
+   */
+  privateAccessCidrs?: string[];
   /** Control-plane log retention, days. */
   logRetentionDays: number;
   /** KMS key ARN for the control-plane log group. */
@@ -164,6 +170,20 @@ export class Cluster extends pulumi.ComponentResource {
       },
       tags: { Name: args.clusterName },
     }, { parent: this, dependsOn: [controlPlaneLogs, ...servicePolicyAttachments] });
+
+    // The private endpoint's network interfaces carry the cluster security group, which admits only
+    // itself: a CI runner or bastion in the VPC needs this rule to reach the API (still authenticated
+    // by IAM and the access entries).
+    (args.privateAccessCidrs ?? []).forEach((cidr, i) => {
+      new aws.vpc.SecurityGroupIngressRule(`${name}-api-from-${i}`, {
+        securityGroupId: cluster.clusterSecurityGroupId,
+        description: `Kubernetes API (private endpoint) from ${cidr}`,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: cidr,
+      }, parent);
+    });
 
     this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
     this.oidcProviderArn = cluster.oidcProviderArn;

@@ -13,7 +13,7 @@ export interface CostAllocationTag {
   value: string;
 }
 
-export interface CostControlsArgs extends BudgetSettings {
+export interface CostControlsArgs extends Omit<BudgetSettings, "costAllocationTagActivation"> {
   /** Daily budget, USD (design: $500 in prod). AWS Budgets `DAILY` period, UTC days. */
   dailyUsd: number;
   /**
@@ -39,12 +39,20 @@ export interface CostControlsArgs extends BudgetSettings {
    * environment, so prod and dev budgets don't count each other's spend. Default
    * `{ key: "environment", value: environment }` (the provider's default tags set it).
    *
-   * The tag must be activated as a cost allocation tag in the Billing console (payer account) before
-   * budgets can see it; until then the budgets read $0. This component does not activate it itself:
-   * activation is account-wide (shared by every stack), only allowed in the payer account, and fails
-   * until the tag has appeared in billing data.
+   * The tag must be activated as a cost allocation tag before budgets can see it; until then the
+   * budgets read $0. See `costAllocationTagActivation`.
    */
   costAllocationTag?: CostAllocationTag;
+  /**
+   * Who activates the cost allocation tag (account-wide, payer account only). `stack`: this
+   * component, with an `aws.costexplorer.CostAllocationTag` (kept on delete: deactivating would blind
+   * every stack's budgets in the account). AWS accepts the activation only once the key appears in
+   * billing data, up to 24 h after the first tagged resource: on a first deploy the provider's create
+   * fails (it reads the tag back and finds none), so `stack` suits a key AWS already lists.
+   * `automation` (default): the automation service activates it as soon as AWS lists it
+   * (automation/costAllocationTag.ts). `payer-account`: the organization's management account does.
+   */
+  costAllocationTagActivation?: "automation" | "stack" | "payer-account";
   /**
    * Optional HTTPS endpoint of the automation service that should also receive the 95% emergency
    * notifications (it confirms the subscription and verifies SNS signatures). Default: none; the
@@ -168,6 +176,9 @@ export class CostControls extends pulumi.ComponentResource {
     this.monthlyBudgetName = budgetNames.monthlyBudgetName;
     this.weeklyLimitUsd = budgetNames.weeklyLimitUsd;
     const anomalies = anomalyDetection(ctx, topics);
+    if ((args.costAllocationTagActivation ?? "automation") === "stack") {
+      new aws.costexplorer.CostAllocationTag(`${name}-tag-activation`, { tagKey: tag.key, status: "Active" }, { parent: this, retainOnDelete: true });
+    }
     this.anomalyMonitorArn = anomalies.anomalyMonitorArn;
     this.tagAnomalyMonitorArn = anomalies.tagAnomalyMonitorArn;
 
@@ -198,6 +209,10 @@ export function validateCostControlsArgs(name: string, args: CostControlsArgs): 
   const problem = (field: string, value: unknown, message: string) => problems.push(`${field} = ${show(value)}: ${message}`);
 
   if (args.environment !== "prod" && args.environment !== "dev") problem("environment", args.environment, "must be one of prod, dev");
+  const activation = args.costAllocationTagActivation ?? "automation";
+  if (!["automation", "stack", "payer-account"].includes(activation)) {
+    problem("costAllocationTagActivation", activation, "must be one of automation, stack, payer-account");
+  }
 
   const positive = (field: keyof BudgetSettings, max?: number) => {
     const v = args[field] as unknown;

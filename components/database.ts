@@ -45,6 +45,13 @@ export interface DatabaseArgs extends Omit<DatabaseSettings, "logRetentionDays">
   maintenanceWindow?: string;
   /** Seconds of inactivity before a cluster with `minAcu` 0 pauses (300-86400). Ignored unless `minAcu` is 0. Default 1800. */
   secondsUntilAutoPause?: number;
+  /**
+   * `purpose` tag of every resource (the cost model prices a cluster tagged `automation-state` as the
+   * automation service's database, apart from the platform's). Default none.
+   */
+  purpose?: string;
+  /** Create the read-replica Application Auto Scaling target and policy. Default true. */
+  readReplicaAutoScaling?: boolean;
 }
 
 /**
@@ -71,7 +78,7 @@ export class Database extends pulumi.ComponentResource {
     const v = validateDatabaseArgs(name, args);
     const parent = { parent: this };
     const prod = args.environment === "prod";
-    const tags = (what: string) => ({ Name: what, environment: args.environment });
+    const tags = (what: string) => ({ Name: what, environment: args.environment, ...(args.purpose ? { purpose: args.purpose } : {}) });
 
     const key = customerManagedKey(`${name}-kms`, `Aurora ${name}: storage, Performance Insights and master secret encryption`, parent);
 
@@ -215,7 +222,8 @@ export class Database extends pulumi.ComponentResource {
       // adds the first replica. Not an error (dev accepts it), but the maxReplicas ceiling is then unreachable.
       pulumi.log.warn(`${name}: readers = 0 and readReplicaScaling.minReplicas = 0: RDSReaderAverageCPUUtilization has no data without a reader, so Application Auto Scaling will not add replicas (set readers or minReplicas to at least 1 to enable read scaling)`, this);
     }
-    const target = new aws.appautoscaling.Target(`${name}-replicas-target`, {
+    // Off: no read scaling at all (the automation service's small database).
+    const target = args.readReplicaAutoScaling === false ? undefined : new aws.appautoscaling.Target(`${name}-replicas-target`, {
       serviceNamespace: "rds",
       scalableDimension: "rds:cluster:ReadReplicaCount",
       resourceId: pulumi.interpolate`cluster:${cluster.clusterIdentifier}`,
@@ -223,7 +231,7 @@ export class Database extends pulumi.ComponentResource {
       maxCapacity: rr.maxReplicas,
       tags: tags(`${name}-replicas`),
     }, { parent: this, dependsOn: [writer, ...readers] }); // AAS needs an available cluster with its writer.
-    new aws.appautoscaling.Policy(`${name}-replicas-cpu`, {
+    if (target) new aws.appautoscaling.Policy(`${name}-replicas-cpu`, {
       name: `${name}-reader-cpu`,
       policyType: "TargetTrackingScaling",
       serviceNamespace: target.serviceNamespace,

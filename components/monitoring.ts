@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { namespaces } from "../lib/catalog/cluster";
 import type { BudgetSettings } from "../lib/config/settings";
-import { buildAlertRuleGroups, RUNBOOK_PATH, type PrometheusRuleGroup } from "../lib/monitoring/alertRules";
+import { buildAlertRuleGroups, type PrometheusRuleGroup } from "../lib/monitoring/alertRules";
 import {
   buildAlertmanagerConfig,
   renderAlertmanagerYaml,
@@ -29,13 +29,6 @@ import { prometheusScrapeIntervalSeconds } from "../lib/scaling/responseTime";
 /** Helm release name of kube-prometheus-stack; its default selectors match `release: <name>`. */
 export const kubePrometheusStackRelease = "kube-prometheus-stack";
 
-/**
- * Where the runbook is published. A PLACEHOLDER (the `.invalid` TLD never resolves): set
- * `runbookBaseUrl` to the repository's real address, e.g.
- * `https://github.com/<org>/pyairtable-autoscaling/blob/main/docs/runbook.md`. Every alert's
- * `runbook_url` is this plus `#<anchor of the alert's heading in docs/runbook.md>`.
- */
-export const DEFAULT_RUNBOOK_BASE_URL = `https://git.example.invalid/pyairtable/pyairtable-autoscaling/blob/main/${RUNBOOK_PATH}`;
 
 /** The design's KPI targets ("Success Metrics"), drawn as dashboard thresholds. */
 export const DESIGN_KPI_TARGETS: DashboardTargets = Object.freeze({
@@ -172,8 +165,18 @@ export interface MonitoringArgs {
   alertEmail: pulumi.Input<string>;
   /** SMTP relay for e-mail notifications (SES). */
   smtp: MonitoringSmtpArgs;
-  /** Base URL of docs/runbook.md, absolute http(s), no `#fragment`. Default `DEFAULT_RUNBOOK_BASE_URL` (a placeholder). */
-  runbookBaseUrl?: string;
+  /**
+   * Base URL of docs/runbook.md as published, absolute http(s), no `#fragment`: the
+   * stack setting `monitoring.runbookBaseUrl`. Every alert's `runbook_url` is this plus `#<anchor>`.
+   */
+  runbookBaseUrl: string;
+  /**
+   * Create the SES e-mail identity of the sender (`smtp.from`, else `alertEmail`) with
+   * `aws.sesv2.EmailIdentity`. SES then mails a verification link to the address; clicking it stays
+   * a human step (the plan lists it). Default true; false when the identity (or its domain) is
+   * verified elsewhere.
+   */
+  createSesIdentity?: boolean;
   /** Name of the Secret (in `namespaces.monitoring`) holding alertmanager.yaml; kube-prometheus-stack's `alertmanagerSpec.configSecret`. */
   alertmanagerConfigSecretName: string;
   /** AWS region for the default SES smarthost. Default: the `aws:region` config. */
@@ -203,14 +206,14 @@ export interface RuleGroupOptions {
   environment: "prod" | "dev";
   budgets: Pick<BudgetSettings, "warningPercent" | "emergencyPercent">;
   services: MonitoringArgs["services"];
-  runbookBaseUrl?: string;
+  runbookBaseUrl: string;
 }
 
 /** The PrometheusRule groups of a stack: budget alerts at the stack's warning/emergency percentages, scoped to the services' namespaces. */
 export function monitoringRuleGroups(opts: RuleGroupOptions): PrometheusRuleGroup[] {
   return buildAlertRuleGroups({
     environment: opts.environment,
-    runbookBaseUrl: opts.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL,
+    runbookBaseUrl: opts.runbookBaseUrl,
     namespaceRegex: serviceNamespaces(opts.services).join("|"),
     thresholds: {
       budgetWarningRatio: opts.budgets.warningPercent / 100,
@@ -351,6 +354,8 @@ export class Monitoring extends pulumi.ComponentResource {
   public readonly dashboardConfigMapNames: string[];
   public readonly serviceMonitorNames: string[];
   public readonly podMonitorNames: string[];
+  /** The SES identity of the alert sender (verification: a human clicks the link SES mails), if created. */
+  public readonly sesIdentityArn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:monitoring:Monitoring", name, {}, opts);
@@ -376,8 +381,8 @@ export class Monitoring extends pulumi.ComponentResource {
     if (typeof args.alertmanagerConfigSecretName !== "string" || !DNS_SUBDOMAIN.test(args.alertmanagerConfigSecretName)) {
       fail("alertmanagerConfigSecretName", args.alertmanagerConfigSecretName, "must be a Secret name (DNS-1123 subdomain)");
     }
-    const runbookBaseUrl = args.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL;
-    if (!/^https?:\/\/[^\s#]+$/.test(runbookBaseUrl)) fail("runbookBaseUrl", runbookBaseUrl, "must be an absolute http(s) URL without a #fragment");
+    const runbookBaseUrl = args.runbookBaseUrl;
+    if (typeof runbookBaseUrl !== "string" || !/^https?:\/\/[^\s#]+$/.test(runbookBaseUrl)) fail("runbookBaseUrl", runbookBaseUrl, "must be an absolute http(s) URL without a #fragment");
     const smtp = args.smtp;
     if (!smtp || (smtp.authUsername !== undefined && (typeof smtp.authUsername !== "string" || !/^\S+$/.test(smtp.authUsername)))) {
       fail("smtp.authUsername", smtp?.authUsername, "must be the SES SMTP user name (the SMTP credentials' access key ID), or be left out to create credentials");
@@ -449,6 +454,17 @@ export class Monitoring extends pulumi.ComponentResource {
         type: "Opaque",
         stringData: pulumi.secret(smtpKey.sesSmtpPasswordV4.apply((password) => ({ [smtpPasswordSecret.key]: password }))),
       }, childOpts);
+    }
+    // The sender must be a verified SES identity before Alertmanager's e-mail route works (in the SES
+    // sandbox the recipient too: the alert address is both). The identity is a resource; SES mails
+    // the address a verification link, and clicking it is the one step no program can do.
+    this.sesIdentityArn = undefined;
+    if (args.createSesIdentity ?? true) {
+      const sesIdentity = new aws.sesv2.EmailIdentity(`${name}-ses-identity`, {
+        emailIdentity: smtp.from ?? pulumi.secret(args.alertEmail),
+        tags: { purpose: "alertmanager-sender" },
+      }, { parent: this });
+      this.sesIdentityArn = sesIdentity.arn;
     }
     this.alertmanagerConfig = pulumi.secret(
       pulumi.all([args.slackWebhookUrl, args.alertEmail, smtpUsername]).apply(([slackWebhookUrl, alertEmail, authUsername]) =>
@@ -544,6 +560,7 @@ export class Monitoring extends pulumi.ComponentResource {
       dashboardConfigMapNames: this.dashboardConfigMapNames,
       serviceMonitorNames: this.serviceMonitorNames,
       podMonitorNames: this.podMonitorNames,
+      sesIdentityArn: this.sesIdentityArn,
     });
   }
 }

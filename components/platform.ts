@@ -23,6 +23,7 @@ import { WorkloadScaling } from "./workloadScaling";
 import { WorkloadContract } from "./workloadContract";
 import { Monitoring } from "./monitoring";
 import { AutomationService } from "./automationService";
+import { AutomationDatabase } from "./automationDatabase";
 
 export interface PlatformArgs {
   /** Validated settings of the stack (lib/config/settings.ts). */
@@ -50,6 +51,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly workloadContract: WorkloadContract;
   public readonly monitoring: Monitoring;
   public readonly automation: AutomationService;
+  /** The automation service's own PostgreSQL (when automation.databaseSecretName is set). */
+  public readonly automationDatabase: AutomationDatabase | undefined;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:index:Platform", name, {}, opts);
@@ -78,6 +81,8 @@ export class Platform extends pulumi.ComponentResource {
       publicSubnetIds: this.network.publicSubnetIds,
       endpointPublicAccess: s.cluster.endpointPublicAccess,
       publicAccessCidrs: s.cluster.publicAccessCidrs,
+      // Who reaches the private endpoint: hosts in the VPC (README, "Reaching the private API endpoint").
+      privateAccessCidrs: [s.network.cidrBlock],
       logRetentionDays: s.cluster.logRetentionDays,
       logsKmsKeyArn: logsKey.arn,
       systemNodeGroup: s.cluster.systemNodeGroup,
@@ -233,8 +238,28 @@ export class Platform extends pulumi.ComponentResource {
       alertEmail: pulumi.secret(s.secrets.alertEmail),
       smtp: {},
       alertmanagerConfigSecretName,
+      runbookBaseUrl: s.monitoring.runbookBaseUrl,
       region: pulumi.runtime.getConfig("aws:region") ?? "us-east-1",
       dependsOn: this.addons.monitoringReady,
+    }, parent);
+
+    // The service's PostgreSQL and the Secret with its DATABASE_URL, rendered from Secrets Manager.
+    this.automationDatabase = s.automation.databaseSecretName === null ? undefined : new AutomationDatabase(`${name}-automation-db`, {
+      environment: s.environment,
+      engineVersion: s.database.engineVersion,
+      backupRetentionDays: s.database.backupRetentionDays,
+      deletionProtection: s.database.deletionProtection,
+      logRetentionDays: s.database.logRetentionDays,
+      logsKmsKeyArn: logsKey.arn,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      clusterName: s.cluster.name,
+      access: s.network.dataStoreAccess,
+      clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
+      provider: this.cluster.provider,
+      secretName: s.automation.databaseSecretName,
+      // The namespace; the integrator adds the External Secrets release and its ClusterSecretStore (issue 19a).
+      dependsOn: [this.addons],
     }, parent);
 
     this.automation = new AutomationService(`${name}-automation`, {
@@ -248,8 +273,10 @@ export class Platform extends pulumi.ComponentResource {
       emergencyQueueUrl: this.costControls.emergencyQueueUrl,
       emergencyQueueKmsKeyArn: this.costControls.kmsKeyArn,
       weeklyLimitUsd: s.budgets.weeklyUsd,
-      // The namespace, priority class and the monitoring CRDs come from the add-ons.
-      dependsOn: [this.addons],
+      activateCostAllocationTag: s.budgets.costAllocationTagActivation === "automation",
+      // The namespace, priority class and the monitoring CRDs come from the add-ons; the database's
+      // Secret and the pods' security group policy must exist before the pods.
+      dependsOn: [this.addons, ...(this.automationDatabase?.ready ?? [])],
     }, parent);
 
     this.registerOutputs({});

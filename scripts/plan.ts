@@ -24,7 +24,9 @@ import { StackFileError } from "../lib/config/load";
 import { planStack, projectDir, stackSettings } from "../lib/plan/plan";
 import { readProjectName } from "../lib/plan/stackConfig";
 import { formatResourceCount, resourceCount } from "../lib/plan/summary";
-import { formatTextReport } from "../lib/plan/textReport";
+import { formatTextReport, planStageCount, planStages } from "../lib/plan/textReport";
+import { humanSteps, unsetSecretKeys } from "../lib/plan/humanSteps";
+import { placeholderWarnings } from "../lib/config/placeholders";
 import { kubernetesObjects, reviewFilesFromObjects, writeManifests } from "../lib/plan/manifests";
 import { readPlanFile, PlanFileError, type PlanFile } from "../lib/plan/planFile";
 import { groupViolations, policyConfigPath, reviewPlan } from "../lib/plan/review";
@@ -47,6 +49,13 @@ interface Options {
   preview?: boolean;
   verbose?: boolean;
   help?: boolean;
+}
+
+/** One line on stderr as each stage starts (no spinner: a log keeps every line). */
+let stageNumber = 0;
+function progress(stage: keyof typeof planStages): void {
+  stageNumber++;
+  console.error(`plan: [${stageNumber}/${planStageCount}] ${planStages[stage]} (${process.uptime().toFixed(1)} s)`);
 }
 
 /** A failure with its own message and exit code: printed as one `error:` message, no stack trace. */
@@ -100,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
   const dir = values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir;
   current.dir = dir;
 
+  progress("settings");
   // Everything that can be checked without the pack is checked before it starts: the project file,
   // the stack file with its settings (namespace quotas included), and a saved plan (--input).
   let project: string;
@@ -113,7 +123,10 @@ async function main(argv: string[]): Promise<number> {
   // Settings warnings (e.g. the EKS version leaving standard support within 60 days) go to stderr,
   // so a markdown comment on stdout stays clean. The program logs them itself when it runs
   // (`warning: [runtime] ...`); a saved plan runs no program, so they are printed here.
-  if (values.input) for (const warning of settingsWarnings(settings)) console.error(`warning: ${warning}`);
+  if (values.input) {
+    for (const warning of settingsWarnings(settings)) console.error(`warning: ${warning}`);
+    for (const warning of placeholderWarnings(stackSettings(values.stack, dir).offline.stackFile.config)) console.error(`warning: ${warning}`);
+  }
   let saved: PlanFile | undefined;
   if (values.input) {
     saved = readPlanFile(path.resolve(values.input));
@@ -139,11 +152,12 @@ async function planWithPack(values: Options, format: string, dir: string, saved:
   let region: string | undefined;
   let placeholderKeys: string[] = [];
   let project: string;
+  progress(saved ? "savedPlan" : "program");
+  const { settings, offline: stackConfig } = stackSettings(stack, dir);
   if (saved) {
-    const { settings, offline } = stackSettings(stack, dir);
     resources = saved.resources;
     environment = settings.environment;
-    region = offline.stackFile.config["aws:region"] as string | undefined;
+    region = stackConfig.stackFile.config["aws:region"] as string | undefined;
     project = saved.project;
   } else {
     const plan = await planStack(stack, { projectDir: dir, programPath: path.join(projectDir, "index.ts"), preview: values.preview });
@@ -155,8 +169,15 @@ async function planWithPack(values: Options, format: string, dir: string, saved:
   }
 
   const pack = await packStarting;
+  progress("policies");
   const review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config));
+  progress("report");
   const comparison = compareWithDesign(review.estimate, environment);
+  const steps = humanSteps({
+    resources,
+    unsetSecretKeys: unsetSecretKeys(stackConfig.stackFile),
+    costAllocationTagActivation: settings.budgets.costAllocationTagActivation,
+  });
   const mandatory = review.violations.filter((v) => v.enforcementLevel === "mandatory");
   const after: string[] = [];
 
@@ -206,6 +227,7 @@ async function planWithPack(values: Options, format: string, dir: string, saved:
       estimate: review.estimate,
       comparison,
       placeholderKeys,
+      humanSteps: steps,
       verbose: values.verbose ?? false,
     });
     console.log([...lines, ...after].join("\n"));

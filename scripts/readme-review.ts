@@ -10,15 +10,21 @@ import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/re
 import { compareWithDesign } from "../lib/cost/report";
 import { generatedSectionBody, readmeSection, replaceReadmeSection } from "../lib/readme";
 import { renderCostComparison, renderPolicyTable } from "../lib/plan/readmeReview";
+import { humanSteps, humanStepsMarkdown, unsetSecretKeys } from "../lib/plan/humanSteps";
 
 export const readmeReviewCommand = "npm run readme:review";
 
-export async function renderReadmeReviewSections(): Promise<Record<"policies" | "cost-estimate", string>> {
+export async function renderReadmeReviewSections(): Promise<Record<"policies" | "cost-estimate" | "human-steps", string>> {
   const configs = { prod: loadPolicyConfig(policyConfigPath(projectDir, "prod")), dev: loadPolicyConfig(policyConfigPath(projectDir, "dev")) };
   // One stack at a time: the mock runtime is process-global.
   const comparisons = [];
+  let prodSteps = "";
   for (const stack of ["prod", "dev"]) {
     const plan = await planStack(stack);
+    // The README's before-first-deploy list: what the plan prints for the shipped prod stack.
+    if (stack === "prod") {
+      prodSteps = humanStepsMarkdown(humanSteps({ resources: plan.resources, unsetSecretKeys: unsetSecretKeys(plan.stackFile), costAllocationTagActivation: plan.settings.budgets.costAllocationTagActivation }));
+    }
     const estimate = estimatePlan(plan.resources, plan.settings.environment, configs[stack as "prod" | "dev"]);
     comparisons.push(compareWithDesign(estimate, plan.settings.environment));
   }
@@ -26,6 +32,7 @@ export async function renderReadmeReviewSections(): Promise<Record<"policies" | 
   return {
     policies: generatedSectionBody(renderPolicyTable(allPolicies, configs), readmeReviewCommand),
     "cost-estimate": generatedSectionBody(renderCostComparison(prod!, dev!), readmeReviewCommand),
+    "human-steps": generatedSectionBody(prodSteps, readmeReviewCommand),
   };
 }
 

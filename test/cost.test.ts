@@ -183,12 +183,14 @@ describe("cost model", function () {
         const db = plans[s].settings.database;
         const a = defaultUsageAssumptions(s);
         const acu = db.minAcu + a.auroraAverageAcuFraction * (db.maxAcu - db.minAcu);
-        const instances = byLine(estimates[s], "aws:rds/clusterInstance:ClusterInstance", "ACU");
+        // The platform's cluster (the automation service's own is priced apart: its own category).
+        const instances = byLine(estimates[s], "aws:rds/clusterInstance:ClusterInstance", "ACU").filter((i) => i.category === "aurora");
         assert.equal(instances.length, 1 + db.readers);
         for (const i of instances) assert.equal(i.monthlyUsd, round2(acu * priceOf("aurora.serverlessV2.acuHour") * H), i.name);
         if (s === "prod") assert.equal(instances[0]!.monthlyUsd, 700.8);
-        assert.equal(total(byLine(estimates[s], "aws:rds/cluster:Cluster", "storage (assumption)")), round2(a.auroraStorageGb * priceOf("aurora.storage.gbMonth")));
-        const storage = byLine(estimates[s], "aws:rds/cluster:Cluster", "storage (assumption)")[0]!;
+        const platformStorage = byLine(estimates[s], "aws:rds/cluster:Cluster", "storage (assumption)").filter((i) => i.category === "aurora");
+        assert.equal(total(platformStorage), round2(a.auroraStorageGb * priceOf("aurora.storage.gbMonth")));
+        const storage = platformStorage[0]!;
         assert.match(storage.basis, /read-replica auto scaling \(\d+-\d+ replicas\) adds no fixed cost/);
       });
 

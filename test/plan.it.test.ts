@@ -9,7 +9,8 @@ import { offlineStackConfig, secretPlaceholders } from "../lib/plan/stackConfig"
 import { readPlanFile } from "../lib/plan/planFile";
 import { writeManifests } from "../lib/plan/manifests";
 import { formatResourceCount, resourceCount } from "../lib/plan/summary";
-import { formatTextReport, screen } from "../lib/plan/textReport";
+import { formatTextReport, planStages, screen } from "../lib/plan/textReport";
+import { humanSteps, unsetSecretKeys } from "../lib/plan/humanSteps";
 import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
 import { compareWithDesign } from "../lib/cost/report";
 import type { Violation } from "../lib/policy/evaluate";
@@ -25,10 +26,10 @@ function runNpmPlan(npmArgs: string[], args: string[]) {
   return spawnSync("npm", ["run", ...npmArgs, "plan", "--", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
 }
 const lines = (text: string) => text.split("\n").filter((l, i, all) => !(i === all.length - 1 && l === ""));
-/** One failure, one message: a single `error:` line opening it, no stack frame. */
+/** One failure, one message: a single `error:` line opening it (after the stage lines), no stack frame. */
 function assertOneMessage(stderr: string) {
   assert.equal(lines(stderr).filter((l) => l.startsWith("error:")).length, 1, stderr);
-  assert.ok(lines(stderr)[0]!.startsWith("error:"), stderr);
+  assert.ok(lines(stderr).filter((l) => !/^plan: \[\d\/\d\] /.test(l))[0]!.startsWith("error:"), stderr);
   assert.doesNotMatch(stderr, /^\s+at /m, "a stack trace was printed");
 }
 
@@ -121,7 +122,8 @@ describe("offline plan", function () {
     const out = savedDev;
     const r = runPlanCli(["--stack", "dev", "--json", out]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /Resources by component/);
+    // Resources by component are in --verbose (the screen goes to the steps only a person can do).
+    assert.doesNotMatch(r.stdout, /Resources by component/);
     assert.match(r.stdout, /Aurora Serverless v2 ACU\s+0\.5-4/);
     const text = lines(r.stdout);
     assert.ok(text.length <= screen.lines - screen.npmBannerLines, `${text.length} lines`);
@@ -157,6 +159,12 @@ describe("offline plan", function () {
     assert.equal(r.status, 0, r.stderr);
     const all = [...lines(r.stdout), ...lines(r.stderr)];
     assert.ok(all.length <= screen.lines, `${all.length} lines`);
+    // Progress: one line per stage on stderr, in order, nothing else there for the shipped stack.
+    assert.deepEqual(lines(r.stderr).map((l) => l.replace(/ \([\d.]+ s\)$/, "")), [
+      `plan: [1/4] ${planStages.settings}`, `plan: [2/4] ${planStages.program}`, `plan: [3/4] ${planStages.policies}`, `plan: [4/4] ${planStages.report}`,
+    ]);
+    // What only a person can do, as the README lists it.
+    assert.ok(lines(r.stdout).some((l) => /^Only a person can do \(3; everything else is code\):$/.test(l)), r.stdout);
     for (const l of all) assert.ok(l.length <= screen.columns, `${l.length} columns: ${l}`);
     const report = lines(r.stdout).filter((l) => !l.startsWith("> ") && l !== "");
     assert.match(report[0]!, /^Plan for stack 'prod' /);
@@ -193,9 +201,13 @@ describe("offline plan", function () {
         message: long,
       } as Violation));
       for (const found of [[], violations]) {
-        const input = { stack, project: plan.project, source: "offline, Pulumi mock runtime", preview: false, seconds: 12.3, resources: plan.resources, violations: found, policyConfigFile: `policies/config/${stack}.json`, estimate, comparison: compareWithDesign(estimate, stack), placeholderKeys: plan.placeholderKeys };
+        const steps = humanSteps({ resources: plan.resources, unsetSecretKeys: unsetSecretKeys(plan.stackFile), costAllocationTagActivation: plan.settings.budgets.costAllocationTagActivation });
+        const input = { stack, project: plan.project, source: "offline, Pulumi mock runtime", preview: false, seconds: 12.3, resources: plan.resources, violations: found, policyConfigFile: `policies/config/${stack}.json`, estimate, comparison: compareWithDesign(estimate, stack), placeholderKeys: plan.placeholderKeys, humanSteps: steps };
         const text = formatTextReport({ ...input, verbose: false });
-        assert.ok(text.length <= screen.lines - screen.npmBannerLines, `${stack}, ${found.length} findings: ${text.length} lines`);
+        assert.ok(text.length <= screen.lines - screen.npmBannerLines - screen.progressLines, `${stack}, ${found.length} findings: ${text.length} lines`);
+        // A mandatory finding is wrapped, never cut: its message ends on the screen ("... is allowed").
+        if (found.length) assert.match(text.join("\n"), /mandatory \[policy-0\][^]*?names a resource, a value and what is\s+allowed\s*$/m);
+        assert.doesNotMatch(text.join("\n"), /mandatory \[.*\.\.\.$/m, "a mandatory finding was cut");
         for (const l of text) assert.ok(l.length <= screen.columns, `${stack}: ${l.length} columns: ${l}`);
         assert.match(text[1]!, found.length ? /^Policies: FAIL, 20 mandatory violations/ : /^Policies: PASS/);
         assert.match(text[2]!, /^Cost: /);
@@ -256,6 +268,27 @@ describe("offline plan", function () {
       assert.match(r.stderr, /autoscaling:services\.api-gateway\.maxReplicas = 40: over the ResourceQuota of namespace pyairtable-api \(80 pods/);
       assert.match(r.stderr, /api-gateway can be at most 29/);
       assert.equal(r.stdout, "");
+    });
+
+    it("placeholders left in a prod stack: warnings name them, a documentation CIDR on a public endpoint fails the plan (exit 3) naming the setting", () => {
+      const dir = mutatedProject("prod", "copied", (c) => {
+        c["autoscaling:monitoring"].runbookBaseUrl = "https://git.example.invalid/pyairtable/blob/main/docs/runbook.md";
+        c["autoscaling:cluster"].endpointPublicAccess = true;
+        c["autoscaling:cluster"].publicAccessCidrs = ["203.0.113.0/24"];
+      });
+      // Judged with prod's policy config.
+      fs.mkdirSync(path.join(dir, "policies", "config"), { recursive: true });
+      fs.copyFileSync(path.join(repoRoot, "policies", "config", "prod.json"), path.join(dir, "policies", "config", "copied.json"));
+      const r = runPlanCli(["--stack", "copied", "--project-dir", dir]);
+      assert.equal(r.status, 3, `exit ${r.status}\n${r.stderr}`);
+      assert.match(r.stderr, /^warning: \[runtime\] autoscaling:monitoring\.runbookBaseUrl = "https:\/\/git\.example\.invalid\/[^"]*" looks like a placeholder: the \.invalid top-level domain never resolves/m);
+      assert.match(r.stderr, /^warning: \[runtime\] autoscaling:cluster\.publicAccessCidrs\[0\] = "203\.0\.113\.0\/24" looks like a placeholder/m);
+      assert.match(r.stderr, /^error: 1 mandatory policy violation: eks-public-access-cidrs-not-placeholders$/m);
+      // The finding, whole (wrapped, not cut), with the setting and the range.
+      const report = r.stdout.replace(/\n\s+/g, " ");
+      assert.match(report, /mandatory \[eks-public-access-cidrs-not-placeholders\] pyairtable-prod-cluster-eks: EKS cluster pyairtable-prod-cluster-eks: autoscaling:cluster\.publicAccessCidrs lists 203\.0\.113\.0\/24, a documentation range \(TEST-NET-3, RFC 5737\)[^\n]* reach the API from inside the VPC\./);
+      // With the endpoint public, the operators' CIDRs are no longer a step to do.
+      assert.doesNotMatch(r.stdout, /The API endpoint is private/);
     });
 
     it("a bad saved plan (--input) names the saved plan as the cause, exit 2", () => {

@@ -79,6 +79,8 @@ describe("security groups for pods", function () {
     assert.deepEqual(objects.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort(), [
       "keda/keda-operator-data-store-client",
       "pyairtable-api/api-services-data-store-client",
+      // The automation service, client of its own database (components/automationDatabase.ts).
+      "pyairtable-automation/automation-service-data-store-client",
       "pyairtable-data/pgbouncer-data-store-client",
       "pyairtable-workers/worker-services-data-store-client",
     ]);
@@ -86,7 +88,9 @@ describe("security groups for pods", function () {
       const result = validateManifest(o);
       assert.ok(result.ok, JSON.stringify(result));
       const ids = (o as R).spec.securityGroups.groupIds as string[];
-      assert.deepEqual(ids, [`pyairtable-prod-data-clients-${String(o.metadata.name).replace(/-data-store-client$/, "")}-id`, "sg-pyairtable-prod-cluster-eks-cluster"]);
+      const key = String(o.metadata.name).replace(/-data-store-client$/, "");
+      const groups = key === "automation-service" ? "pyairtable-prod-automation-db-clients" : "pyairtable-prod-data-clients";
+      assert.deepEqual(ids, [`${groups}-${key}-id`, "sg-pyairtable-prod-cluster-eks-cluster"]);
     }
     // The schema really judges: a policy without groups is refused.
     const broken = structuredClone(objects[0]) as R;
@@ -119,10 +123,13 @@ describe("security groups for pods", function () {
   it("prod: the policies exist before the pods they select (PgBouncer Deployment, KEDA release; manifest apply order)", () => {
     const p = plans.prod!;
     const policies = p.resources.filter((r) => r.type === sgpType).map((r) => r.urn);
-    assert.equal(policies.length, 4);
+    assert.equal(policies.length, 5);
     const pgb = byUrn(p, "kubernetes:apps/v1:Deployment::pyairtable-prod-addons-pgbouncer");
     const keda = byUrn(p, "kubernetes:helm.sh/v3:Release::pyairtable-prod-addons-keda");
-    for (const dependent of [pgb, keda]) for (const urn of policies) assert.ok(dependent.dependencies?.includes(urn), `${dependent.name} does not wait for ${urn}`);
+    const platformPolicies = policies.filter((urn) => !urn.includes("automation-db"));
+    for (const dependent of [pgb, keda]) for (const urn of platformPolicies) assert.ok(dependent.dependencies?.includes(urn), `${dependent.name} does not wait for ${urn}`);
+    const automation = byUrn(p, "kubernetes:apps/v1:Deployment::pyairtable-prod-automation-deployment");
+    for (const urn of policies.filter((u) => u.includes("automation-db"))) assert.ok(automation.dependencies?.includes(urn), `the automation service does not wait for ${urn}`);
     assert.ok(applyOrder.indexOf("SecurityGroupPolicy") < applyOrder.indexOf("Deployment"));
     assert.ok(applyOrder.indexOf("SecurityGroupPolicy") > applyOrder.indexOf("Namespace"));
   });

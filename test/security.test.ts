@@ -120,14 +120,15 @@ describe("security controls", function () {
       });
     }
 
-    it("only the data namespace reaches Aurora; PgBouncer admits only its client namespaces", () => {
+    it("only the data namespace (and the automation service, to its own database) reaches PostgreSQL; PgBouncer admits only its client namespaces", () => {
       const egressPorts = (ns: (typeof applicationNamespaces)[number]) =>
         namespaceNetworkPolicies(ns, ctx, pgbLabels).flatMap((p) => (p.spec.egress as R[] | undefined) ?? []).filter((e) => e.to?.some((t: R) => t.ipBlock?.cidr === ctx.vpcCidr)).flatMap((e) => e.ports.map((p: R) => p.port));
       assert.deepEqual(egressPorts(namespaces.data), [5432]);
       for (const ns of [namespaces.api, namespaces.workers]) {
         assert.deepEqual(egressPorts(ns).sort(), [443, 6379, 9098]);
       }
-      assert.deepEqual(egressPorts(namespaces.automation), [443], "the Kubernetes API endpoint only");
+      // Its own Aurora cluster (session advisory lock: not through PgBouncer) and the Kubernetes API endpoint.
+      assert.deepEqual(egressPorts(namespaces.automation).sort(), [443, 5432]);
       const clients = namespaceNetworkPolicies(namespaces.data, ctx, pgbLabels).find((p) => p.metadata.name === "allow-pgbouncer-clients")!;
       const from = (clients.spec.ingress as R[])[0].from.map((f: R) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]);
       assert.deepEqual(from, [namespaces.api, namespaces.workers, namespaces.automation]);

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { configNamespace, parseSettings, settingsWarnings, type PlatformSettings, type RawConfig } from "./settings";
+import { placeholderWarnings } from "./placeholders";
 
 /**
  * Reads and validates the running stack's settings. Throws SettingsError before anything is
@@ -17,6 +18,9 @@ export function loadSettingsFromRuntime(asOf: Date = new Date()): PlatformSettin
   const secret = new Set(Object.keys(all).filter(isSecretConfigKey));
   const settings = parseSettings(pulumi.getStack(), rawConfigFromRuntimeConfig(all, secret));
   for (const warning of settingsWarnings(settings, asOf)) void pulumi.log.warn(warning);
+  // Plain values only: a secret's value is never read into a message.
+  const plain = Object.fromEntries(Object.entries(all).filter(([k]) => !secret.has(k)).map(([k, v]) => [k, decodeConfigValue(v)]));
+  for (const warning of placeholderWarnings(plain)) void pulumi.log.warn(warning);
   return settings;
 }
 

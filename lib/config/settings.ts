@@ -131,10 +131,17 @@ const clusterSchema = strict({
   kubernetesVersion: z.enum(eksCalendarVersions as [string, ...string[]], {
     error: `must be a Kubernetes minor version in the EKS calendar (lib/catalog/eksVersions.ts), as a string: ${eksCalendarVersions.join(", ")}`,
   }),
-  /** Whether the API server endpoint is reachable from the internet (restricted by publicAccessCidrs). */
-  endpointPublicAccess: bool,
-  /** CIDR blocks allowed to reach the public endpoint. */
-  publicAccessCidrs: z.array(cidr, { error: "must be a list of IPv4 CIDR blocks" }),
+  /**
+   * Whether the API server endpoint is also reachable from the internet (restricted by
+   * publicAccessCidrs). Default false: private only, reached from inside the VPC (README, "Reaching
+   * the private API endpoint"). Opt in with the operators' egress ranges.
+   */
+  endpointPublicAccess: bool.default(false),
+  /**
+   * CIDR blocks allowed to reach the public endpoint (the operators' egress ranges). Default none.
+   * The policy pack refuses documentation ranges (RFC 5737) and 0.0.0.0/0 here in prod.
+   */
+  publicAccessCidrs: z.array(cidr, { error: "must be a list of IPv4 CIDR blocks" }).default([]),
   /** Control-plane log retention, days. */
   logRetentionDays: retention,
   /** The managed node group for system add-ons (Karpenter itself, CoreDNS, monitoring). */
@@ -281,6 +288,23 @@ const budgetsSchema = strict({
   emergencyPercent: intIn(1, 100),
   /** Cost Anomaly Detection: alert when an anomaly's total impact exceeds this, USD. */
   anomalyImpactUsd: numberIn(1, 100_000),
+  /**
+   * Who activates the `environment` cost allocation tag the budgets filter on (account-wide, payer
+   * account only). `automation` (default): the automation service activates it as soon as AWS lists
+   * the key (up to 24 h after the first tagged resource; nothing can activate it sooner), then keeps it
+   * active. `stack`: an `aws.costexplorer.CostAllocationTag` resource of this stack (only once AWS
+   * lists the key: on a first deploy its creation fails). `payer-account`: activated by the
+   * organization's management account (member accounts cannot); the plan lists it as a human step.
+   */
+  costAllocationTagActivation: oneOf(["automation", "stack", "payer-account"]).default("automation"),
+});
+
+const monitoringSchema = strict({
+  /**
+   * Absolute http(s) URL of docs/runbook.md as published (no #fragment): every alert's `runbook_url`
+   * is this plus `#<anchor>`. The plan warns about a placeholder (`.invalid`, example domains).
+   */
+  runbookBaseUrl: matching(/^https?:\/\/[^\s#]+$/, "an absolute http(s) URL without a #fragment, e.g. https://github.com/<org>/pyairtable-autoscaling/blob/main/docs/runbook.md"),
 });
 
 const schedulesSchema = strict({
@@ -373,6 +397,7 @@ const settingsObjectSchema = z.strictObject(
       schedules: schedulesSchema,
       workloads: workloadsSchema,
       automation: automationSchema,
+      monitoring: monitoringSchema,
       services: servicesSchema,
     },
   { error: "must be a map of settings" },
@@ -403,6 +428,7 @@ export type ScheduleSettings = PlainSettings["schedules"];
 export type ServiceReplicaSettings = PlainSettings["services"];
 export type WorkloadSettings = PlainSettings["workloads"];
 export type AutomationSettings = PlainSettings["automation"];
+export type MonitoringSettings = PlainSettings["monitoring"];
 
 /** Secret values are kept apart from plain settings, so nothing logs them by accident. */
 export interface PlatformSettings extends PlainSettings {

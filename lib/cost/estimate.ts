@@ -115,7 +115,7 @@ export function resolveUsageAssumptions(environment: Environment, overrides: Par
 /** Rows of the design's cost tables a line belongs to (see data/design-cost-table.json). */
 export const costCategories = [
   "eks", "nodes-on-demand", "nodes-spot", "aurora", "elasticache", "msk", "opensearch", "alb", "nat",
-  "public-ipv4", "cloudwatch", "s3", "data-transfer", "lambda", "sns-sqs", "kms", "budgets",
+  "public-ipv4", "cloudwatch", "s3", "data-transfer", "lambda", "sns-sqs", "kms", "budgets", "automation-database",
 ] as const;
 export type CostCategory = (typeof costCategories)[number];
 
@@ -202,6 +202,8 @@ export const freeResourceTypes: Readonly<Record<string, string>> = {
   "aws:budgets/budget:Budget": "budgets without actions are free (AWS Budgets price list, S6)",
   "aws:costexplorer/anomalyMonitor:AnomalyMonitor": "Cost Anomaly Detection is free",
   "aws:costexplorer/anomalySubscription:AnomalySubscription": "Cost Anomaly Detection is free",
+  "aws:costexplorer/costAllocationTag:CostAllocationTag": "activating a cost allocation tag is free",
+  "aws:sesv2/emailIdentity:EmailIdentity": "SES identities are free (alert e-mails bill per message, USD 0.10 per 1,000: negligible, not priced)",
   "aws:kms/alias:Alias": "aliases are free (keys are priced)",
   "aws:appautoscaling/target:Target": "Application Auto Scaling is free (capacity it adds is priced on the scaled resource)",
   "aws:appautoscaling/policy:Policy": "Application Auto Scaling is free",
@@ -525,6 +527,16 @@ function rdsClusterOf(p: Pricing): PlannedResource | undefined {
   );
 }
 
+/**
+ * The automation service's own Aurora cluster (components/automationDatabase.ts, `purpose` tag
+ * `automation-state`): priced apart from the platform database, whose usage assumptions do not fit
+ * it. Assumptions: its load (a leader-lock check every 15 s, a few writes a minute) keeps it at its
+ * minimum capacity; its state (decisions, metric samples, forecasts) stays within 2 GB with about
+ * 1 million I/O requests a month.
+ */
+export const automationDatabaseAssumptions = { purposeTag: "automation-state", storageGb: 2, ioMillionRequests: 1 } as const;
+const isAutomationDatabase = (cluster: PlannedResource | undefined) => str(obj(cluster?.inputs.tags)?.purpose) === automationDatabaseAssumptions.purposeTag;
+
 function auroraInstance(p: Pricing): void {
   const i = p.r.inputs;
   if (str(i.instanceClass) !== "db.serverless") return p.cannot(`instance class ${String(i.instanceClass)}: only Aurora Serverless v2 (db.serverless) is priced`);
@@ -534,14 +546,17 @@ function auroraInstance(p: Pricing): void {
   const max = num(scaling?.maxCapacity);
   if (!cluster || min === undefined || max === undefined) return p.cannot("the cluster's serverlessv2ScalingConfiguration (ACU range) is not in the plan");
   const a = p.ctx.assumptions;
-  const acu = Number(
+  const automation = isAutomationDatabase(cluster);
+  const acu = automation ? min : Number(
     (a.auroraAverageAcu !== undefined ? Math.min(max, Math.max(min, a.auroraAverageAcu)) : min + a.auroraAverageAcuFraction * (max - min)).toFixed(6),
   );
-  const how = a.auroraAverageAcu !== undefined ? `assumed average, range ${min}-${max} ACU` : `average = ${min} + ${formatQuantity(a.auroraAverageAcuFraction)} x (${max} - ${min})`;
+  const how = automation
+    ? `the automation service's database at its minimum, range ${min}-${max} ACU`
+    : a.auroraAverageAcu !== undefined ? `assumed average, range ${min}-${max} ACU` : `average = ${min} + ${formatQuantity(a.auroraAverageAcuFraction)} x (${max} - ${min})`;
   const tier = num(i.promotionTier);
   p.line({
     line: "ACU",
-    category: "aurora",
+    category: automation ? "automation-database" : "aurora",
     quantity: acu,
     quantityUnit: "ACU",
     what: `ACU (${how})`,
@@ -563,12 +578,14 @@ function auroraCluster(p: Pricing): void {
     ? `read-replica auto scaling (${String(replicaTarget.inputs.minCapacity)}-${String(replicaTarget.inputs.maxCapacity)} replicas) adds no fixed cost: replicas it adds bill per ACU-hour while they run`
     : undefined;
   const iopt = str(i.storageType) === "aurora-iopt1";
+  const automation = isAutomationDatabase(p.r);
+  const category = automation ? "automation-database" : "aurora";
   p.line({
     line: "storage (assumption)",
-    category: "aurora",
-    quantity: a.auroraStorageGb,
+    category,
+    quantity: automation ? automationDatabaseAssumptions.storageGb : a.auroraStorageGb,
     quantityUnit: "GB-month",
-    what: "GB storage (assumption auroraStorageGb)",
+    what: automation ? "GB storage (automation database assumption)" : "GB storage (assumption auroraStorageGb)",
     priceKey: iopt ? "aurora.ioOptimized.storage.gbMonth" : "aurora.storage.gbMonth",
     hourly: false,
     note: replicas,
@@ -576,10 +593,10 @@ function auroraCluster(p: Pricing): void {
   if (!iopt) {
     p.line({
       line: "I/O (assumption)",
-      category: "aurora",
-      quantity: a.auroraIoMillionRequests,
+      category,
+      quantity: automation ? automationDatabaseAssumptions.ioMillionRequests : a.auroraIoMillionRequests,
       quantityUnit: "million requests",
-      what: "million I/O requests (assumption auroraIoMillionRequests)",
+      what: automation ? "million I/O requests (automation database assumption)" : "million I/O requests (assumption auroraIoMillionRequests)",
       priceKey: "aurora.io.millionRequests",
       hourly: false,
     });

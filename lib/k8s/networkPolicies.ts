@@ -52,7 +52,8 @@ export type DataStore = "postgres" | "redis" | "kafka" | "openSearch";
 /**
  * Which namespace reaches what. Services in `pyairtable-api` and `pyairtable-workers` use Redis
  * (queues, cache), Kafka (saga and analytics events) and OpenSearch (search), and PostgreSQL through
- * PgBouncer; only PgBouncer's namespace reaches Aurora itself.
+ * PgBouncer; only PgBouncer's namespace reaches the platform's Aurora itself (the automation namespace
+ * reaches its own database on the same port; the platform cluster's security group does not admit it).
  */
 export const namespaceAccess: Readonly<Record<ApplicationNamespaceName, {
   /** Data stores reached directly (TCP to VPC addresses on the store's port). */
@@ -74,8 +75,10 @@ export const namespaceAccess: Readonly<Record<ApplicationNamespaceName, {
   [namespaces.workers]: { dataStores: ["redis", "kafka", "openSearch"], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: false, prometheus: false },
   // PgBouncer: clients in, Aurora out, nothing else.
   [namespaces.data]: { dataStores: ["postgres"], pgbouncer: false, internetHttps: false, intraNamespace: false, kubernetesApi: false, prometheus: false },
-  // The automation service: Pulumi state (S3), Cost Explorer, SQS, STS; the Kubernetes API; Prometheus; its PostgreSQL.
-  [namespaces.automation]: { dataStores: [], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: true, prometheus: true },
+  // The automation service: Pulumi state (S3), Cost Explorer, SQS, STS; the Kubernetes API; Prometheus;
+  // its own PostgreSQL directly (a session-level advisory lock elects the leader: PgBouncer's
+  // transaction pooling cannot carry it; components/automationDatabase.ts).
+  [namespaces.automation]: { dataStores: ["postgres"], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: true, prometheus: true },
 };
 
 /** Namespaces whose pods connect to PgBouncer. */

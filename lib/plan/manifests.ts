@@ -22,6 +22,8 @@ export const applyOrder = [
   "ServiceAccount",
   "Secret",
   "ConfigMap",
+  // Renders a Secret the pods read: before the Deployments.
+  "ExternalSecret",
   "ClusterTriggerAuthentication",
   "TriggerAuthentication",
   "EC2NodeClass",

@@ -87,7 +87,11 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, partit
     case "aws:eks/nodeGroup:NodeGroup":
       return { ...base, resources: [{ autoscalingGroups: [{ name: `eks-${args.name}-asg` }], remoteAccessSecurityGroupId: "" }] };
     case "aws:rds/cluster:Cluster":
-      return { ...base, clusterIdentifier: args.inputs.clusterIdentifier ?? args.name, endpoint: `${args.name}.cluster.${region}.rds.amazonaws.com`, readerEndpoint: `${args.name}.cluster-ro.${region}.rds.amazonaws.com` };
+      return {
+        ...base, clusterIdentifier: args.inputs.clusterIdentifier ?? args.name, endpoint: `${args.name}.cluster.${region}.rds.amazonaws.com`, readerEndpoint: `${args.name}.cluster-ro.${region}.rds.amazonaws.com`,
+        // RDS-managed master password: the secret RDS creates (its name starts with rds!cluster-).
+        ...(args.inputs.manageMasterUserPassword ? { masterUserSecrets: [{ secretArn: `arn:${partition}:secretsmanager:${region}:${accountId}:secret:rds!cluster-${args.name}-AbCdEf`, secretStatus: "active", kmsKeyId: args.inputs.masterUserSecretKmsKeyId ?? "" }] } : {}),
+      };
     case "aws:elasticache/replicationGroup:ReplicationGroup":
       return { ...base, configurationEndpointAddress: `${args.name}.cache.amazonaws.com`, primaryEndpointAddress: `${args.name}.cache.amazonaws.com` };
     case "aws:msk/cluster:Cluster":

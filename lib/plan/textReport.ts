@@ -11,9 +11,25 @@ import { formatUsd } from "../cost/prices";
 import type { PlannedResource } from "./mockRuntime";
 import { capacityFigures, formatResourceCount, formatTable, resourceCount, resourcesByComponent } from "./summary";
 import { groupViolations } from "./review";
+import type { HumanStep } from "./humanSteps";
 
 /** The screen the default report fits (the acceptance: at most 60 lines of at most 120 columns). */
-export const screen = { lines: 60, columns: 120, npmBannerLines: 4 } as const;
+/**
+ * The stages the plan command reports on stderr while it runs, one line each when it starts
+ * (`plan: [2/4] ...`): the wait is 40-70 s, and a log shows where it went.
+ */
+export const planStages = {
+  settings: "checking the stack file and its settings",
+  program: "running index.ts under the Pulumi mock runtime (the policy pack starts alongside)",
+  savedPlan: "reading the saved plan (the policy pack starts alongside)",
+  policies: "the policy pack judging the planned resources",
+  report: "pricing the plan and writing the report",
+} as const;
+/** Stages one run prints (program or saved plan: one of the two). */
+export const planStageCount = 4;
+
+/** The screen the default report fits (the acceptance: at most 60 lines of at most 120 columns, npm's banner and the progress lines included). */
+export const screen = { lines: 60, columns: 120, npmBannerLines: 4, progressLines: planStageCount } as const;
 
 export interface TextReportInput {
   readonly stack: string;
@@ -30,6 +46,8 @@ export interface TextReportInput {
   readonly estimate: CostEstimate;
   readonly comparison: DesignComparison;
   readonly placeholderKeys: readonly string[];
+  /** What only a person can do for this stack (lib/plan/humanSteps.ts). */
+  readonly humanSteps: readonly HumanStep[];
   readonly verbose: boolean;
 }
 
@@ -102,7 +120,9 @@ export function keyCapacity(resources: readonly PlannedResource[]): string[] {
   const pools = ofType(resources, "kubernetes:karpenter.sh/v1:NodePool");
   if (pools.length) out.push(`Karpenter up to ${pools.reduce((s, p) => s + Number(p.spec?.limits?.nodes ?? 0), 0)} nodes in ${plural(pools.length, "NodePool")}`);
   for (const db of ofType(resources, "aws:rds/cluster:Cluster")) {
-    out.push(`Aurora ${db.serverlessv2ScalingConfiguration?.minCapacity}-${db.serverlessv2ScalingConfiguration?.maxCapacity} ACU`);
+    // The automation service's own small cluster (purpose tag) is named as such.
+    const what = db.tags?.purpose === "automation-state" ? "automation DB" : "Aurora";
+    out.push(`${what} ${db.serverlessv2ScalingConfiguration?.minCapacity}-${db.serverlessv2ScalingConfiguration?.maxCapacity} ACU`);
   }
   for (const rg of ofType(resources, "aws:elasticache/replicationGroup:ReplicationGroup")) {
     out.push(rg.numNodeGroups ? `Redis ${rg.numNodeGroups} shards x ${rg.nodeType}` : `Redis ${rg.numCacheClusters ?? 1} x ${rg.nodeType}`);
@@ -118,21 +138,40 @@ export function keyCapacity(resources: readonly PlannedResource[]): string[] {
   return out;
 }
 
-/** One line per mandatory violation, then one per other policy, cut to `room` lines (the rest counted). */
+/**
+ * Findings in at most `room` lines: every mandatory violation whole (wrapped, never cut: the number
+ * that explains it is often at the end), then one line per other policy (cut to the width). What
+ * does not fit is counted on the last line.
+ */
 function violationLines(violations: readonly Violation[], room: number): string[] {
-  const out: string[] = [];
+  const entries: string[][] = [];
   for (const [level, list] of groupViolations(violations)) {
     if (level === "mandatory") {
-      for (const v of list) out.push(fit(`  mandatory [${v.policy}] ${v.urn.split("::").pop()}: ${v.message}`));
+      for (const v of list) entries.push(wrapText(`  mandatory [${v.policy}] ${v.urn.split("::").pop()}: ${v.message}`, 6));
     } else {
       const byPolicy = new Map<string, Violation[]>();
       for (const v of list) byPolicy.set(v.policy, [...(byPolicy.get(v.policy) ?? []), v]);
-      for (const [policy, vs] of byPolicy) out.push(fit(`  ${level} [${policy}] ${plural(vs.length, "resource")}: ${vs[0]!.message}`));
+      for (const [policy, vs] of byPolicy) entries.push([fit(`  ${level} [${policy}] ${plural(vs.length, "resource")}: ${vs[0]!.message}`)]);
     }
   }
-  if (out.length <= room) return out;
-  const shown = out.slice(0, Math.max(0, room - 1));
-  return [...shown, `  ... and ${out.length - shown.length} more lines of findings (--verbose lists every one)`];
+  const total = entries.reduce((n, e) => n + e.length, 0);
+  if (total <= room) return entries.flat();
+  const out: string[] = [];
+  let shown = 0;
+  for (const e of entries) {
+    if (out.length + e.length > room - 1) break;
+    out.push(...e);
+    shown++;
+  }
+  return [...out, `  ... and ${entries.length - shown} more findings (--verbose lists every one)`];
+}
+
+/** The steps only a person can do, wrapped: `before`/`after` the first `pulumi up`. */
+function humanStepLines(steps: readonly HumanStep[]): string[] {
+  if (steps.length === 0) return [];
+  const out = [`Only a person can do (${steps.length}; everything else is code):`];
+  steps.forEach((step, i) => out.push(...wrapText(`  ${i + 1}. ${step.text.replace(/`/g, "")}`, 5)));
+  return out;
 }
 
 /** The default report, or with `verbose` the full one. */
@@ -148,7 +187,8 @@ export function formatTextReport(r: TextReportInput): string[] {
 
   if (!r.verbose) {
     const findingsAt = out.length;
-    const figures = capacityFigures(r.resources).filter((f) => !/^(HPA|ScaledObject) /.test(f.figure));
+    // The screen's rows go to what exists: features that are off, and the budgets (in the Cost line), only in --verbose.
+    const figures = capacityFigures(r.resources).filter((f) => !/^(HPA|ScaledObject) /.test(f.figure) && f.area !== "cost" && !/^(none|off|0-0)$/.test(f.value));
     out.push("", "Capacity (read from the planned resources' inputs)");
     out.push(...indent(formatTable(figures.map((f) => [f.area, f.figure, f.value]), ["area", "figure", "value"])).split("\n").map((l) => fit(l)));
     out.push("");
@@ -158,20 +198,14 @@ export function formatTextReport(r: TextReportInput): string[] {
     if (deltas.length) {
       out.push(...wrapItems("Against the design's table: ", deltas.slice(0, 6).map((row) => `${row.item} ${row.deltaUsd > 0 ? "+" : ""}${formatUsd(row.deltaUsd)}`)));
     }
-    const groups = resourcesByComponent([...r.resources]);
-    // The add-on components share their composer's name (their children keep their URNs): the type tells them apart.
-    const nameCount = new Map<string, number>();
-    for (const g of groups) nameCount.set(g.name, (nameCount.get(g.name) ?? 0) + 1);
-    const label = (g: (typeof groups)[number]) => {
-      const base = short(g.name) || g.name;
-      return (nameCount.get(g.name) ?? 0) > 1 ? `${base}/${g.type.split(":").pop()}` : base;
-    };
-    out.push(...wrapItems("Resources by component: ", groups.map((g) => `${label(g)} ${g.resourceCount}${g.resourceCount === 0 && g.type !== "pulumi:pulumi:Stack" ? ` (${g.type}, remote)` : ""}`)));
-    if (r.placeholderKeys.length) out.push(fit(`Secrets: placeholders stood in for ${r.placeholderKeys.length} secret keys; \`pulumi up\` needs them set with --secret.`));
-    out.push("--verbose: every resource by type, every cost line with its basis, every finding, why each design row differs.");
+    if (r.placeholderKeys.length && !r.humanSteps.some((step) => step.id === "secrets")) out.push(fit(`Secrets: placeholders stood in for ${r.placeholderKeys.length} secret keys; \`pulumi up\` needs them set with --secret.`));
+    out.push(fit("--verbose: resources by component and type, every cost line with its basis, every finding, why each design row differs."));
+    // What only a person can do, right after the verdict (then the findings, if any).
+    const steps = humanStepLines(r.humanSteps);
+    if (steps.length) out.splice(findingsAt, 0, "", ...steps);
     if (r.violations.length) {
-      // Findings right after the verdict, in whatever room the screen has left.
-      const room = screen.lines - screen.npmBannerLines - out.length - 2;
+      // Findings right after the verdict, in whatever room the screen has left (progress lines on stderr included).
+      const room = screen.lines - screen.npmBannerLines - screen.progressLines - out.length - 2;
       out.splice(findingsAt, 0, "", `Findings (${r.violations.length})`, ...violationLines(r.violations, room));
     }
     return out;
@@ -197,6 +231,7 @@ export function formatTextReport(r: TextReportInput): string[] {
     out.push(`  ${level} (${list.length})`);
     for (const v of list) out.push(`    [${v.policy}] ${v.message}`, `        ${v.urn}`);
   }
+  if (r.humanSteps.length) out.push("", ...humanStepLines(r.humanSteps));
   if (r.placeholderKeys.length > 0) {
     out.push("", `Secrets are not decrypted offline; masked placeholders stood in for: ${r.placeholderKeys.join(", ")}.`);
     out.push("`pulumi up` requires them to be set with `pulumi config set --secret <key> <value>`.");

@@ -14,12 +14,12 @@ function checkEndpoint(what: string, publicAccess: unknown, cidrs: unknown[] | t
   // Both @pulumi/eks and the EKS API default the public endpoint to on.
   if (config.allowOpenEndpoint || publicAccess === false || publicAccess === UNKNOWN || cidrs === UNKNOWN) return;
   if (cidrs === undefined || cidrs.length === 0) {
-    reportViolation(`${what}: the public API endpoint is enabled without publicAccessCidrs: EKS opens it to 0.0.0.0/0`);
+    reportViolation(`${what}: the public API endpoint is enabled without publicAccessCidrs (autoscaling:cluster.publicAccessCidrs): EKS opens it to 0.0.0.0/0`);
     return;
   }
   const open = cidrs.filter(isOpenCidr);
   if (open.length > 0) {
-    reportViolation(`${what}: the public API endpoint is open to ${open.join(", ")}; restrict publicAccessCidrs to known networks`);
+    reportViolation(`${what}: the public API endpoint is open to ${open.join(", ")}; restrict autoscaling:cluster.publicAccessCidrs to the operators' networks`);
   }
 }
 

@@ -27,6 +27,7 @@ import { workloadContractAdmission } from "./workloadContractAdmission";
 import { encryptionAtRestWithCustomerKeys } from "./encryptionAtRestWithCustomerKeys";
 import { encryptionInTransit } from "./encryptionInTransit";
 import { eksEndpointRestricted } from "./eksEndpointRestricted";
+import { eksPublicAccessCidrsNotPlaceholders } from "./eksPublicAccessCidrsNotPlaceholders";
 import { eksVersionInStandardSupport } from "./eksVersionInStandardSupport";
 import { productionDatabaseProtection } from "./productionDatabaseProtection";
 import { imdsv2Required } from "./imdsv2Required";
@@ -60,6 +61,7 @@ export const allPolicies: Policies = [
   encryptionAtRestWithCustomerKeys,
   encryptionInTransit,
   eksEndpointRestricted,
+  eksPublicAccessCidrsNotPlaceholders,
   eksVersionInStandardSupport,
   productionDatabaseProtection,
   imdsv2Required,

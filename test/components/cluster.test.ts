@@ -82,8 +82,10 @@ describe("Network, Cluster and ClusterCapacity components", function () {
     assert.match(eks.encryptionConfigKeyArn, /^arn:aws:mock:.*c-eks-secrets/);
     assert.deepEqual(eks.enabledClusterLogTypes, [...controlPlaneLogTypes]);
     assert.equal(eks.endpointPrivateAccess, true);
-    assert.deepEqual(eks.publicAccessCidrs, settings.cluster.publicAccessCidrs);
-    assert.ok(!eks.publicAccessCidrs.includes("0.0.0.0/0"));
+    // Private by default: the shipped prod stack opens no public endpoint and sends no CIDRs.
+    assert.equal(settings.cluster.endpointPublicAccess, false);
+    assert.equal(eks.endpointPublicAccess, false);
+    assert.equal(eks.publicAccessCidrs, undefined);
     assert.equal(eks.createOidcProvider, true);
     assert.equal(eks.skipDefaultNodeGroup, true);
     const keys = resources.filter((r) => r.type === "aws:kms/key:Key");

@@ -15,7 +15,6 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import {
   alertmanagerConfigKey,
-  DEFAULT_RUNBOOK_BASE_URL,
   DEFAULT_SMTP_PASSWORD_FILE,
   Monitoring,
   type MonitoringArgs,
@@ -58,6 +57,7 @@ function argsFor(stack: Stack, overrides: Partial<MonitoringArgs> = {}): Omit<Mo
     alertEmail: s.secrets.alertEmail,
     smtp,
     alertmanagerConfigSecretName: secretName,
+    runbookBaseUrl: s.monitoring.runbookBaseUrl,
     ...overrides,
   };
 }
@@ -154,7 +154,7 @@ describe("Monitoring component", function () {
         assert.equal(rule.apiVersion, "monitoring.coreos.com/v1");
         assert.equal(rule.metadata.namespace, namespaces.monitoring);
         assert.equal(rule.metadata.labels.release, "kube-prometheus-stack");
-        const expected = monitoringRuleGroups({ environment: settings.environment, budgets: settings.budgets, services });
+        const expected = monitoringRuleGroups({ environment: settings.environment, budgets: settings.budgets, services, runbookBaseUrl: settings.monitoring.runbookBaseUrl });
         assert.deepEqual(rule.spec.groups, JSON.parse(JSON.stringify(expected)));
         assert.deepEqual(rule.spec.groups.map((g: Any) => g.name), [
           "pyairtable-autoscaling.scaling", "pyairtable-autoscaling.capacity", "pyairtable-autoscaling.cost", "pyairtable-autoscaling.prediction",
@@ -166,7 +166,9 @@ describe("Monitoring component", function () {
         assert.match(alerts.get("BudgetEmergency")!.expr, new RegExp(`>= ${emergency}\\b`));
         for (const r of alerts.values()) {
           assert.equal(r.labels.environment, stack);
-          assert.ok(r.annotations.runbook_url.startsWith(`${DEFAULT_RUNBOOK_BASE_URL}#`), r.annotations.runbook_url);
+          // The stack setting monitoring.runbookBaseUrl, not a placeholder.
+          assert.ok(r.annotations.runbook_url.startsWith(`${settings.monitoring.runbookBaseUrl}#`), r.annotations.runbook_url);
+          assert.doesNotMatch(r.annotations.runbook_url, /\.invalid\b|example\.(com|org|net)/);
         }
         // Scoped to the catalog's namespaces.
         assert.ok(rule.spec.groups.some((g: Any) => g.rules.some((r: Any) => r.expr.includes("pyairtable-api|pyairtable-workers"))));
@@ -334,7 +336,7 @@ describe("Monitoring component", function () {
   });
 
   describe("files for the offline plan", () => {
-    const groups = monitoringRuleGroups({ environment: "prod", budgets: settingsOf("prod").budgets, services });
+    const groups = monitoringRuleGroups({ environment: "prod", budgets: settingsOf("prod").budgets, services, runbookBaseUrl: settingsOf("prod").monitoring.runbookBaseUrl });
 
     it("renderRuleFile writes the same groups as a Prometheus rule file", () => {
       const text = renderRuleFile(groups);
@@ -401,7 +403,7 @@ describe("Monitoring SES SMTP credentials", function () {
       new Monitoring("m", {
         environment: "prod", provider, services: serviceCatalog.map((x) => ({ name: x.name, namespace: x.namespace })), budgets: s.budgets,
         slackWebhookUrl: "https://hooks.slack.invalid/services/T", alertEmail: "oncall@example.invalid", smtp: {},
-        alertmanagerConfigSecretName: "alertmanager-pyairtable", region: "us-east-1",
+        alertmanagerConfigSecretName: "alertmanager-pyairtable", region: "us-east-1", runbookBaseUrl: s.monitoring.runbookBaseUrl,
       });
     });
     // No policy on the user (CKV_AWS_40): the permission is on a group the user belongs to.
@@ -419,6 +421,10 @@ describe("Monitoring SES SMTP credentials", function () {
     assert.ok(resources.some((r) => r.type === "aws:iam/accessKey:AccessKey"));
     const secret = resources.find((r) => r.type === "kubernetes:core/v1:Secret" && (r.inputs.metadata as any).name === "alertmanager-smtp")!;
     assert.equal(secret.inputs.stringData, "[secret]");
+    // The sender (the secret alert address) is an SES identity of the stack, kept secret in its inputs.
+    const identities = resources.filter((r) => r.type === "aws:sesv2/emailIdentity:EmailIdentity");
+    assert.equal(identities.length, 1);
+    assert.equal(identities[0]!.inputs.emailIdentity, "[secret]");
   });
 
   it("scopes the send permission to the verified identity when smtp.from names it", async () => {
@@ -428,10 +434,13 @@ describe("Monitoring SES SMTP credentials", function () {
       new Monitoring("m", {
         environment: "prod", provider, services: serviceCatalog.map((x) => ({ name: x.name, namespace: x.namespace })), budgets: s.budgets,
         slackWebhookUrl: "https://hooks.slack.invalid/services/T", alertEmail: "oncall@example.invalid", smtp: { from: "alerts@example.com" },
-        alertmanagerConfigSecretName: "alertmanager-pyairtable", region: "us-east-1",
+        alertmanagerConfigSecretName: "alertmanager-pyairtable", region: "us-east-1", runbookBaseUrl: s.monitoring.runbookBaseUrl,
       });
     });
     const policy = resources.find((r) => r.type === "aws:iam/groupPolicy:GroupPolicy")!;
     assert.match(JSON.parse(String(policy.inputs.policy)).Statement[0].Resource, /^arn:aws:ses:us-east-1:\d{12}:identity\/alerts@example\.com$/);
+    // The identity created is the sender's, in plain text (smtp.from is not a secret).
+    const identity = resources.find((r) => r.type === "aws:sesv2/emailIdentity:EmailIdentity")!;
+    assert.equal(identity.inputs.emailIdentity, "alerts@example.com");
   });
 });

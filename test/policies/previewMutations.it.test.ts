@@ -59,7 +59,8 @@ const mutations: Mutation[] = [
   { policy: "scaled-services-have-pdb", what: "api-gateway without its PDB", resources: (rs) => rs.filter((r) => !ofMeta("PodDisruptionBudget", "api-gateway")(r)) },
   { policy: "encryption-at-rest-with-customer-keys", what: "Redis unencrypted at rest", pick: ofType("aws:elasticache/replicationGroup:ReplicationGroup"), change: (i) => (i.atRestEncryptionEnabled = false) },
   { policy: "encryption-in-transit", what: "Redis without TLS", pick: ofType("aws:elasticache/replicationGroup:ReplicationGroup"), change: (i) => (i.transitEncryptionEnabled = false) },
-  { policy: "eks-public-endpoint-restricted", what: "API endpoint open to the internet", pick: ofType("eks:index:Cluster"), change: (i) => (i.publicAccessCidrs = ["0.0.0.0/0"]) },
+  { policy: "eks-public-endpoint-restricted", what: "API endpoint open to the internet", pick: ofType("eks:index:Cluster"), change: (i) => { i.endpointPublicAccess = true; i.publicAccessCidrs = ["0.0.0.0/0"]; } },
+  { policy: "eks-public-access-cidrs-not-placeholders", what: "API endpoint opened to a documentation range", pick: ofType("eks:index:Cluster"), change: (i) => { i.endpointPublicAccess = true; i.publicAccessCidrs = ["203.0.113.0/24"]; } },
   // 1.33 left standard support on 2026-07-29: a violation on every day the pack runs from then on.
   { policy: "eks-version-in-standard-support", what: "the cluster back on Kubernetes 1.33", pick: ofType("eks:index:Cluster"), change: (i) => (i.version = "1.33") },
   { policy: "production-database-protection", what: "Aurora without deletion protection", pick: ofType("aws:rds/cluster:Cluster"), change: (i) => (i.deletionProtection = false) },

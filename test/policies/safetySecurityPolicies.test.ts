@@ -15,12 +15,17 @@ import { scaledServicesHavePdb } from "../../policies/rules/scaledServicesHavePd
 import { encryptionAtRestWithCustomerKeys } from "../../policies/rules/encryptionAtRestWithCustomerKeys";
 import { encryptionInTransit } from "../../policies/rules/encryptionInTransit";
 import { eksEndpointRestricted } from "../../policies/rules/eksEndpointRestricted";
+import { eksPublicAccessCidrsNotPlaceholders } from "../../policies/rules/eksPublicAccessCidrsNotPlaceholders";
 import { productionDatabaseProtection } from "../../policies/rules/productionDatabaseProtection";
 import { imdsv2Required } from "../../policies/rules/imdsv2Required";
 import { s3PublicAccessBlocked } from "../../policies/rules/s3PublicAccessBlocked";
 import { kmsKeyRotation } from "../../policies/rules/kmsKeyRotation";
 import { loggingEnabled } from "../../policies/rules/loggingEnabled";
-import { loadStackSettings, stacks } from "../support/stacks";
+import { loadStackSettings, repoRoot, stacks } from "../support/stacks";
+import { loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
+
+/** The shipped policy config of a stack (policies/config/<stack>.json). */
+const packConfig = (stack: "prod" | "dev") => loadPolicyConfig(policyConfigPath(repoRoot, stack));
 
 type Inputs = Record<string, any>;
 type Policy = Parameters<typeof evaluatePolicies>[0][number];
@@ -230,10 +235,29 @@ describe("safety and security policies", function () {
     });
 
     it("eks-public-endpoint-restricted catches an open endpoint in the real stack", async () => {
-      const resources = mutated("dev", { "eks:index:Cluster": (i) => { i.publicAccessCidrs = ["0.0.0.0/0"]; } });
+      const resources = mutated("dev", { "eks:index:Cluster": (i) => { i.endpointPublicAccess = true; i.publicAccessCidrs = ["0.0.0.0/0"]; } });
       assert.deepEqual(await messages(eksEndpointRestricted, resources, proposedConfig.dev), [
-        "EKS cluster pyairtable-dev-cluster-eks: the public API endpoint is open to 0.0.0.0/0; restrict publicAccessCidrs to known networks",
+        "EKS cluster pyairtable-dev-cluster-eks: the public API endpoint is open to 0.0.0.0/0; restrict autoscaling:cluster.publicAccessCidrs to the operators' networks",
       ]);
+    });
+
+    it("in the shipped stacks opened with the former placeholder: prod fails (mandatory), dev warns (advisory)", async () => {
+      for (const stack of stacks) {
+        const resources = mutated(stack, { "eks:index:Cluster": (i) => { i.endpointPublicAccess = true; i.publicAccessCidrs = ["203.0.113.0/24"]; } });
+        const found = await evaluatePolicies([eksPublicAccessCidrsNotPlaceholders], resources, packConfig(stack));
+        assert.equal(found.length, 1, stack);
+        assert.equal(found[0]!.enforcementLevel, stack === "prod" ? "mandatory" : "advisory");
+        assert.match(found[0]!.message, /autoscaling:cluster\.publicAccessCidrs lists 203\.0\.113\.0\/24, a documentation range/);
+      }
+    });
+
+    it("both shipped stacks keep the API endpoint private (no placeholder CIDRs to replace)", () => {
+      for (const stack of stacks) {
+        const cluster = plans[stack]!.resources.find((r) => r.type === "eks:index:Cluster")!;
+        assert.equal(cluster.inputs.endpointPublicAccess, false, stack);
+        assert.equal(cluster.inputs.endpointPrivateAccess, true, stack);
+        assert.equal(cluster.inputs.publicAccessCidrs, undefined, stack);
+      }
     });
   });
 
@@ -582,9 +606,9 @@ describe("safety and security policies", function () {
         resource("eks:index:Cluster", "defaults", {}),
         resource("aws:eks/cluster:Cluster", "ipv6", { vpcConfig: { subnetIds: [], publicAccessCidrs: ["::/0"] } }),
       ]), [
-        "EKS cluster open: the public API endpoint is open to 0.0.0.0/0; restrict publicAccessCidrs to known networks",
-        "EKS cluster defaults: the public API endpoint is enabled without publicAccessCidrs: EKS opens it to 0.0.0.0/0",
-        "EKS cluster ipv6: the public API endpoint is open to ::/0; restrict publicAccessCidrs to known networks",
+        "EKS cluster open: the public API endpoint is open to 0.0.0.0/0; restrict autoscaling:cluster.publicAccessCidrs to the operators' networks",
+        "EKS cluster defaults: the public API endpoint is enabled without publicAccessCidrs (autoscaling:cluster.publicAccessCidrs): EKS opens it to 0.0.0.0/0",
+        "EKS cluster ipv6: the public API endpoint is open to ::/0; restrict autoscaling:cluster.publicAccessCidrs to the operators' networks",
       ]);
     });
 
@@ -592,6 +616,51 @@ describe("safety and security policies", function () {
       const open = resource("eks:index:Cluster", "open", { publicAccessCidrs: ["0.0.0.0/0"] });
       assert.deepEqual(await messages(eksEndpointRestricted, [open], { "eks-public-endpoint-restricted": { allowOpenEndpoint: true } }), []);
     });
+  });
+
+  describe("eks-public-access-cidrs-not-placeholders", () => {
+    const doc = (cidr: string, range: string) =>
+      `EKS cluster docs: autoscaling:cluster.publicAccessCidrs lists ${cidr}, a documentation range (${range}) no operator's network uses: ` +
+      "the public API endpoint would admit nobody who needs it. List the operators' egress ranges, or leave endpointPublicAccess off (the default) and reach the API from inside the VPC.";
+
+    it("metadata: mandatory by default, high severity; prod keeps it mandatory, dev only warns", () => {
+      assert.equal(eksPublicAccessCidrsNotPlaceholders.name, "eks-public-access-cidrs-not-placeholders");
+      assert.equal(eksPublicAccessCidrsNotPlaceholders.enforcementLevel, "mandatory");
+      assert.equal(eksPublicAccessCidrsNotPlaceholders.severity, "high");
+      assert.match(eksPublicAccessCidrsNotPlaceholders.remediationSteps!, /autoscaling:cluster\.publicAccessCidrs/);
+      assert.equal((packConfig("prod")["eks-public-access-cidrs-not-placeholders"] as { enforcementLevel?: string } | undefined)?.enforcementLevel, "mandatory");
+      assert.equal((packConfig("dev")["eks-public-access-cidrs-not-placeholders"] as { enforcementLevel?: string } | undefined)?.enforcementLevel, "advisory");
+    });
+
+    it("passes a private endpoint (whatever CIDRs are left over), real egress ranges and a range that only contains a documentation block", async () => {
+      assert.deepEqual(await messages(eksPublicAccessCidrsNotPlaceholders, [
+        resource("eks:index:Cluster", "private", { endpointPublicAccess: false, publicAccessCidrs: ["203.0.113.0/24"] }),
+        resource("eks:index:Cluster", "office", { endpointPublicAccess: true, publicAccessCidrs: ["18.204.12.0/24", "52.95.110.1/32"] }),
+        resource("eks:index:Cluster", "wide", { endpointPublicAccess: true, publicAccessCidrs: ["203.0.0.0/16"] }),
+        resource("aws:eks/cluster:Cluster", "plain", { vpcConfig: { subnetIds: [], endpointPublicAccess: true, publicAccessCidrs: ["100.24.0.0/13"] } }),
+      ]), []);
+    });
+
+    it("refuses the CIDRs the config lists as placeholders too; a bad config is rejected", async () => {
+      const found = await messages(eksPublicAccessCidrsNotPlaceholders, [
+        resource("eks:index:Cluster", "old", { endpointPublicAccess: true, publicAccessCidrs: ["18.204.12.0/24", "52.95.110.1/32"] }),
+      ], { "eks-public-access-cidrs-not-placeholders": { extraPlaceholderCidrs: ["52.95.110.1/32"] } });
+      assert.deepEqual(found.map((m) => m.split(":").slice(0, 3).join(":")), ["EKS cluster old: autoscaling:cluster.publicAccessCidrs lists 52.95.110.1/32, a placeholder range (extraPlaceholderCidrs of the policy config) no operator's network uses"]);
+      assert.throws(() => resolvePolicyConfig(eksPublicAccessCidrsNotPlaceholders, { "eks-public-access-cidrs-not-placeholders": { extraPlaceholderCidrs: "10.0.0.0/8" } }), PolicyConfigError);
+    });
+
+    it("reports every documentation range (RFC 5737 and RFC 3849), naming the setting; the @pulumi/eks default (public) counts as public", async () => {
+      assert.deepEqual(await messages(eksPublicAccessCidrsNotPlaceholders, [
+        resource("eks:index:Cluster", "docs", { endpointPublicAccess: true, publicAccessCidrs: ["10.1.0.0/16", "203.0.113.0/24", "198.51.100.7/32"] }),
+        resource("aws:eks/cluster:Cluster", "docs", { vpcConfig: { subnetIds: [], publicAccessCidrs: ["192.0.2.0/25", "2001:db8::/48"] } }),
+      ]), [
+        doc("203.0.113.0/24", "TEST-NET-3, RFC 5737"),
+        doc("198.51.100.7/32", "TEST-NET-2, RFC 5737"),
+        doc("192.0.2.0/25", "TEST-NET-1, RFC 5737"),
+        doc("2001:db8::/48", "IPv6 documentation prefix, RFC 3849"),
+      ]);
+    });
+
   });
 
   describe("production-database-protection", () => {

@@ -1,0 +1,95 @@
+import { strict as assert } from "node:assert";
+import { Client } from "pg";
+import { planStack, type StackPlan } from "../support/plans";
+import { loadStackSettings } from "../support/stacks";
+import { kubernetesObjects } from "../../lib/plan/manifests";
+import { validateManifest } from "../../lib/k8s/schemaValidator";
+import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
+import { repoRoot } from "../support/stacks";
+import { awsSecretsManagerStore, databaseUrlKey } from "../../components/automationDatabase";
+
+type R = Record<string, any>;
+
+/** Go's url.QueryEscape (what ESO's `urlquery` template function applies): unreserved kept, space as +, the rest %XX. */
+function goQueryEscape(s: string): string {
+  return [...Buffer.from(s, "utf8")].map((b) => {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) return c;
+    if (c === " ") return "+";
+    return `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }).join("");
+}
+
+describe("the automation service's database (prod)", function () {
+  this.timeout(300_000);
+  let prod: StackPlan;
+  let dev: StackPlan;
+  before(async () => {
+    prod = await planStack("prod");
+    dev = await planStack("dev");
+  });
+  const ofType = (plan: StackPlan, type: string) => plan.resources.filter((r) => r.type === type);
+  const automationCluster = (plan: StackPlan) => ofType(plan, "aws:rds/cluster:Cluster").find((r) => (r.inputs as R).tags?.purpose === "automation-state");
+
+  it("is its own small Aurora Serverless v2 cluster: database and user `automation`, RDS-managed password, encrypted, protected, no readers", () => {
+    const c = automationCluster(prod)!;
+    assert.ok(c, "no automation cluster");
+    const i = c.inputs as R;
+    assert.deepEqual([i.serverlessv2ScalingConfiguration.minCapacity, i.serverlessv2ScalingConfiguration.maxCapacity], [0.5, 1]);
+    assert.deepEqual([i.databaseName, i.masterUsername, i.manageMasterUserPassword, i.storageEncrypted, i.deletionProtection, i.skipFinalSnapshot], ["automation", "automation", true, true, true, false]);
+    assert.equal(i.engineVersion, loadStackSettings("prod").database.engineVersion);
+    const instances = ofType(prod, "aws:rds/clusterInstance:ClusterInstance").filter((r) => r.parent === c.parent);
+    assert.equal(instances.length, 1, "a writer only");
+    // No read-replica auto scaling on it (the platform's target stays).
+    const targets = ofType(prod, "aws:appautoscaling/target:Target").filter((t) => (t.inputs as R).serviceNamespace === "rds");
+    assert.equal(targets.length, 1);
+    assert.ok(!String((targets[0]!.inputs as R).resourceId).includes("automation"));
+    // Dev keeps the embedded database (automation.databaseSecretName: null): nothing created.
+    assert.equal(automationCluster(dev), undefined);
+  });
+
+  it("admits only the automation service's pods (their own security group); the platform database does not admit them", () => {
+    const rules = ofType(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs as R);
+    const intoAutomation = rules.filter((r) => String(r.securityGroupId).includes("automation-db-sg"));
+    assert.deepEqual(intoAutomation.map((r) => [r.referencedSecurityGroupId, r.fromPort, r.toPort]), [["pyairtable-prod-automation-db-clients-automation-service-id", 5432, 5432]]);
+    const intoPlatform = rules.filter((r) => String(r.securityGroupId).startsWith("pyairtable-prod-database-sg"));
+    assert.ok(intoPlatform.length > 0);
+    assert.ok(intoPlatform.every((r) => !String(r.referencedSecurityGroupId).includes("automation")));
+  });
+
+  it("renders Secret `pyairtable-automation-database` (key DATABASE_URL) with External Secrets from the RDS-managed secret, schema-valid", () => {
+    const settings = loadStackSettings("prod");
+    const es = kubernetesObjects(prod.resources).find((o) => o.kind === "ExternalSecret")! as R;
+    assert.ok(es, "no ExternalSecret");
+    assert.deepEqual(validateManifest(es).errors ?? [], []);
+    assert.equal(es.metadata.namespace, "pyairtable-automation");
+    assert.equal(es.spec.target.name, settings.automation.databaseSecretName);
+    assert.deepEqual(es.spec.secretStoreRef, { ...awsSecretsManagerStore });
+    const secretArn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-pyairtable-prod-automation-db-cluster-AbCdEf`;
+    assert.deepEqual(es.spec.data.map((d: R) => [d.secretKey, d.remoteRef.key, d.remoteRef.property]), [["username", secretArn, "username"], ["password", secretArn, "password"]]);
+    assert.equal(prod.outputs.automationDatabaseSecretArn, secretArn, "exported for the ClusterSecretStore's role");
+    // The service reads that key from that Secret.
+    const deployment = ofType(prod, "kubernetes:apps/v1:Deployment").find((r) => (r.inputs as R).metadata.name === "pyairtable-automation")!.inputs as R;
+    const env = deployment.spec.template.spec.containers[0].env as R[];
+    assert.deepEqual(env.find((e) => e.name === databaseUrlKey)!.valueFrom.secretKeyRef, { name: settings.automation.databaseSecretName, key: databaseUrlKey });
+
+    // The template, filled as ESO fills it (urlquery = Go's QueryEscape), gives pg the right connection:
+    // an RDS-generated password may hold any printable ASCII but / " @ and space.
+    const password = "p%a:ss#w?o&r=d+!;{}[]$'`^|\\~<>,1";
+    const url = String(es.spec.target.template.data[databaseUrlKey])
+      .replace("{{ .username | urlquery }}", goQueryEscape("automation"))
+      .replace("{{ .password | urlquery }}", goQueryEscape(password));
+    // As the service's store opens it (automation/store/db.ts: new Client({ connectionString })), without connecting.
+    const parsed = (new Client({ connectionString: url }) as unknown as { connectionParameters: R }).connectionParameters;
+    assert.deepEqual([parsed.user, parsed.password, parsed.host, parsed.port, parsed.database], ["automation", password, "pyairtable-prod-automation-db-cluster.cluster.us-east-1.rds.amazonaws.com", 5432, "automation"]);
+    assert.ok(parsed.ssl, "TLS on (the cluster's parameter group forces it)");
+  });
+
+  it("is priced apart from the platform's database, at its minimum capacity", () => {
+    const estimate = estimatePlan(prod.resources, "prod", loadPolicyConfig(policyConfigPath(repoRoot, "prod")));
+    const lines = estimate.items.filter((i) => i.category === "automation-database");
+    assert.deepEqual(lines.map((l) => [l.line, l.quantity]).sort(), [["ACU", 0.5], ["I/O (assumption)", 1], ["storage (assumption)", 2]]);
+    const acu = lines.find((l) => l.line === "ACU")!;
+    assert.equal(acu.monthlyUsd, 43.8, "0.5 ACU x 730 h x $0.12");
+  });
+});
