@@ -252,7 +252,7 @@ export class AutomationService {
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
-    this.server = createHttpServer({ store: this.opts.store, metrics: this.metrics, logger: logger.child({ component: "http" }), stack: config.stack, ready: () => this.started, problems: () => this.readinessProblems() });
+    this.server = createHttpServer({ store: this.opts.store, metrics: this.metrics, logger: logger.child({ component: "http" }), stack: config.stack, ready: () => this.started, problems: () => this.readinessProblems(), degraded: () => this.degradedInputs() });
     this.port = await listen(this.server, this.opts.port ?? 8080, this.opts.host);
     await this.checkCli();
     logger.info({ port: this.port }, "http listening (/healthz, /readyz, /metrics, /api/forecasts, /api/decisions, /api/state)");
@@ -308,8 +308,15 @@ export class AutomationService {
     const problems: string[] = [];
     if (Date.now() - this.cliCheckedAt > (this.opts.cliCheckSeconds ?? 60) * 1000) await this.checkCli();
     if (this.cliProblem) problems.push(`pulumi: ${this.cliProblem}`);
-    if (this.collectorFailures >= 2) problems.push(`collector: ${this.collectorFailures} collections failed in a row: ${this.collectorError}`);
     return problems;
+  }
+
+  /**
+   * Inputs that fail without keeping the service from acting: listed by /readyz (still 200), so a
+   * Prometheus outage does not take every replica out of the Service and the API stays reachable.
+   */
+  degradedInputs(): string[] {
+    return this.collectorFailures >= 2 ? [`collector: ${this.collectorFailures} collections failed in a row: ${this.collectorError}`] : [];
   }
 
   /** One collection, with its health kept for readiness. */
