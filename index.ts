@@ -27,3 +27,5 @@ export const costAlertTopicArn = platform.costControls.costAlertTopicArn;
 export const budgetEmergencyTopicArn = platform.costControls.emergencyTopicArn;
 export const budgetEmergencyQueueUrl = platform.costControls.emergencyQueueUrl;
 export const weeklyBudgetUsd = platform.costControls.weeklyLimitUsd;
+export const automationImageRepositoryUrl = platform.imageRepository.repositoryUrl;
+export const automationDeployRoleArn = platform.automation.deployRoleArn;

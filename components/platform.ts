@@ -23,6 +23,7 @@ import { WorkloadScaling } from "./workloadScaling";
 import { WorkloadContract } from "./workloadContract";
 import { Monitoring } from "./monitoring";
 import { AutomationService } from "./automationService";
+import { AutomationImageRepository } from "./automationImageRepository";
 
 export interface PlatformArgs {
   /** Validated settings of the stack (lib/config/settings.ts). */
@@ -50,6 +51,7 @@ export class Platform extends pulumi.ComponentResource {
   public readonly workloadContract: WorkloadContract;
   public readonly monitoring: Monitoring;
   public readonly automation: AutomationService;
+  public readonly imageRepository: AutomationImageRepository;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:index:Platform", name, {}, opts);
@@ -244,6 +246,10 @@ export class Platform extends pulumi.ComponentResource {
       oidcProviderArn: this.cluster.oidcProviderArn,
       oidcIssuer: this.cluster.oidcIssuer,
       region: region.name,
+      clusterName: this.cluster.clusterName,
+      partition: partition.partition,
+      accountId: identity.accountId,
+      environment: s.environment,
       emergencyQueueArn: this.costControls.emergencyQueueArn,
       emergencyQueueUrl: this.costControls.emergencyQueueUrl,
       emergencyQueueKmsKeyArn: this.costControls.kmsKeyArn,
@@ -251,6 +257,8 @@ export class Platform extends pulumi.ComponentResource {
       // The namespace, priority class and the monitoring CRDs come from the add-ons.
       dependsOn: [this.addons],
     }, parent);
+
+    this.imageRepository = new AutomationImageRepository(`${name}-automation-image`, { name: `pyairtable-automation-${s.environment}` }, parent);
 
     this.registerOutputs({});
   }
