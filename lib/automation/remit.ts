@@ -26,7 +26,7 @@ export interface RemitEntry {
 
 export const automationRemit: readonly RemitEntry[] = [
   { type: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler", properties: ["spec.minReplicas", "spec.maxReplicas"], from: "services.<name>.minReplicas/maxReplicas", iamWrite: [], k8s: { group: "autoscaling", resource: "horizontalpodautoscalers" } },
-  { type: "kubernetes:keda.sh/v1alpha1:ScaledObject", properties: ["spec.minReplicaCount", "spec.maxReplicaCount", "spec.triggers", "spec.advanced"], from: "services.<name>.minReplicas/maxReplicas, workloads.businessHoursFloorPercent", iamWrite: [], k8s: { group: "keda.sh", resource: "scaledobjects" } },
+  { type: "kubernetes:keda.sh/v1alpha1:ScaledObject", properties: ["spec.minReplicaCount", "spec.maxReplicaCount", "spec.fallback.replicas", "spec.triggers", "spec.advanced"], from: "services.<name>.minReplicas/maxReplicas (fallback replicas follow them), workloads.businessHoursFloorPercent", iamWrite: [], k8s: { group: "keda.sh", resource: "scaledobjects" } },
   { type: "kubernetes:karpenter.sh/v1:NodePool", properties: ["spec.limits"], from: "cluster.workloadClasses.<class>.maxNodes", iamWrite: [], k8s: { group: "karpenter.sh", resource: "nodepools" } },
   { type: "aws:eks/nodeGroup:NodeGroup", properties: ["scalingConfig"], from: "cluster.systemNodeGroup.minSize/desiredSize/maxSize", iamWrite: ["eks:UpdateNodegroupConfig"] },
   { type: "aws:rds/cluster:Cluster", properties: ["serverlessv2ScalingConfiguration"], from: "database.minAcu/maxAcu", iamWrite: ["rds:ModifyDBCluster"] },
