@@ -34,6 +34,8 @@ export interface AutomationServiceArgs extends AutomationSettings {
 }
 
 export const automationServiceAccount = "pyairtable-automation";
+/** The service account schedulers (CronJob, runbook) request runs as. */
+export const schedulerServiceAccount = "pyairtable-scheduler";
 const appName = automationMetricsService.selector["app.kubernetes.io/name"];
 const httpPort = 8080;
 /** The writable volume: PULUMI_HOME, HOME and the CLI's working files (the root filesystem is read-only). */
@@ -93,6 +95,13 @@ export class AutomationService extends pulumi.ComponentResource {
     const labels = { ...automationMetricsService.selector, "app.kubernetes.io/part-of": "pyairtable", "app.kubernetes.io/managed-by": "pulumi" };
     new k8s.core.v1.ServiceAccount(`${name}-sa`, {
       metadata: { name: automationServiceAccount, namespace: ns, labels, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+    }, k8sOpts);
+
+    // The identity schedulers use for POST /api/runs (api.allowedServiceAccounts of the service's
+    // configuration): no RBAC, no token mounted by default; a CronJob projects one with the audience.
+    new k8s.core.v1.ServiceAccount(`${name}-scheduler-sa`, {
+      metadata: { name: schedulerServiceAccount, namespace: ns, labels },
+      automountServiceAccountToken: false,
     }, k8sOpts);
 
     const env: k8s.types.input.core.v1.EnvVar[] = [

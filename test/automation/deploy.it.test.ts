@@ -215,9 +215,9 @@ describe("the service in production: deploy role, remit, requested runs (real Po
       saDir = fs.mkdtempSync(path.join(os.tmpdir(), "sa-"));
       fs.writeFileSync(path.join(saDir, "token"), "the-service-own-token");
       api = new FakeApiServer(saDir, "the-service-own-token", {
-        "scheduler-token": { username: "system:serviceaccount:automation:pyairtable-scheduler", audiences: ["pyairtable-automation"] },
+        "scheduler-token": { username: "system:serviceaccount:pyairtable-automation:pyairtable-scheduler", audiences: ["pyairtable-automation"] },
         "intruder-token": { username: "system:serviceaccount:default:intruder", audiences: ["pyairtable-automation"] },
-        "api-audience-token": { username: "system:serviceaccount:automation:pyairtable-scheduler", audiences: ["https://kubernetes.default.svc"] },
+        "api-audience-token": { username: "system:serviceaccount:pyairtable-automation:pyairtable-scheduler", audiences: ["https://kubernetes.default.svc"] },
       });
       await api.start();
     });
@@ -250,7 +250,7 @@ describe("the service in production: deploy role, remit, requested runs (real Po
         return ["queued", "running"].includes(g.run.status) ? undefined : g;
       });
       assert.equal(done.run.status, "succeeded", JSON.stringify(done.run.result));
-      assert.equal(done.run.caller, "automation/pyairtable-scheduler");
+      assert.equal(done.run.caller, "pyairtable-automation/pyairtable-scheduler");
       assert.equal(done.decision.id, r.body.decisionId);
       assert.equal(done.decision.kind, "emergency");
       assert.equal(done.decision.status, "succeeded");
@@ -268,7 +268,7 @@ describe("the service in production: deploy role, remit, requested runs (real Po
       assert.equal(fake.calls().filter((c) => c.args[0] === "up").length, 1);
       const conflict = await post(base, "scheduler-token", "cron-2026-05-20T08:00Z", { command: "profile", profile: "evening" });
       assert.equal(conflict.status, 409);
-      assert.match(conflict.body.error, /was used by automation\/pyairtable-scheduler for a different request/);
+      assert.match(conflict.body.error, /was used by pyairtable-automation\/pyairtable-scheduler for a different request/);
     });
 
     it("refused: a service account not on the allow-list (403), a bad token, a token for another audience, no token (401); bad bodies and keys (400); nothing recorded or applied", async () => {
