@@ -203,6 +203,8 @@ export const freeResourceTypes: Readonly<Record<string, string>> = {
   "aws:costexplorer/anomalyMonitor:AnomalyMonitor": "Cost Anomaly Detection is free",
   "aws:costexplorer/anomalySubscription:AnomalySubscription": "Cost Anomaly Detection is free",
   "aws:kms/alias:Alias": "aliases are free (keys are priced)",
+  "aws:ecr/repository:Repository": "a repository has no fixed charge; image storage is billed per GB-month kept, not modelled (the lifecycle policy bounds it to the newest images)",
+  "aws:ecr/lifecyclePolicy:LifecyclePolicy": "lifecycle policies are free",
   "aws:appautoscaling/target:Target": "Application Auto Scaling is free (capacity it adds is priced on the scaled resource)",
   "aws:appautoscaling/policy:Policy": "Application Auto Scaling is free",
   "aws:appautoscaling/scheduledAction:ScheduledAction": "Application Auto Scaling is free",
