@@ -45,13 +45,7 @@ function toRun(r: Record<string, unknown>): RunRequest {
   };
 }
 
-export interface NewRunRequest {
-  readonly stack: string;
-  readonly caller: string;
-  readonly idempotencyKey: string;
-  readonly command: RunCommand;
-  readonly profile: string | null;
-  readonly requestHash: string;
+export interface NewRunRequest extends Pick<RunRequest, "stack" | "caller" | "idempotencyKey" | "command" | "profile" | "requestHash"> {
   /** For profile and emergency runs: the decision recorded with the request (status pending). */
   readonly decision?: { readonly key: string; readonly kind: "scheduled" | "emergency"; readonly trigger: string; readonly reason: string };
 }

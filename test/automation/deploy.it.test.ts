@@ -24,19 +24,8 @@ import { KubernetesTokenReviewer } from "../../automation/tokenReview";
 import { parseAutomationConfig } from "../../automation/config";
 import { FakePulumi, hpaUpdate } from "./support/fakePulumi";
 import { TestPostgres, requireTool } from "./support/postgres";
-import { metricValue, repoRoot } from "./support/harness";
+import { metricValue, repoRoot, sleep, until } from "./support/harness";
 import { parse as parseYaml } from "yaml";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(100);
-  }
-}
 
 const deployRoleArn = "arn:aws:iam::123456789012:role/pyairtable-prod-automation-deploy";
 const serviceRoleArn = "arn:aws:iam::123456789012:role/pyairtable-prod-automation-role";

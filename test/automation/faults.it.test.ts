@@ -27,19 +27,8 @@ import { catalogSeries } from "../../lib/monitoring/signals";
 import { parseAutomationConfig, AutomationConfigError, type AutomationConfig } from "../../automation/config";
 import { FakePulumi } from "./support/fakePulumi";
 import { TestPostgres, requireTool } from "./support/postgres";
-import { RecordingRunner, makeApplier, repoRoot, testConfig } from "./support/harness";
+import { RecordingRunner, makeApplier, repoRoot, sleep, testConfig, until } from "./support/harness";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(100);
-  }
-}
 
 /** The dev configuration with fault-suite timings (seconds). */
 function faultConfigDoc(runner: Record<string, number> = {}): Record<string, any> {
@@ -474,7 +463,7 @@ describe("fault suite: HTTP robustness (raw requests against the running service
         socket.destroy();
         resolve(got);
       };
-      socket.setTimeout(3000, done);
+      socket.setTimeout(10_000, done);
       socket.on("data", (d) => {
         got += d.toString("latin1");
         // One answer is all we need (keep-alive connections are not waited for).
