@@ -50,8 +50,8 @@ ENV PATH=/opt/pulumi/plugins/resource-aws-v7.48.0:/opt/pulumi/plugins/resource-k
     PULUMI_SKIP_UPDATE_CHECK=true \
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 WORKDIR /app
+# npm workspaces hoist the policy pack's dependencies here and link node_modules/pyairtable-autoscaling-guardrails to policies/.
 COPY --from=deps /app/node_modules ./node_modules
-COPY --from=deps /app/policies/node_modules ./policies/node_modules
 COPY package.json package-lock.json tsconfig.json Pulumi.yaml Pulumi.prod.yaml Pulumi.dev.yaml index.ts ./
 COPY automation ./automation
 COPY components ./components
