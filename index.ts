@@ -29,3 +29,5 @@ export const budgetEmergencyQueueUrl = platform.costControls.emergencyQueueUrl;
 export const weeklyBudgetUsd = platform.costControls.weeklyLimitUsd;
 /** Secrets Manager secret the automation database's ExternalSecret reads (the ClusterSecretStore's role must allow it); null without one. */
 export const automationDatabaseSecretArn = platform.automationDatabase?.masterUserSecretArn ?? null;
+export const automationImageRepositoryUrl = platform.imageRepository.repositoryUrl;
+export const automationDeployRoleArn = platform.automation.deployRoleArn;

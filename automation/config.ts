@@ -140,6 +140,19 @@ const runnerSchema = z.strictObject({
   shutdownSeconds: posInt(3600).default(45),
 }, { error: "must be a map of runner settings" });
 
+const apiSchema = z.strictObject({
+  /**
+   * Kubernetes service accounts allowed to POST /api/runs, as `<namespace>/<name>` (the caller's
+   * token is checked with TokenReview). Empty (default): nobody may request runs over HTTP.
+   */
+  allowedServiceAccounts: z.array(
+    z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, { error: "must be <namespace>/<service account name>" }),
+    { error: "must be a list of <namespace>/<service account name>" },
+  ).default([]),
+  /** Audience the callers' projected tokens must carry (and TokenReview must confirm). */
+  audience: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/, { error: "must be a token audience (letters, digits, '.', '_', ':', '/', '-')" }).default("pyairtable-automation"),
+}, { error: "must be a map with allowedServiceAccounts and audience" });
+
 const fileSchema = z.strictObject(
   {
     /** Pulumi stack name; its stack file `Pulumi.<stack>.yaml` must exist in the project dir. */
@@ -154,8 +167,9 @@ const fileSchema = z.strictObject(
     budget: z.unknown().optional(),
     collector: z.unknown().optional(),
     runner: z.unknown().optional(),
+    api: z.unknown().optional(),
   },
-  { error: "must be a map with stack, projectDir, timezone, profiles, predictive, budget, collector and runner" },
+  { error: "must be a map with stack, projectDir, timezone, profiles, predictive, budget, collector, runner and api" },
 );
 
 export interface ScheduledProfile {
@@ -179,6 +193,7 @@ export type PredictiveConfig = z.infer<typeof predictiveSchema>;
 export type BudgetConfig = z.infer<typeof budgetSchema>;
 export type CollectorConfig = z.infer<typeof collectorSchema>;
 export type RunnerConfig = z.infer<typeof runnerSchema> & { policyPackConfig: string };
+export type ApiConfig = z.infer<typeof apiSchema>;
 
 export interface AutomationConfig {
   readonly file: string;
@@ -193,6 +208,7 @@ export interface AutomationConfig {
   readonly budget: BudgetConfig;
   readonly collector: CollectorConfig;
   readonly runner: RunnerConfig;
+  readonly api: ApiConfig;
   readonly base: StackBase;
   readonly policyLimits: PolicyLimits;
 }
@@ -282,6 +298,7 @@ export function parseAutomationConfig(doc: unknown, origin: string, opts: { proj
     budget: section("budget", budgetSchema, top.budget),
     collector: section("collector", collectorSchema, top.collector),
     runner: section("runner", runnerSchema, top.runner),
+    api: section("api", apiSchema, top.api),
   };
 
   const projectDir = path.resolve(opts.projectDir ?? (c.projectDir !== undefined ? path.resolve(path.dirname(origin), c.projectDir) : repositoryRoot));
@@ -392,6 +409,7 @@ export function parseAutomationConfig(doc: unknown, origin: string, opts: { proj
     budget: c.budget,
     collector: c.collector,
     runner: { ...c.runner, policyPackConfig },
+    api: c.api,
     base,
     policyLimits,
   };

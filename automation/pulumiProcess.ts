@@ -60,19 +60,26 @@ type RunFn = (
   signal?: AbortSignal,
 ) => Promise<unknown>;
 
+/** Environment changes for every CLI process of an operation (the deploy role, see deployRole.ts). */
+export interface CommandEnvironment {
+  readonly set?: Readonly<Record<string, string>>;
+  /** Removed from the inherited environment (credentials that would compete with the deploy role's). */
+  readonly unset?: readonly string[];
+}
+
 /** A `PulumiCommand` whose processes run in their own process group and obey `control`. */
-export function boundedPulumiCommand(base: PulumiCommand, control: OperationControl): PulumiCommand {
+export function boundedPulumiCommand(base: PulumiCommand, control: OperationControl, environment: CommandEnvironment = {}): PulumiCommand {
   const cmd = Object.create(base) as PulumiCommand & { run: RunFn };
   cmd.run = (args, cwd, additionalEnv, onOutput, onError, signal) => {
     // As PulumiCommand.run: non-interactive, the CLI's directory first on PATH, the API marker.
     if (!args.includes("--non-interactive")) args.push("--non-interactive");
-    const env: Record<string, string> = { ...additionalEnv };
+    const env: Record<string, string> = { ...additionalEnv, ...environment.set };
     if (path.isAbsolute(base.command)) {
       const sep = os.platform() === "win32" ? ";" : ":";
       env.PATH = path.dirname(base.command) + sep + (additionalEnv.PATH || process.env.PATH);
     }
     env.PULUMI_AUTOMATION_API = "true";
-    return runInGroup(base.command, args, cwd, env, control, onOutput, onError, signal);
+    return runInGroup(base.command, args, cwd, env, control, onOutput, onError, signal, environment.unset);
   };
   return cmd;
 }
@@ -86,13 +93,16 @@ function runInGroup(
   onOutput?: (data: string) => void,
   onError?: (data: string) => void,
   apiSignal?: AbortSignal,
+  unset: readonly string[] = [],
 ): Promise<unknown> {
   return new Promise((resolve, reject) => {
     if (control.signal.aborted) {
       reject(createCommandError(new CommandResult("", `not started: ${String(control.signal.reason?.message ?? control.signal.reason)}`, -2)));
       return;
     }
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+    for (const k of unset) delete childEnv[k];
+    const child = spawn(command, args, { cwd, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     if (child.pid) control.pids.push(child.pid);
     let stdout = "";
     let stderr = "";

@@ -22,7 +22,9 @@ import {
   Stack,
 } from "@pulumi/pulumi/automation";
 import type { Logger } from "./logger";
-import { boundedPulumiCommand, type OperationControl } from "./pulumiProcess";
+import { boundedPulumiCommand, type CommandEnvironment, type OperationControl } from "./pulumiProcess";
+import { deployRoleEnvironment } from "./deployRole";
+import { remitViolations, type PreviewStep } from "../lib/automation/remit";
 import { sortedOverrides, type Overrides } from "./overrides";
 
 export interface PolicyViolation {
@@ -40,8 +42,10 @@ export interface PreviewResult {
   /** Engine summary: operation → resource count (`same`, `update`, `create`, ...). */
   readonly changeSummary: Readonly<Record<string, number>>;
   readonly violations: readonly PolicyViolation[];
-  /** The preview reported at least one mandatory policy violation: the update is refused. */
+  /** The preview reported at least one mandatory policy violation, or left the remit: the update is refused. */
   readonly refused: boolean;
+  /** Steps outside the automation's remit (lib/automation/remit.ts): create, delete, replace, other types or properties. */
+  readonly outsideRemit?: readonly string[];
 }
 
 export type UpOutcome = "succeeded" | "no-change" | "refused" | "failed";
@@ -125,6 +129,13 @@ export interface PulumiStackRunnerOptions {
   readonly timeoutMs?: number;
   /** SIGINT → SIGKILL grace of a stopped CLI, ms (also the bound of the `pulumi cancel` that follows a SIGKILL). */
   readonly killGraceMs?: number;
+  /**
+   * The IAM role every CLI process acts as (default `DEPLOY_ROLE_ARN`); unset: the process's own
+   * credentials (a workstation). See deployRole.ts.
+   */
+  readonly deployRoleArn?: string;
+  /** Check every preview against the automation's remit before `up` (default true). */
+  readonly enforceRemit?: boolean;
 }
 
 const defaultRetry: RetryPolicy = { maxAttempts: 5, baseDelayMs: 2000, maxDelayMs: 60_000 };
@@ -181,6 +192,8 @@ export class PulumiStackRunner implements StackRunner {
   private readonly sleep: (ms: number) => Promise<void>;
   readonly timeoutMs: number;
   readonly killGraceMs: number;
+  readonly deployRoleArn: string | undefined;
+  private readonly env: NodeJS.ProcessEnv;
 
   constructor(private readonly opts: PulumiStackRunnerOptions) {
     this.timeoutMs = opts.timeoutMs ?? defaultTimeoutMs;
@@ -190,6 +203,8 @@ export class PulumiStackRunner implements StackRunner {
     this.policyPack = opts.policyPack ?? "policies";
     this.policyPackConfig = opts.policyPackConfig ?? `policies/config/${opts.stack}.json`;
     const env = opts.env ?? process.env;
+    this.env = env;
+    this.deployRoleArn = opts.deployRoleArn ?? (env.DEPLOY_ROLE_ARN || undefined);
     this.backendUrl = opts.backendUrl ?? env.PULUMI_BACKEND_URL ?? `file://${path.join(this.projectDir, ".pulumi")}`;
     this.retry = { ...defaultRetry, ...opts.retry };
     this.namespace = opts.namespace ?? "autoscaling";
@@ -228,6 +243,16 @@ export class PulumiStackRunner implements StackRunner {
         const pre = await this.runPreview(stack, opts, op);
         attempts += pre.attempts;
         const preview = pre.result;
+        if (preview.outsideRemit && preview.outsideRemit.length > 0) {
+          this.opts.logger?.error({ stack: this.stack, outsideRemit: preview.outsideRemit }, "preview leaves the automation's remit: update refused, nothing applied");
+          return {
+            outcome: "refused" as const,
+            preview,
+            violations: preview.violations,
+            error: `refused: the preview leaves the automation's remit (${preview.outsideRemit.length} step(s)): ${preview.outsideRemit.join("; ")}`,
+            attempts,
+          };
+        }
         if (preview.refused) {
           const mandatory = preview.violations.filter((v) => v.enforcementLevel === "mandatory");
           return {
@@ -312,11 +337,13 @@ export class PulumiStackRunner implements StackRunner {
 
   private async runPreview(stack: Stack, opts: RunOptions, op: OperationControl): Promise<{ result: PreviewResult; attempts: number }> {
     const violations: PolicyViolation[] = [];
+    const steps: PreviewStep[] = [];
     let attempts = 0;
     try {
       const result = await this.withConcurrencyRetry("preview", op, async () => {
         attempts++;
         violations.length = 0;
+        steps.length = 0;
         return stack.preview({
           policyPacks: [this.policyPack],
           policyPackConfigs: [this.policyPackConfig],
@@ -325,12 +352,19 @@ export class PulumiStackRunner implements StackRunner {
           onEvent: (e) => {
             const v = toViolation(e);
             if (v) violations.push(v);
+            const step = toStep(e);
+            if (step) steps.push(step);
           },
         });
       });
       const summary = (result.changeSummary ?? {}) as Record<string, number>;
-      const refused = violations.some((v) => v.enforcementLevel === "mandatory");
-      return { result: { changes: hasChanges(summary), changeSummary: summary, violations, refused }, attempts };
+      const outsideRemit = this.opts.enforceRemit === false ? [] : remitViolations(steps);
+      // A summary that counts changes the events did not show cannot be checked: refused as well.
+      const shown = steps.filter((s) => s.op !== "same").length;
+      const counted = Object.entries(summary).filter(([op]) => op !== "same").reduce((n, [, c]) => n + c, 0);
+      if (this.opts.enforceRemit !== false && counted > shown) outsideRemit.push(`the preview counts ${counted} change(s) but reported ${shown} step(s): the remaining steps cannot be checked against the remit`);
+      const refused = violations.some((v) => v.enforcementLevel === "mandatory") || outsideRemit.length > 0;
+      return { result: { changes: hasChanges(summary), changeSummary: summary, violations, refused, outsideRemit }, attempts };
     } catch (e) {
       if (op.signal.aborted) throw e;
       // A mandatory violation fails the preview: that is a refusal, not a failure.
@@ -397,7 +431,7 @@ export class PulumiStackRunner implements StackRunner {
       } catch (e) {
         throw new StackRunnerError(`the Pulumi CLI could not be started: ${describeCliFailure(e)}`, e);
       }
-      const pulumiCommand = boundedPulumiCommand(base, op);
+      const pulumiCommand = boundedPulumiCommand(base, op, this.commandEnvironment(workDir));
       try {
         stack = await LocalWorkspace.selectStack({ stackName: this.stack, workDir }, { pulumiCommand, envVars: { PULUMI_BACKEND_URL: this.backendUrl } });
       } catch (e) {
@@ -437,7 +471,7 @@ export class PulumiStackRunner implements StackRunner {
     const timer = setTimeout(() => controller.abort(new Error("pulumi cancel timed out")), this.killGraceMs);
     try {
       const base = this.opts.pulumiCommand ?? (await PulumiCommand.get({ skipVersionCheck: true }));
-      const ws = await LocalWorkspace.create({ workDir: stack.workspace.workDir, pulumiCommand: boundedPulumiCommand(base, op), envVars: { PULUMI_BACKEND_URL: this.backendUrl } });
+      const ws = await LocalWorkspace.create({ workDir: stack.workspace.workDir, pulumiCommand: boundedPulumiCommand(base, op, this.commandEnvironment(stack.workspace.workDir)), envVars: { PULUMI_BACKEND_URL: this.backendUrl } });
       const s = await Stack.select(this.stack, ws);
       await s.cancel();
       this.opts.logger?.warn({ stack: this.stack }, "pulumi cancel: the killed update's stack lock released");
@@ -445,6 +479,16 @@ export class PulumiStackRunner implements StackRunner {
       this.opts.logger?.error({ stack: this.stack, err: describeCliFailure(e) }, "pulumi cancel after a killed update failed: the stack may stay locked until `pulumi cancel`");
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** The CLI's environment: the deploy role's profile when one is set (written into the operation's working dir). */
+  private commandEnvironment(workDir: string): CommandEnvironment {
+    if (!this.deployRoleArn) return {};
+    try {
+      return deployRoleEnvironment(this.deployRoleArn, this.stack, this.env, path.join(workDir, ".automation"));
+    } catch (e) {
+      throw new StackRunnerError((e as Error).message, e);
     }
   }
 
@@ -462,4 +506,11 @@ export class PulumiStackRunner implements StackRunner {
     fs.copyFileSync(path.join(this.projectDir, stackFile), path.join(dir, stackFile));
     return dir;
   }
+}
+
+/** A preview step from an engine event (resourcePreEvent), for the remit check. */
+function toStep(e: EngineEvent): PreviewStep | undefined {
+  const m = e.resourcePreEvent?.metadata as { op?: string; urn?: string; type?: string; diffs?: string[]; detailedDiff?: Record<string, unknown> } | undefined;
+  if (!m || !m.op || !m.urn) return undefined;
+  return { op: String(m.op), urn: m.urn, type: m.type ?? m.urn.split("::")[2]?.split("$").pop() ?? "", diffs: m.diffs, detailedDiff: m.detailedDiff ?? undefined };
 }

@@ -22,7 +22,10 @@ import { getPath, loadStackBase } from "./overrides";
 import { Predictor, SeasonalNaiveForecaster, type Forecaster, type PredictionRun } from "./predict";
 import { PulumiStackRunner, type StackRunner } from "./runner";
 import { Scheduler } from "./scheduler";
-import { openStore, Store, redactDatabaseUrl, type AutomationState } from "./store";
+import { openStore, Store, redactDatabaseUrl, RunRequests, type AutomationState, type RunRequest, type RunStatus } from "./store";
+import { RunsApi, runDecisionKey } from "./runsApi";
+import { KubernetesTokenReviewer, type TokenReviewer } from "./tokenReview";
+import { forecastAccuracy, renderStatusPage, type StatusPageInput } from "./statusPage";
 import { reconcileInFlight } from "./recovery";
 
 // -------------------------------------------------------------------------------------------------
@@ -198,6 +201,8 @@ export interface ServiceOptions {
   readonly fenceCheckMs?: number;
   /** Seconds between checks of the Pulumi CLI for readiness (default 60). */
   readonly cliCheckSeconds?: number;
+  /** Authenticates POST /api/runs callers (default: the in-cluster TokenReview API, when available). */
+  readonly reviewer?: TokenReviewer;
   /**
    * The cost model's estimate per component for the cost gauge (default: the offline plan of the
    * stack file, see costEstimate.ts; computed at start when the jobs run, and daily).
@@ -213,6 +218,9 @@ export class AutomationService {
   readonly predictor: Predictor;
   readonly budget: BudgetGuard;
   readonly elector: LeaderElector;
+  readonly runs: RunRequests;
+  readonly runsApi: RunsApi;
+  private readonly statusBudget: BudgetGuard;
   private server: http.Server | undefined;
   private jobs: Cron[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -245,6 +253,10 @@ export class AutomationService {
       queue: opts.queue,
       spendSource: opts.spendSource,
     });
+    // The status page's budget view: its own metrics registry, so rendering never touches the exported gauges.
+    this.statusBudget = new BudgetGuard({ stack: config.stack, store, applier: this.applier, metrics: new AutomationMetrics(), logger: logger.child({ component: "status" }), budgets: () => loadStackBase(config.projectDir, config.stack).settings.budgets });
+    this.runs = new RunRequests(store.db);
+    this.runsApi = new RunsApi({ config, store, runs: this.runs, reviewer: opts.reviewer, logger: logger.child({ component: "runs" }), onQueued: () => void this.processRuns() });
   }
 
   /** Opens everything from the environment (DATABASE_URL, PORT, PULUMI_BACKEND_URL, ...). */
@@ -266,6 +278,7 @@ export class AutomationService {
       forecaster: await createForecaster(logger, config, store),
       ...budgetInputs,
       ...(tagActivation ? { tagActivation } : {}),
+      reviewer: KubernetesTokenReviewer.fromEnvironment(env),
       port,
       prometheusUrl: env.PROMETHEUS_URL,
     });
@@ -277,10 +290,10 @@ export class AutomationService {
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
-    this.server = createHttpServer({ store: this.opts.store, metrics: this.metrics, logger: logger.child({ component: "http" }), stack: config.stack, ready: () => this.started, problems: () => this.readinessProblems() });
+    this.server = createHttpServer({ store: this.opts.store, metrics: this.metrics, logger: logger.child({ component: "http" }), stack: config.stack, ready: () => this.started, problems: () => this.readinessProblems(), degraded: () => this.degradedInputs(), runs: this.runsApi, statusPage: async () => renderStatusPage(await this.statusInput()) });
     this.port = await listen(this.server, this.opts.port ?? 8080, this.opts.host);
     await this.checkCli();
-    logger.info({ port: this.port }, "http listening (/healthz, /readyz, /metrics, /api/forecasts, /api/decisions, /api/state)");
+    logger.info({ port: this.port }, "http listening (/, /healthz, /readyz, /metrics, /api/forecasts, /api/decisions, /api/state, /api/runs)");
     this.applier.exportState(await this.opts.store.getState(config.stack));
     if (this.opts.startJobs !== false || this.opts.costEstimate) this.costEstimated = this.refreshCostEstimate();
     await this.leaderTick();
@@ -301,8 +314,95 @@ export class AutomationService {
       // meanwhile), then the schedule's catch-up.
       this.catchingUp = this.guard("recovery", () => this.recover())
         .then(() => (this.stopping ? undefined : this.guard("catch-up", () => this.scheduler.catchUp())))
+        .then(() => this.processRuns())
         .then(() => undefined);
+    } else if (this.elector.leader && !this.stopping) {
+      // Requests recorded by another replica (the Service routes a POST to any of them).
+      void this.processRuns();
     }
+  }
+
+  private processingRuns: Promise<void> | undefined;
+
+  /** Runs the queued requests of POST /api/runs while this process leads, one at a time, oldest first. */
+  processRuns(): Promise<void> {
+    this.processingRuns ??= (async () => {
+      try {
+        const { config, logger } = this.opts;
+        await this.runs.requeueOrphans(config.stack, this.applier.holder);
+        while (this.elector.leader && !this.stopping) {
+          const run = await this.runs.takeNext(config.stack, this.applier.holder);
+          if (!run) break;
+          await this.executeRun(run).catch(async (e) => {
+            logger.error({ runId: run.id, err: (e as Error).message }, "requested run failed");
+            await this.runs.finish(run.id, "failed", { error: (e as Error).message });
+          });
+        }
+      } finally {
+        this.processingRuns = undefined;
+      }
+    })().catch((e) => this.opts.logger.error({ err: (e as Error).message }, "processing requested runs failed"));
+    return this.processingRuns;
+  }
+
+  private async executeRun(run: RunRequest): Promise<void> {
+    const { config, store, logger } = this.opts;
+    const lines: string[] = [];
+    const cmd: OneShotCommand = run.command === "profile" ? { kind: "profile", profile: run.profile! } : run.command === "emergency" ? { kind: "profile", profile: emergencyProfileName } : run.command === "predict" ? { kind: "predict" } : { kind: "budget-check" };
+    const request = run.command === "profile" || run.command === "emergency"
+      ? { key: runDecisionKey(config.stack, run.caller, run.idempotencyKey), reason: `${run.command === "emergency" ? emergencyProfileName : run.profile} requested by ${run.caller} (POST /api/runs, run ${run.id})` }
+      : undefined;
+    logger.info({ runId: run.id, command: run.command, caller: run.caller }, "running requested run");
+    const r = await executeCommand(cmd, {
+      config, store, applier: this.applier, metrics: this.metrics, logger, dryRun: false, out: (l) => lines.push(l), now: new Date(),
+      forecaster: this.opts.forecaster, queue: this.opts.queue, spendSource: this.opts.spendSource, request,
+    });
+    const outcome = r.result?.outcome;
+    const status: Exclude<RunStatus, "queued" | "running"> =
+      outcome === "succeeded" || outcome === "no-change" || outcome === "refused" || outcome === "failed" ? outcome :
+      outcome === "duplicate" ? ((r.result?.decision?.status === "succeeded" || r.result?.decision?.status === "no-change" || r.result?.decision?.status === "refused" ? r.result.decision.status : "failed")) :
+      outcome === "not-leader" ? "failed" :
+      r.code === 0 ? "no-change" : "failed";
+    await this.runs.finish(run.id, status, { outcome: outcome ?? null, exitCode: r.code, error: r.result?.error ?? null, output: lines }, r.result?.decision?.id);
+  }
+
+  /** What the status page shows. */
+  async statusInput(): Promise<StatusPageInput> {
+    const { config, store } = this.opts;
+    const now = new Date();
+    const [state, leader, decisions, runs, forecasts, budgets] = await Promise.all([
+      store.getState(config.stack),
+      store.leader(config.stack),
+      store.recentDecisions(15, config.stack),
+      this.runs.recent(config.stack, 10),
+      store.recentForecasts(500),
+      this.statusBudget.status(now).catch(() => []),
+    ]);
+    const { desired } = await this.applier.currentDesired();
+    // Accuracy of the forecasts whose target time has passed, against the collected samples.
+    const due = forecasts.filter((f) => f.targetTs.getTime() <= now.getTime());
+    const observed = new Map<string, number>();
+    for (const key of new Set(due.map((f) => `${f.service}\u0000${f.signal}`))) {
+      const [service, signal] = key.split("\u0000") as [string, string];
+      const times = due.filter((f) => f.service === service && f.signal === signal).map((f) => f.targetTs.getTime());
+      for (const x of await store.samples(service, signal, new Date(Math.min(...times)), new Date(Math.max(...times)))) observed.set(`${key}\u0000${x.ts.getTime()}`, x.value);
+    }
+    return {
+      stack: config.stack,
+      now: new Date(),
+      holder: this.applier.holder,
+      isLeader: this.elector.leader,
+      leader: leader ?? null,
+      state,
+      overrides: desired.overrides,
+      base: config.base.settings,
+      decisions,
+      runs,
+      nextRuns: this.scheduler.nextRuns(now),
+      budgets,
+      accuracy: forecastAccuracy(due, (service, signal, at) => observed.get(`${service}\u0000${signal}\u0000${at.getTime()}`)),
+      problems: [...(await this.readinessProblems()), ...this.degradedInputs()],
+    };
   }
 
   /** Resolves the in-flight decisions of former leaders (see recovery.ts). */
@@ -333,8 +433,15 @@ export class AutomationService {
     const problems: string[] = [];
     if (Date.now() - this.cliCheckedAt > (this.opts.cliCheckSeconds ?? 60) * 1000) await this.checkCli();
     if (this.cliProblem) problems.push(`pulumi: ${this.cliProblem}`);
-    if (this.collectorFailures >= 2) problems.push(`collector: ${this.collectorFailures} collections failed in a row: ${this.collectorError}`);
     return problems;
+  }
+
+  /**
+   * Inputs that fail without keeping the service from acting: listed by /readyz (still 200), so a
+   * Prometheus outage does not take every replica out of the Service and the API stays reachable.
+   */
+  degradedInputs(): string[] {
+    return this.collectorFailures >= 2 ? [`collector: ${this.collectorFailures} collections failed in a row: ${this.collectorError}`] : [];
   }
 
   /** One collection, with its health kept for readiness. */
@@ -504,34 +611,63 @@ export async function runOneShot(cmd: OneShotCommand, o: OneShotOptions): Promis
   }
   try {
     const applier = new Applier({ config, store, runner, metrics, logger, leadership: elector, holder });
+    return (await executeCommand(cmd, { ...o, applier, metrics, now })).code;
+  } finally {
+    await elector.release();
+  }
+}
+
+export interface CommandContext {
+  readonly config: AutomationConfig;
+  readonly store: Store;
+  readonly applier: Applier;
+  readonly metrics: AutomationMetrics;
+  readonly logger: Logger;
+  readonly dryRun: boolean;
+  readonly out: (line: string) => void;
+  readonly now: Date;
+  readonly forecaster?: Forecaster;
+  readonly queue?: EmergencyQueue;
+  readonly spendSource?: SpendSource;
+  /** A requested run (POST /api/runs): its decision key and reason instead of the manual ones. */
+  readonly request?: { readonly key: string; readonly reason: string };
+}
+
+/**
+ * One command through an applier whose leadership the caller holds (the one-shot CLI's own lock,
+ * or the service's leader for requested runs). Exit codes as runOneShot's.
+ */
+export async function executeCommand(cmd: OneShotCommand, o: CommandContext): Promise<{ code: number; result?: ApplyResult; lines?: string[] }> {
+  const { config, store, applier, metrics, logger, out, now } = o;
+  {
     if (cmd.kind === "profile") {
       const isEmergency = cmd.profile === emergencyProfileName;
       const profile = config.profiles.find((p) => p.name === cmd.profile);
       if (!isEmergency && !profile) {
         out(`unknown profile '${cmd.profile}' (profiles: ${[...config.profiles.map((p) => p.name), emergencyProfileName].join(", ")}, or predict, budget-check)`);
-        return 2;
+        return { code: 2 };
       }
       const result = await applier.apply({
         kind: isEmergency ? "emergency" : "scheduled",
         trigger: isEmergency ? "emergency" : "scheduled",
-        key: `manual:${config.stack}:${cmd.profile}:${now.toISOString()}`,
+        key: o.request?.key ?? `manual:${config.stack}:${cmd.profile}:${now.toISOString()}`,
         profile: cmd.profile,
-        reason: `${cmd.profile} applied by hand (npm run automation -- run ${cmd.profile})`,
+        reason: o.request?.reason ?? `${cmd.profile} applied by hand (npm run automation -- run ${cmd.profile})`,
         dryRun: o.dryRun,
         nextState: (s: AutomationState): AutomationState =>
           isEmergency
-            ? { ...s, emergencyActive: true, emergencySince: now, emergencyReason: { manual: true, at: now.toISOString() }, previousProfile: s.scheduledProfile }
+            ? { ...s, emergencyActive: true, emergencySince: now, emergencyReason: o.request ? { requested: o.request.reason, at: now.toISOString() } : { manual: true, at: now.toISOString() }, previousProfile: s.scheduledProfile }
             : { ...s, scheduledProfile: cmd.profile, scheduledAt: now, emergencyActive: false, emergencySince: null, emergencyReason: null },
       });
       printResult(out, config, result, o.dryRun);
-      return exitCode(result.outcome);
+      return { code: exitCode(result.outcome), result };
     }
     if (cmd.kind === "predict") {
       const predictor = new Predictor({ config, store, applier, metrics, logger, forecaster: o.forecaster ?? new SeasonalNaiveForecaster() });
       const run = await predictor.run(now, { dryRun: o.dryRun });
       printPrediction(out, run);
       if (run.result) printResult(out, config, run.result, o.dryRun);
-      return run.result ? exitCode(run.result.outcome) : 0;
+      return { code: run.result ? exitCode(run.result.outcome) : 0, result: run.result };
     }
     const guard = new BudgetGuard({ stack: config.stack, store, applier, metrics, logger, budgets: () => loadStackBase(config.projectDir, config.stack).settings.budgets, queue: o.queue, spendSource: o.spendSource });
     if (o.dryRun) {
@@ -539,7 +675,7 @@ export async function runOneShot(cmd: OneShotCommand, o: OneShotOptions): Promis
       for (const s of statuses) out(formatBudget(s));
       const { desired } = await applier.currentDesired();
       out(`dry run: nothing applied; the applied state's overrides: ${JSON.stringify(desired.overrides)}`);
-      return statuses.some((s) => s.spendUsd === null) ? exitSpendUnknown : 0;
+      return { code: statuses.some((s) => s.spendUsd === null) ? exitSpendUnknown : 0 };
     }
     const { statuses, result } = await guard.check(now, { waitSeconds: 0 });
     for (const s of statuses) out(formatBudget(s));
@@ -547,15 +683,13 @@ export async function runOneShot(cmd: OneShotCommand, o: OneShotOptions): Promis
     if (!result) {
       if (unknown.length > 0) {
         out(`spend unknown for ${unknown.map((s) => s.period).join(", ")} (no budget notification and no spend figure: ${o.spendSource ? "the spend source returned nothing" : "no spend source (Cost Explorer needs AWS credentials and ce:GetCostAndUsage)"}): cannot tell whether a budget action is needed`);
-        return exitSpendUnknown;
+        return { code: exitSpendUnknown };
       }
       out("no budget action needed");
-      return 0;
+      return { code: 0 };
     }
     printResult(out, config, result, false);
-    return exitCode(result.outcome);
-  } finally {
-    await elector.release();
+    return { code: exitCode(result.outcome), result };
   }
 }
 

@@ -6,6 +6,7 @@ import { workloadClassLabel } from "../lib/catalog/workloadClasses";
 import type { AutomationSettings } from "../lib/config/settings";
 import { automationMetricsService } from "./monitoring";
 import { irsaTrustPolicy } from "../lib/aws/irsa";
+import { AutomationDeployRole } from "./automationDeployRole";
 
 export interface AutomationServiceArgs extends AutomationSettings {
   /** Stack the service updates (`pulumi up --stack <stack>`). */
@@ -24,13 +25,23 @@ export interface AutomationServiceArgs extends AutomationSettings {
   weeklyLimitUsd: number;
   /** Whether the service activates the budgets' cost allocation tag (budgets.costAllocationTagActivation = automation). Default false. */
   activateCostAllocationTag?: boolean;
+  /** EKS cluster (the deploy role's access entry). */
+  clusterName: pulumi.Input<string>;
+  partition: pulumi.Input<string>;
+  accountId: pulumi.Input<string>;
+  /** `environment` tag of the stack's resources (the deploy role writes only those). */
+  environment: string;
   /** What must exist first (namespace, monitoring CRDs). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export const automationServiceAccount = "pyairtable-automation";
+/** The service account schedulers (CronJob, runbook) request runs as. */
+export const schedulerServiceAccount = "pyairtable-scheduler";
 const appName = automationMetricsService.selector["app.kubernetes.io/name"];
 const httpPort = 8080;
+/** The writable volume: PULUMI_HOME, HOME and the CLI's working files (the root filesystem is read-only). */
+const workDir = "/work";
 
 /**
  * The automation service in the cluster: a Deployment on on-demand system capacity (it must not
@@ -41,6 +52,8 @@ const httpPort = 8080;
  */
 export class AutomationService extends pulumi.ComponentResource {
   public readonly roleArn: pulumi.Output<string>;
+  /** The role `pulumi up` runs as: the stack's own AutomationDeployRole unless `deployRoleArn` names one. */
+  public readonly deployRoleArn: pulumi.Output<string>;
 
   constructor(name: string, args: AutomationServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:automation:AutomationService", name, {}, opts);
@@ -55,9 +68,22 @@ export class AutomationService extends pulumi.ComponentResource {
       assumeRolePolicy: irsaTrustPolicy(args.oidcProviderArn, args.oidcIssuer, ns, automationServiceAccount),
     }, { parent: this });
     this.roleArn = role.arn;
+    this.deployRoleArn = args.deployRoleArn
+      ? pulumi.output(args.deployRoleArn)
+      : new AutomationDeployRole(`${name}-deploy`, {
+        stack: args.stack,
+        environment: args.environment,
+        serviceRoleArn: role.arn,
+        clusterName: args.clusterName,
+        backendUrl: args.backendUrl,
+        partition: args.partition,
+        region: args.region,
+        accountId: args.accountId,
+        provider: args.provider,
+      }, { parent: this }).roleArn;
     new aws.iam.RolePolicy(`${name}-policy`, {
       role: role.id,
-      policy: pulumi.all([args.emergencyQueueArn, args.emergencyQueueKmsKeyArn]).apply(([queueArn, keyArn]) => JSON.stringify({
+      policy: pulumi.all([args.emergencyQueueArn, args.emergencyQueueKmsKeyArn, this.deployRoleArn]).apply(([queueArn, keyArn, deployRoleArn]) => JSON.stringify({
         Version: "2012-10-17",
         Statement: [
           { Sid: "ConsumeBudgetEmergencies", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"], Resource: queueArn },
@@ -66,7 +92,7 @@ export class AutomationService extends pulumi.ComponentResource {
           // Activates the budgets' cost allocation tag once AWS lists it (automation/costAllocationTag.ts);
           // these actions take no resource-level permissions (Service Authorization Reference).
           ...(args.activateCostAllocationTag ? [{ Sid: "ActivateCostAllocationTag", Effect: "Allow", Action: ["ce:ListCostAllocationTags", "ce:UpdateCostAllocationTagsStatus"], Resource: "*" }] : []),
-          ...(args.deployRoleArn ? [{ Sid: "UpdateTheStack", Effect: "Allow", Action: "sts:AssumeRole", Resource: args.deployRoleArn }] : []),
+          { Sid: "UpdateTheStack", Effect: "Allow", Action: "sts:AssumeRole", Resource: deployRoleArn },
         ],
       })),
     }, { parent: this });
@@ -74,6 +100,13 @@ export class AutomationService extends pulumi.ComponentResource {
     const labels = { ...automationMetricsService.selector, "app.kubernetes.io/part-of": "pyairtable", "app.kubernetes.io/managed-by": "pulumi" };
     new k8s.core.v1.ServiceAccount(`${name}-sa`, {
       metadata: { name: automationServiceAccount, namespace: ns, labels, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+    }, k8sOpts);
+
+    // The identity schedulers use for POST /api/runs (api.allowedServiceAccounts of the service's
+    // configuration): no RBAC, no token mounted by default; a CronJob projects one with the audience.
+    new k8s.core.v1.ServiceAccount(`${name}-scheduler-sa`, {
+      metadata: { name: schedulerServiceAccount, namespace: ns, labels },
+      automountServiceAccountToken: false,
     }, k8sOpts);
 
     const env: k8s.types.input.core.v1.EnvVar[] = [
@@ -84,7 +117,7 @@ export class AutomationService extends pulumi.ComponentResource {
       { name: "PROMETHEUS_URL", value: prometheusUrl },
       { name: "BUDGET_EMERGENCY_QUEUE_URL", value: args.emergencyQueueUrl },
       { name: "WEEKLY_LIMIT_USD", value: String(args.weeklyLimitUsd) },
-      ...(args.deployRoleArn ? [{ name: "DEPLOY_ROLE_ARN", value: args.deployRoleArn }] : []),
+      { name: "DEPLOY_ROLE_ARN", value: this.deployRoleArn },
       ...(args.databaseSecretName ? [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }] : []),
     ];
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
@@ -97,10 +130,10 @@ export class AutomationService extends pulumi.ComponentResource {
           metadata: { labels },
           spec: {
             serviceAccountName: automationServiceAccount,
-            // The service reaches Kubernetes with the stack's kubeconfig (an EKS token from its IRSA
-            // role, projected by the pod identity webhook regardless of this flag), never with the
-            // service-account token: do not mount it.
-            automountServiceAccountToken: false,
+            // The service changes Kubernetes objects only through `pulumi up` with the deploy role's
+            // EKS token. Its own service-account token is mounted for one call: TokenReview of the
+            // schedulers that POST /api/runs (system:auth-delegator below; no other permission).
+            automountServiceAccountToken: true,
             priorityClassName: priorityClasses.automation.name,
             nodeSelector: { [workloadClassLabel]: "system" },
             // The service's bounded stop (runner.shutdownSeconds, 45 s) fits inside it.
@@ -119,12 +152,19 @@ export class AutomationService extends pulumi.ComponentResource {
               livenessProbe: { httpGet: { path: "/healthz", port: automationMetricsService.port }, periodSeconds: 20, failureThreshold: 3 },
               resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-              volumeMounts: [{ name: "work", mountPath: "/tmp" }],
+              volumeMounts: [{ name: "work", mountPath: workDir }, { name: "tmp", mountPath: "/tmp" }],
             }],
-            volumes: [{ name: "work", emptyDir: {} }],
+            volumes: [{ name: "work", emptyDir: { sizeLimit: "2Gi" } }, { name: "tmp", emptyDir: { sizeLimit: "1Gi" } }],
           },
         },
       },
+    }, k8sOpts);
+
+    // TokenReview (POST /api/runs): the built-in role that allows exactly tokenreviews/subjectaccessreviews create.
+    new k8s.rbac.v1.ClusterRoleBinding(`${name}-token-review`, {
+      metadata: { name: `${appName}-token-review`, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+      subjects: [{ kind: "ServiceAccount", name: automationServiceAccount, namespace: ns }],
     }, k8sOpts);
 
     new k8s.core.v1.Service(`${name}-service`, {
@@ -136,6 +176,6 @@ export class AutomationService extends pulumi.ComponentResource {
       spec: { maxUnavailable: 1, selector: { matchLabels: { ...automationMetricsService.selector } } },
     }, k8sOpts);
 
-    this.registerOutputs({ roleArn: this.roleArn });
+    this.registerOutputs({ roleArn: this.roleArn, deployRoleArn: this.deployRoleArn });
   }
 }

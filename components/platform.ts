@@ -24,6 +24,7 @@ import { WorkloadContract } from "./workloadContract";
 import { Monitoring } from "./monitoring";
 import { AutomationService } from "./automationService";
 import { AutomationDatabase } from "./automationDatabase";
+import { AutomationImageRepository } from "./automationImageRepository";
 
 export interface PlatformArgs {
   /** Validated settings of the stack (lib/config/settings.ts). */
@@ -53,6 +54,7 @@ export class Platform extends pulumi.ComponentResource {
   public readonly automation: AutomationService;
   /** The automation service's own PostgreSQL (when automation.databaseSecretName is set). */
   public readonly automationDatabase: AutomationDatabase | undefined;
+  public readonly imageRepository: AutomationImageRepository;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:index:Platform", name, {}, opts);
@@ -269,6 +271,10 @@ export class Platform extends pulumi.ComponentResource {
       oidcProviderArn: this.cluster.oidcProviderArn,
       oidcIssuer: this.cluster.oidcIssuer,
       region: region.name,
+      clusterName: this.cluster.clusterName,
+      partition: partition.partition,
+      accountId: identity.accountId,
+      environment: s.environment,
       emergencyQueueArn: this.costControls.emergencyQueueArn,
       emergencyQueueUrl: this.costControls.emergencyQueueUrl,
       emergencyQueueKmsKeyArn: this.costControls.kmsKeyArn,
@@ -278,6 +284,8 @@ export class Platform extends pulumi.ComponentResource {
       // Secret and the pods' security group policy must exist before the pods.
       dependsOn: [this.addons, ...(this.automationDatabase?.ready ?? [])],
     }, parent);
+
+    this.imageRepository = new AutomationImageRepository(`${name}-automation-image`, { name: `pyairtable-automation-${s.environment}` }, parent);
 
     this.registerOutputs({});
   }

@@ -26,11 +26,13 @@ import {
 
 const usage = `usage:
   npm run automation [-- --stack <name>]                       start the service
-  npm run automation -- run <profile|predict|budget-check> --stack <name> [--dry-run]
+  npm run automation -- run <profile|predict|budget-check> --stack <name> [--dry-run] [--embedded]
 options:
   --stack <name>     stack (default: AUTOMATION_STACK, else dev for the service)
   --config <file>    configuration file (default: automation/config/<stack>.yaml, or AUTOMATION_CONFIG)
   --dry-run          preview only: nothing is applied
+  --embedded         allow a run that changes the stack without DATABASE_URL (a throw-away embedded
+                     database: the service never sees the decision; development only)
 environment: DATABASE_URL (else embedded PGlite; AUTOMATION_DATA_DIR for a data dir), PORT (8080),
   PULUMI_BACKEND_URL, PROMETHEUS_URL, BUDGET_EMERGENCY_QUEUE_URL, LOG_LEVEL`;
 
@@ -39,11 +41,12 @@ interface Args {
   stack?: string;
   config?: string;
   dryRun: boolean;
+  embedded: boolean;
   help: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { positional: [], dryRun: false, help: false };
+  const a: Args = { positional: [], dryRun: false, embedded: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === "--stack" || x === "--config") {
@@ -54,6 +57,7 @@ function parseArgs(argv: string[]): Args {
     } else if (x.startsWith("--stack=")) a.stack = x.slice(8);
     else if (x.startsWith("--config=")) a.config = x.slice(9);
     else if (x === "--dry-run") a.dryRun = true;
+    else if (x === "--embedded") a.embedded = true;
     else if (x === "--help" || x === "-h") a.help = true;
     else if (x.startsWith("--")) throw new Error(`unknown option ${x}`);
     else a.positional.push(x);
@@ -111,6 +115,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const target = args.positional[1]!;
+  // A run that changes the stack must be recorded where the service records its own, under the same
+  // leader lock and fencing: the service's database (the Secret pyairtable-automation-database).
+  if (!args.dryRun && !args.embedded && !env.DATABASE_URL && !env.DATABASE_URL_FILE && !env.AUTOMATION_DATA_DIR) {
+    console.error(`run ${target} changes the stack: it must use the service's database (DATABASE_URL), so that it takes the service's leader lock and the service sees the decision.
+In the cluster: kubectl -n automation exec deploy/pyairtable-automation -- node --import tsx scripts/automation.ts run ${target} --stack <stack>
+or POST /api/runs (docs/automation.md, "Requesting runs"). For a throw-away local run, pass --embedded.`);
+    return 2;
+  }
   const cmd: OneShotCommand = target === "predict" ? { kind: "predict" } : target === "budget-check" ? { kind: "budget-check" } : { kind: "profile", profile: target };
   // One-shot output is for people: logs go to stderr, results to stdout.
   const logger = createLogger({ level: env.LOG_LEVEL ?? "warn", destination: process.stderr });

@@ -58,11 +58,15 @@ describe("security controls", function () {
           assert.deepEqual(restrictedViolations(d.spec.template.spec), [], `${d.metadata.namespace}/${d.metadata.name}`);
           assert.ok((applicationNamespaces as readonly string[]).includes(d.metadata.namespace), `${d.metadata.name} runs in an application namespace`);
         }
-        for (const name of ["pgbouncer", "automation"]) {
-          const d = deployments.find((x) => x.metadata.name.includes(name));
-          assert.ok(d, name);
-          assert.equal(d.spec.template.spec.automountServiceAccountToken, false, `${name}: automountServiceAccountToken`);
-        }
+        const pgbouncer = deployments.find((x) => x.metadata.name.includes("pgbouncer"));
+        assert.equal(pgbouncer?.spec.template.spec.automountServiceAccountToken, false, "pgbouncer: automountServiceAccountToken");
+        // The automation service uses its token for one call, TokenReview of POST /api/runs callers:
+        // the only binding of its service account is system:auth-delegator.
+        const automation = deployments.find((x) => x.metadata.name.includes("automation"))!;
+        assert.equal(automation.spec.template.spec.automountServiceAccountToken, true);
+        const sa = automation.spec.template.spec.serviceAccountName;
+        const bindings = kubernetesObjects(plans[stack]!.resources).filter((o) => /RoleBinding$/.test(o.kind) && ((o as R).subjects ?? []).some((x: any) => x.kind === "ServiceAccount" && x.name === sa)) as R[];
+        assert.deepEqual(bindings.map((b) => `${b.kind}:${b.roleRef.name}`), ["ClusterRoleBinding:system:auth-delegator"]);
       });
 
       it(`${stack}: every container of the program has a liveness and a readiness probe`, () => {

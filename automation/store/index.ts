@@ -23,3 +23,4 @@ export async function openStore(
   }
   return store;
 }
+export * from "./runRequests";

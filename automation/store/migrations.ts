@@ -147,7 +147,32 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX decisions_in_flight ON decisions (stack) WHERE status = 'applying';
     `,
   },
-  // Version 3 is left to the runs API (issue 18), which is developed in parallel.
+  {
+    version: 3,
+    name: "run requests of schedulers (POST /api/runs)",
+    sql: `
+      -- One row per request; (stack, caller, idempotency_key) makes a retried request the same run.
+      CREATE TABLE run_requests (
+        id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        stack text NOT NULL,
+        caller text NOT NULL,
+        idempotency_key text NOT NULL,
+        command text NOT NULL CHECK (command IN ('profile', 'emergency', 'predict', 'budget-check')),
+        profile text,
+        request_hash text NOT NULL,
+        status text NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'refused', 'no-change')),
+        -- The decision it applies (created with the request for profile and emergency runs).
+        decision_id integer REFERENCES decisions (id),
+        holder text,
+        result jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        started_at timestamptz,
+        finished_at timestamptz,
+        UNIQUE (stack, caller, idempotency_key)
+      );
+      CREATE INDEX run_requests_queued ON run_requests (stack, id) WHERE status = 'queued';
+    `,
+  },
   {
     version: 4,
     name: "predictive engine: chained fit state, issued peaks, realised accuracy",

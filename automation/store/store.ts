@@ -302,6 +302,11 @@ export class Store {
     return rows[0] ? toDecision(rows[0]) : undefined;
   }
 
+  async decisionById(id: number): Promise<DecisionRecord | undefined> {
+    const rows = await this.db.query(`SELECT * FROM decisions WHERE id = $1`, [id]);
+    return rows[0] ? toDecision(rows[0]) : undefined;
+  }
+
   async recentDecisions(limit = 50, stack?: string): Promise<DecisionRecord[]> {
     const rows = stack
       ? await this.db.query(`SELECT * FROM decisions WHERE stack = $2 ORDER BY created_at DESC, id DESC LIMIT $1`, [limit, stack])

@@ -351,7 +351,11 @@ const automationSchema = strict({
   replicas: intIn(1, 3),
   /** Pulumi backend the service runs `pulumi up` against (s3://bucket, https://api.pulumi.com, ...). */
   backendUrl: matching(/^(s3|gs|azblob|file|https):\/\/\S+$/, "a Pulumi backend URL (s3://, gs://, azblob://, file:// or https://)"),
-  /** IAM role the service assumes to update the stack (managed outside this stack); null: no updates, plans only. */
+  /**
+   * IAM role the service's `pulumi up` runs as. null (default): the stack creates its own deploy role
+   * (components/automationDeployRole.ts: capacity settings only, EKS access entry and RBAC); an ARN:
+   * a role managed elsewhere, which must grant at least as much.
+   */
   deployRoleArn: z.union([matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/, "an IAM role ARN"), z.null()], { error: "must be an IAM role ARN or null" }),
   /** Kubernetes Secret (in the automation namespace) whose key DATABASE_URL points at PostgreSQL; null: embedded database. */
   databaseSecretName: z.union([matching(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a Kubernetes Secret name"), z.null()], { error: "must be a Secret name or null" }),

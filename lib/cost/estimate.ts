@@ -205,6 +205,8 @@ export const freeResourceTypes: Readonly<Record<string, string>> = {
   "aws:costexplorer/costAllocationTag:CostAllocationTag": "activating a cost allocation tag is free",
   "aws:sesv2/emailIdentity:EmailIdentity": "SES identities are free (alert e-mails bill per message, USD 0.10 per 1,000: negligible, not priced)",
   "aws:kms/alias:Alias": "aliases are free (keys are priced)",
+  "aws:ecr/repository:Repository": "a repository has no fixed charge; image storage is billed per GB-month kept, not modelled (the lifecycle policy bounds it to the newest images)",
+  "aws:ecr/lifecyclePolicy:LifecyclePolicy": "lifecycle policies are free",
   "aws:appautoscaling/target:Target": "Application Auto Scaling is free (capacity it adds is priced on the scaled resource)",
   "aws:appautoscaling/policy:Policy": "Application Auto Scaling is free",
   "aws:appautoscaling/scheduledAction:ScheduledAction": "Application Auto Scaling is free",

@@ -20,6 +20,8 @@ export const applyOrder = [
   // Security groups for pods are assigned at pod creation only: the policies precede every pod.
   "SecurityGroupPolicy",
   "ServiceAccount",
+  "ClusterRole",
+  "ClusterRoleBinding",
   "Secret",
   "ConfigMap",
   // Renders a Secret the pods read: before the Deployments.

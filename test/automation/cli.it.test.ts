@@ -22,7 +22,12 @@ function env(fake: FakePulumi, extra: Record<string, string> = {}): NodeJS.Proce
   return { ...e, PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${path.join(os.tmpdir(), "automation-cli-backend")}`, LOG_LEVEL: "warn", ...extra };
 }
 
+/** `run` commands without DATABASE_URL get --embedded (a throw-away database, as these tests intend); `rawRun` passes the arguments as given. */
 function run(args: string[], e: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return rawRun(args[0] === "run" && !e.DATABASE_URL && !args.includes("--dry-run") ? [...args, "--embedded"] : args, e);
+}
+
+function rawRun(args: string[], e: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(tsx, [script, ...args], { cwd: repoRoot, env: e });
     let stdout = "";
@@ -77,6 +82,13 @@ describe("npm run automation (scripts/automation.ts)", function () {
     assert.match(r.stdout, /services\.analytics\.maxReplicas: 2 -> 1/);
     assert.match(r.stdout, /outcome: would change the stack \(preview only\)/);
     assert.deepEqual(fake.calls().filter((c) => ["preview", "up"].includes(c.args[0]!)).map((c) => c.args[0]), ["preview"]);
+  });
+
+  it("a one-shot run without the service's database is refused (it would bypass the service's lock and history), unless --embedded", async () => {
+    const r = await rawRun(["run", "emergency", "--stack", "prod"], env(fake));
+    assert.equal(r.code, 2, r.stderr + r.stdout);
+    assert.match(r.stderr, /run emergency changes the stack: it must use the service's database \(DATABASE_URL\)/);
+    assert.equal(fake.calls().filter((c) => c.args[0] === "up" || c.args[0] === "preview").length, 0);
   });
 
   it("exits 2 for an unknown profile, a missing stack or a bad configuration", async () => {

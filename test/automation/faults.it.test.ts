@@ -10,6 +10,7 @@ import * as assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify as toYaml, parse as parseYaml } from "yaml";
@@ -30,19 +31,8 @@ import { forecastOptionsFor, liveSettingsFor } from "../../automation/predictive
 import { mulberry32 } from "../../automation/backtest/synthetic";
 import { FakePulumi } from "./support/fakePulumi";
 import { TestPostgres, requireTool } from "./support/postgres";
-import { RecordingRunner, makeApplier, repoRoot, testConfig } from "./support/harness";
+import { RecordingRunner, makeApplier, repoRoot, sleep, testConfig, until } from "./support/harness";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(100);
-  }
-}
 
 /** The dev configuration with fault-suite timings (seconds). */
 function faultConfigDoc(runner: Record<string, number> = {}): Record<string, any> {
@@ -232,7 +222,13 @@ describe("fault suite: readiness and the HTTP API", function () {
       await service.collect();
       await service.collect();
       r = await getJson(`${base}/readyz`);
-      assert.ok(r.body.problems.some((p: string) => /collector: 2 collections failed/.test(p)), JSON.stringify(r.body));
+      assert.ok(r.body.degraded.some((p: string) => /collector: 2 collections failed/.test(p)), JSON.stringify(r.body));
+      // A failing collector alone keeps the replica in the Service (the API must stay reachable).
+      fs.writeFileSync(path.join(fake.root, "bin", "pulumi"), "#!/bin/sh\necho v3.276.0\n", { mode: 0o755 });
+      (service as unknown as { cliCheckedAt: number }).cliCheckedAt = 0;
+      r = await getJson(`${base}/readyz`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.ok(r.body.degraded.some((p: string) => /collector: 2 collections failed/.test(p)), JSON.stringify(r.body));
       r = await getJson(`${base}/api/forecasts?service=%00`);
       assert.equal(r.status, 400);
       assert.match(r.body.error, /service = "\\u0000"/);
@@ -505,5 +501,128 @@ describe("fault suite: the predictive engine's state across a restart and a fail
     standby.dispose();
     reference.dispose();
     await store.close();
+  });
+});
+
+describe("fault suite: HTTP robustness (raw requests against the running service process)", function () {
+  this.timeout(120_000);
+  let fake: FakePulumi;
+  let child: ChildProcess;
+  let port: number;
+  let logFile: string;
+
+  before(async () => {
+    fake = FakePulumi.create();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fault-http-"));
+    const file = path.join(dir, "dev.yaml");
+    fs.writeFileSync(file, toYaml(faultConfigDoc()));
+    logFile = path.join(dir, "service.log");
+    const out = fs.openSync(logFile, "a");
+    // The embedded store (no DATABASE_URL) is enough here: the HTTP layer is under test.
+    child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts", "automation.ts"), "--stack", "dev", "--config", file], {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: "", PORT: "0", PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${dir}/state`, AUTOMATION_SPEND_SOURCE: "none", LOG_LEVEL: "info" },
+      stdio: ["ignore", out, out],
+    });
+    fs.closeSync(out);
+    port = await until("the service listens", 90_000, () => {
+      if (child.exitCode !== null) throw new Error(`service exited: ${fs.readFileSync(logFile, "utf8")}`);
+      const m = /"port":(\d+)[^\n]*http listening/.exec(fs.readFileSync(logFile, "utf8"));
+      return m ? Number(m[1]) : undefined;
+    });
+  });
+  after(async () => {
+    if (child && child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+    fake?.remove();
+  });
+
+  /** One raw request on its own connection; resolves with what the server sent before closing (bounded). */
+  function raw(bytes: string | Buffer): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      let got = "";
+      const done = () => {
+        socket.destroy();
+        resolve(got);
+      };
+      socket.setTimeout(10_000, done);
+      socket.on("data", (d) => {
+        got += d.toString("latin1");
+        // One answer is all we need (keep-alive connections are not waited for).
+        if (/^HTTP\/1\.[01] \d{3}/.test(got) && got.includes("\r\n\r\n")) setTimeout(done, 50);
+      });
+      socket.on("error", done);
+      socket.on("end", done);
+      socket.write(bytes);
+    });
+  }
+
+  it("the reported crashes: `//` and `http://[bad` are 400, and the service keeps serving", async () => {
+    for (const target of ["//", "http://[bad", "//api/state", "*"]) {
+      const answer = await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.match(answer, /^HTTP\/1\.1 400 /, `${target}: ${answer}`);
+    }
+    assert.equal(child.exitCode, null, fs.readFileSync(logFile, "utf8"));
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  });
+
+  it("fuzz: 400 seeded combinations of request target, method and headers each get a status line; never a crash, never a 5xx other than 503", async () => {
+    let seed = 0x5eed18;
+    const rand = () => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND", "get", "G\tET", ""];
+    const targets = ["/", "//", "///", "http://[bad", "http://localhost/healthz", "*", "/healthz", "/readyz", "/metrics", "/api/state", "/api/decisions?limit=-1",
+      "/api/decisions?limit=1e309", "/api/forecasts?service=%00", "/api/forecasts?service=%zz", "/api/runs", "/api/runs/", "/api/runs/%ff%fe", "/api/runs/1",
+      "/api/runs/99999999999999999999", "/api/runs/../../etc/passwd", "/%", "/%%%", "/\u00ff", "/a".repeat(3000), "/?" + "x=1&".repeat(500), "/healthz#frag", "/ readyz", ""];
+    const headerSets: string[][] = [
+      [],
+      ["Content-Type: application/json", "Content-Length: 2", "", "{}"],
+      ["Content-Type: application/json", "Content-Length: 9", "", "{not json"],
+      ["Content-Type: application/json", "Authorization: Bearer garbage", "Idempotency-Key: k1", "Content-Length: 23", "", '{"command":"emergency"}'],
+      ["Content-Type: text/plain", "Content-Length: 1", "", "x"],
+      ["Content-Length: -1"],
+      ["Content-Length: abc"],
+      ["Content-Length: 5", "Content-Length: 6"],
+      ["Transfer-Encoding: chunked", "Content-Type: application/json", "", "zz\r\n"],
+      ["Transfer-Encoding: chunked", "Content-Length: 3", "", "abc"],
+      ["Content-Type: application/json", `Content-Length: ${100 * 1024 * 1024}`],
+      ["X-Big: " + "a".repeat(20_000)],
+      ["Bad Header Name: 1"],
+      ["Host: [bad"],
+      ["Authorization: Bearer " + "t".repeat(5000), "Content-Type: application/json; charset=utf-8", "Content-Length: 4", "", "null"],
+      ["\u0000: \u0000"],
+    ];
+    const versions = ["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9", "", "FTP/1.0"];
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 400; i++) {
+      const method = pick(methods);
+      const target = pick(targets);
+      const version = pick(versions);
+      const headers = pick(headerSets);
+      const blank = headers.indexOf("");
+      const head = blank >= 0 ? headers.slice(0, blank) : headers;
+      const body = blank >= 0 ? headers.slice(blank + 1).join("\r\n") : "";
+      const request = `${method} ${target} ${version}\r\nHost: localhost\r\nConnection: close\r\n${head.map((h) => h + "\r\n").join("")}\r\n${body}`;
+      const answer = await raw(Buffer.from(request, "latin1"));
+      const m = /^HTTP\/1\.[01] (\d{3}) /.exec(answer);
+      assert.ok(m, `no status line for ${JSON.stringify(request.slice(0, 300))}: ${JSON.stringify(answer.slice(0, 200))}`);
+      const status = Number(m![1]);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      assert.ok(status < 500 || status === 503, `${status} for ${JSON.stringify(request.slice(0, 300))}: ${answer.slice(0, 300)}`);
+      assert.equal(child.exitCode, null, `the service died after ${JSON.stringify(request.slice(0, 300))}:\n${fs.readFileSync(logFile, "utf8").slice(-2000)}`);
+    }
+    // The combinations reached the handlers, the parser's refusals and the method checks.
+    for (const s of [200, 400, 404, 405]) assert.ok((statuses.get(s) ?? 0) > 0, `no ${s} among ${JSON.stringify([...statuses])}`);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    assert.doesNotMatch(fs.readFileSync(logFile, "utf8"), /uncaught|TypeError/i);
   });
 });

@@ -26,7 +26,7 @@ function sharedBehaviour(name: string, open: () => Promise<{ store: Store; secon
 
     it("migrations are versioned and idempotent", async () => {
       assert.deepEqual(await migrate(store.db), [], "nothing left to apply");
-      assert.deepEqual(await appliedMigrations(store.db), [1, 2, 4]);
+      assert.deepEqual(await appliedMigrations(store.db), [1, 2, 3, 4]);
       const tables = await store.db.query<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1");
       for (const t of ["samples", "forecasts", "decisions", "update_attempts", "budget_events", "automation_state", "schedule_runs", "leader_lock", "schema_migrations", "collection_runs"]) {
         assert.ok(tables.some((r) => r.t === t), `table ${t}`);
@@ -177,8 +177,8 @@ describe("PostgreSQL backend", function () {
     const dbs = [0, 1, 2].map(() => new PostgresDatabase({ connectionString: pg!.url }));
     try {
       const applied = await Promise.all(dbs.map((d) => migrate(d)));
-      assert.deepEqual(applied.flat(), [1, 2, 4]);
-      assert.deepEqual(await appliedMigrations(dbs[0]!), [1, 2, 4]);
+      assert.deepEqual(applied.flat(), [1, 2, 3, 4]);
+      assert.deepEqual(await appliedMigrations(dbs[0]!), [1, 2, 3, 4]);
     } finally {
       for (const d of dbs) await d.close();
     }
@@ -236,7 +236,7 @@ describe("store backends", () => {
       assert.equal(fs.readFileSync(`${dataDir}.lock`, "utf8"), String(process.pid));
       const s = new Store(db);
       await s.init();
-      assert.deepEqual(await appliedMigrations(db), [1, 2, 4]);
+      assert.deepEqual(await appliedMigrations(db), [1, 2, 3, 4]);
     } finally {
       await db.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -172,6 +172,7 @@ export function realArns(text: string): string {
   return text.replace(/arn:(aws[a-z-]*):mock:([a-z0-9-]+):(\d{12}):([A-Za-z]+)\/([^"\s]+?)(?=["\s]|$)/g, (whole, part: string, region: string, account: string, type: string, rest: string) => {
     switch (type) {
       case "Queue": return `arn:${part}:sqs:${region}:${account}:${rest}`;
+      case "Bucket": return `arn:${part}:s3:::${rest}`;
       case "Topic": return `arn:${part}:sns:${region}:${account}:${rest}`;
       case "Key": return `arn:${part}:kms:${region}:${account}:key/${rest}`;
       case "Role": return `arn:${part}:iam::${account}:role/${rest}`;

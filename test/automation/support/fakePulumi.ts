@@ -40,11 +40,22 @@ export interface FakePolicyEvent {
   resourceUrn?: string;
 }
 
+/** A preview step (the engine's resourcePreEvent metadata). */
+export interface FakeStep {
+  op: string;
+  urn: string;
+  type: string;
+  diffs?: string[];
+  detailedDiff?: Record<string, { kind: string; inputDiff?: boolean }>;
+}
+
 export interface FakeScenario {
   version: string;
   stacks: string[];
   preview: {
     changeSummary: Record<string, number>;
+    /** Steps reported as resourcePreEvents (default: the two HPA updates the summary counts). */
+    steps?: FakeStep[];
     violations: FakePolicyEvent[];
     /** The first N previews fail with the concurrent-update text. */
     concurrentFailures: number;
@@ -85,12 +96,23 @@ export interface FakeCall {
   args: string[];
   cwd: string;
   backend?: string;
+  /** The AWS identity variables the process saw, and the AWS config file's content at the time. */
+  aws: { profile?: string; configFile?: string; config?: string; roleArn?: string; webIdentityTokenFile?: string; accessKeyId?: string };
 }
+
+/** An HPA update of spec.minReplicas, as the Kubernetes provider reports it. */
+export const hpaUpdate = (service: string): FakeStep => ({
+  op: "update",
+  urn: `urn:pulumi:prod::autoscaling::pyairtable:platform:Platform$kubernetes:autoscaling/v2:HorizontalPodAutoscaler::${service}-hpa`,
+  type: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+  diffs: ["spec"],
+  detailedDiff: { "spec.minReplicas": { kind: "update", inputDiff: true } },
+});
 
 export const defaultScenario = (): FakeScenario => ({
   version: "3.248.0",
   stacks: ["prod", "dev"],
-  preview: { changeSummary: { same: 120, update: 2 }, violations: [], concurrentFailures: 0 },
+  preview: { changeSummary: { same: 120, update: 2 }, steps: [hpaUpdate("api-gateway"), hpaUpdate("platform-services")], violations: [], concurrentFailures: 0 },
   up: { concurrentFailures: 0, violations: [], changeSummary: { same: 120, update: 2 } },
 });
 
@@ -102,7 +124,9 @@ const STATE = ${JSON.stringify(stateDir)};
 const NM = ${JSON.stringify(nodeModules)};
 const args = process.argv.slice(2);
 const scenario = JSON.parse(fs.readFileSync(path.join(STATE, "scenario.json"), "utf8"));
-fs.appendFileSync(path.join(STATE, "calls.jsonl"), JSON.stringify({ args, cwd: process.cwd(), backend: process.env.PULUMI_BACKEND_URL }) + "\\n");
+const E = process.env;
+const awsConfig = E.AWS_CONFIG_FILE && fs.existsSync(E.AWS_CONFIG_FILE) ? fs.readFileSync(E.AWS_CONFIG_FILE, "utf8") : undefined;
+fs.appendFileSync(path.join(STATE, "calls.jsonl"), JSON.stringify({ args, cwd: process.cwd(), backend: E.PULUMI_BACKEND_URL, aws: { profile: E.AWS_PROFILE, configFile: E.AWS_CONFIG_FILE, config: awsConfig, roleArn: E.AWS_ROLE_ARN, webIdentityTokenFile: E.AWS_WEB_IDENTITY_TOKEN_FILE, accessKeyId: E.AWS_ACCESS_KEY_ID } }) + "\\n");
 
 function flag(name) { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; }
 function count(name) {
@@ -161,7 +185,8 @@ async function main() {
     if (n <= scenario.preview.concurrentFailures) fail(255, CONFLICT);
     if (scenario.preview.error) fail(255, scenario.preview.error);
     const v = scenario.preview.violations;
-    await emit([{ preludeEvent: { config: {} } }, ...policyEvents(v), summary(scenario.preview.changeSummary)]);
+    const steps = (scenario.preview.steps || []).map((m) => ({ resourcePreEvent: { metadata: Object.assign({ provider: "" }, m) } }));
+    await emit([{ preludeEvent: { config: {} } }, ...steps, ...policyEvents(v), summary(scenario.preview.changeSummary)]);
     if (v.some((x) => x.enforcementLevel === "mandatory")) fail(255, "error: preview failed");
     process.stdout.write("Previewing update (" + stack + ")\\n");
     return;
