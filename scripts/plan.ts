@@ -1,5 +1,5 @@
 /**
- * `npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown]`
+ * `npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--evaluation-date YYYY-MM-DD]`
  * (also installed as the `pyairtable-plan` bin: `npx pyairtable-plan --stack prod --format markdown`
  * prints no npm banner; through npm use `npm run -s plan -- ...`).
  *
@@ -29,13 +29,14 @@ import { kubernetesObjects, reviewFilesFromObjects, writeManifests } from "../li
 import { readPlanFile, PlanFileError, type PlanFile } from "../lib/plan/planFile";
 import { groupViolations, policyConfigPath, reviewPlan } from "../lib/plan/review";
 import { PolicyConfigError, type Violation } from "../lib/policy/evaluate";
+import { evaluationDateEnv, parseIsoDay } from "../lib/catalog/eksVersions";
 import { PolicyPackStartError, ServedPolicyPack } from "../lib/policy/servedPack";
 import { compareWithDesign, formatCostMarkdown } from "../lib/cost/report";
 import { renderAlertmanagerFileForReview } from "../components/monitoring";
 import { checkNamespaceQuotas } from "../components/quotaCheck";
 import type { PlannedResource } from "../lib/plan/mockRuntime";
 
-const usage = "usage: npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>]";
+const usage = "usage: npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>] [--evaluation-date YYYY-MM-DD]";
 
 interface Options {
   stack?: string;
@@ -44,6 +45,7 @@ interface Options {
   input?: string;
   format?: string;
   "project-dir"?: string;
+  "evaluation-date"?: string;
   preview?: boolean;
   verbose?: boolean;
   help?: boolean;
@@ -82,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         stack: { type: "string" }, json: { type: "string" }, manifests: { type: "string" }, input: { type: "string" },
-        format: { type: "string" }, "project-dir": { type: "string" }, preview: { type: "boolean" }, verbose: { type: "boolean", short: "v" }, help: { type: "boolean", short: "h" },
+        format: { type: "string" }, "project-dir": { type: "string" }, "evaluation-date": { type: "string" }, preview: { type: "boolean" }, verbose: { type: "boolean", short: "v" }, help: { type: "boolean", short: "h" },
       },
       strict: true,
     }));
@@ -99,6 +101,19 @@ async function main(argv: string[]): Promise<number> {
   if (format !== "text" && format !== "markdown") throw new CommandError(`--format = ${JSON.stringify(format)}: must be text or markdown\n${usage}`, 2);
   const dir = values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir;
   current.dir = dir;
+  // The day the EKS calendar is judged on (settings warnings, cost model, the pack's dated policies):
+  // --evaluation-date, else $PYAIRTABLE_EVALUATION_DATE, else today. Set in this process's environment
+  // before the program runs and the pack starts (which inherits it), and pinned in the policy config.
+  const evaluationDate = values["evaluation-date"] ?? (process.env[evaluationDateEnv] || undefined);
+  if (evaluationDate !== undefined) {
+    const what = values["evaluation-date"] !== undefined ? "--evaluation-date" : evaluationDateEnv;
+    try {
+      parseIsoDay(evaluationDate, what);
+    } catch (e) {
+      throw new CommandError(`${(e as Error).message}\n${usage}`, 2);
+    }
+    process.env[evaluationDateEnv] = evaluationDate;
+  }
 
   // Everything that can be checked without the pack is checked before it starts: the project file,
   // the stack file with its settings (namespace quotas included), and a saved plan (--input).
@@ -155,7 +170,8 @@ async function planWithPack(values: Options, format: string, dir: string, saved:
   }
 
   const pack = await packStarting;
-  const review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config));
+  const evaluationDate = process.env[evaluationDateEnv] || undefined;
+  const review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config), { evaluationDate });
   const comparison = compareWithDesign(review.estimate, environment);
   const mandatory = review.violations.filter((v) => v.enforcementLevel === "mandatory");
   const after: string[] = [];

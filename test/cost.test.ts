@@ -124,7 +124,7 @@ describe("cost model", function () {
 
     it("an absolute auroraAverageAcu overrides the fraction, clamped to the cluster's range", () => {
       const acu = (average: number) =>
-        estimateCost(plans.prod.resources, { ...defaultUsageAssumptions("prod"), auroraAverageAcu: average }).items.find((i) => i.type === "aws:rds/clusterInstance:ClusterInstance")!;
+        estimateCost(plans.prod.resources, { ...defaultUsageAssumptions("prod"), auroraAverageAcu: average }, priceCatalog(), { asOf: planDay }).items.find((i) => i.type === "aws:rds/clusterInstance:ClusterInstance")!;
       assert.equal(acu(4).quantity, 4);
       assert.equal(acu(4).monthlyUsd, round2(4 * priceOf("aurora.serverlessV2.acuHour") * H));
       assert.equal(acu(100).quantity, plans.prod.settings.database.maxAcu);
@@ -303,7 +303,7 @@ describe("cost model", function () {
       });
 
       it("the spot discount changes only spot lines", () => {
-        const other = estimateCost(plans[s].resources, { ...defaultUsageAssumptions(s), spotDiscount: 0.5 });
+        const other = estimateCost(plans[s].resources, { ...defaultUsageAssumptions(s), spotDiscount: 0.5 }, priceCatalog(), { asOf: planDay });
         let changed = 0;
         estimates[s].items.forEach((item, index) => {
           const o = other.items[index]!;
@@ -331,7 +331,7 @@ describe("cost model", function () {
 
     it("an unknown resource type appears in unpriced and leaves the total unchanged", () => {
       const resources = [...plans.prod.resources, fake("aws:sagemaker/endpoint:Endpoint", "mystery", { instanceType: "ml.g5.48xlarge" })];
-      const e = estimateCost(resources, defaultUsageAssumptions("prod"));
+      const e = estimateCost(resources, defaultUsageAssumptions("prod"), priceCatalog(), { asOf: planDay });
       const u = e.unpriced.find((x) => x.name === "mystery");
       assert.ok(u, "listed as unpriced");
       assert.match(u.reason, /no pricing rule for aws:sagemaker\/endpoint:Endpoint/);
@@ -344,7 +344,7 @@ describe("cost model", function () {
     it("a known type whose price is missing from the catalog is unpriced with the key", () => {
       const ng = plans.prod.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup")!;
       const odd = { ...ng, urn: `${ng.urn}-odd`, name: "odd", inputs: { ...ng.inputs, instanceTypes: ["x9.huge"] } };
-      const e = estimateCost([...plans.prod.resources, odd], defaultUsageAssumptions("prod"));
+      const e = estimateCost([...plans.prod.resources, odd], defaultUsageAssumptions("prod"), priceCatalog(), { asOf: planDay });
       assert.ok(e.unpriced.some((u) => u.name === "odd" && /ec2\.x9\.huge\.hour/.test(u.reason)));
       assert.ok(!e.items.some((i) => i.name === "odd" && i.line === "nodes"));
     });
@@ -353,7 +353,7 @@ describe("cost model", function () {
       const pool = plans.prod.resources.find((r) => r.type === "kubernetes:karpenter.sh/v1:NodePool")!;
       const inputs = JSON.parse(JSON.stringify(pool.inputs)) as { metadata: { annotations: Record<string, string> } };
       delete inputs.metadata.annotations["pyairtable.io/expected-nodes"];
-      const e = estimateCost([{ ...pool, inputs }], defaultUsageAssumptions("prod"));
+      const e = estimateCost([{ ...pool, inputs }], defaultUsageAssumptions("prod"), priceCatalog(), { asOf: planDay });
       assert.match(e.unpriced[0]!.reason, /pyairtable\.io\/expected-nodes/);
     });
 
@@ -410,7 +410,7 @@ describe("cost model", function () {
       assert.equal(freeReason("aws:ec2/instance:Instance"), undefined);
       const eks = fake("eks:index:Cluster", "c", { skipDefaultNodeGroup: true }, false);
       const child: PlannedResource = { ...fake("aws:eks/cluster:Cluster", "c-eksCluster", {}), parent: eks.urn };
-      const e = estimateCost([eks, child], defaultUsageAssumptions("dev"));
+      const e = estimateCost([eks, child], defaultUsageAssumptions("dev"), priceCatalog(), { asOf: planDay });
       assert.equal(e.items.filter((i) => i.category === "eks").length, 1);
       assert.equal(e.free, 1);
     });

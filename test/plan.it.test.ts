@@ -10,7 +10,8 @@ import { readPlanFile } from "../lib/plan/planFile";
 import { writeManifests } from "../lib/plan/manifests";
 import { formatResourceCount, resourceCount } from "../lib/plan/summary";
 import { formatTextReport, screen } from "../lib/plan/textReport";
-import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
+import { estimatePlan, loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../lib/plan/review";
+import { testEvaluationDate } from "./support/clock";
 import { compareWithDesign } from "../lib/cost/report";
 import type { Violation } from "../lib/policy/evaluate";
 import { namespaceQuotaProblems } from "../components/quotaCheck";
@@ -18,11 +19,11 @@ import { loadStackSettings, mutatedProject, repoRoot } from "./support/stacks";
 
 const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
 function runPlanCli(args: string[]) {
-  return spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+  return spawnSync(tsx, ["scripts/plan.ts", ...args, "--evaluation-date", testEvaluationDate], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
 }
 /** As a user runs it: through npm (`-s` drops npm's banner). */
 function runNpmPlan(npmArgs: string[], args: string[]) {
-  return spawnSync("npm", ["run", ...npmArgs, "plan", "--", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+  return spawnSync("npm", ["run", ...npmArgs, "plan", "--", ...args, "--evaluation-date", testEvaluationDate], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
 }
 const lines = (text: string) => text.split("\n").filter((l, i, all) => !(i === all.length - 1 && l === ""));
 /** One failure, one message: a single `error:` line opening it, no stack frame. */
@@ -183,7 +184,7 @@ describe("offline plan", function () {
   it("the default report fits a screen for both stacks even with many findings; --verbose has the tables", () => {
     for (const stack of ["prod", "dev"] as const) {
       const plan = plans[stack]!;
-      const config = loadPolicyConfig(policyConfigPath(repoRoot, stack));
+      const config = pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, stack)), testEvaluationDate);
       const estimate = estimatePlan(plan.resources, stack, config);
       const long = "a long finding message that names a resource, a value and what is allowed ".repeat(4);
       const violations: Violation[] = plan.resources.slice(0, 60).map((r, i) => ({

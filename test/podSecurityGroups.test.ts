@@ -4,7 +4,7 @@
  * role settings they need, and the trunk-ENI table they depend on.
  */
 import { strict as assert } from "node:assert";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { applyOrder, kubernetesObjects } from "../lib/plan/manifests";
 import type { PlannedResource } from "../lib/plan/mockRuntime";
 import { namespaces } from "../lib/catalog/cluster";

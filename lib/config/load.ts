@@ -7,12 +7,13 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { configNamespace, parseSettings, settingsWarnings, type PlatformSettings, type RawConfig } from "./settings";
+import { calendarDay } from "../catalog/eksVersions";
 
 /**
  * Reads and validates the running stack's settings. Throws SettingsError before anything is
  * registered; warnings (`settingsWarnings`, e.g. EKS standard support ending) go to the engine log.
  */
-export function loadSettingsFromRuntime(asOf: Date = new Date()): PlatformSettings {
+export function loadSettingsFromRuntime(asOf: Date = calendarDay("the program's settings warnings")): PlatformSettings {
   const all = pulumi.runtime.allConfig();
   const secret = new Set(Object.keys(all).filter(isSecretConfigKey));
   const settings = parseSettings(pulumi.getStack(), rawConfigFromRuntimeConfig(all, secret));

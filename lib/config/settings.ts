@@ -11,7 +11,7 @@ import { designLimits } from "../design";
 import { karpenterWorkloadClasses } from "../catalog/workloadClasses";
 import { serviceNames } from "../catalog/services";
 import { formatUnitPrice, priceOf } from "../cost/prices";
-import { daysOfStandardSupportLeft, eksCalendarVersions, eksVersion, standardSupportWarningDays, supportPhase } from "../catalog/eksVersions";
+import { calendarDay, daysOfStandardSupportLeft, eksCalendarVersions, eksVersion, standardSupportWarningDays, supportPhase } from "../catalog/eksVersions";
 
 export const configNamespace = "autoscaling";
 
@@ -539,9 +539,10 @@ function checkCrossFieldRules(s: z.infer<typeof settingsObjectSchema>, ctx: z.Re
 /**
  * Warnings that do not stop a plan: the cluster's Kubernetes version within
  * `standardSupportWarningDays` (60) days of the end of EKS standard support, or past it (then the
- * control plane bills extended support; the pack refuses such a prod stack). `asOf` defaults to now.
+ * control plane bills extended support; the pack refuses such a prod stack). `asOf` defaults to
+ * `calendarDay()` (now, unless pinned).
  */
-export function settingsWarnings(s: Pick<PlainSettings, "cluster">, asOf: Date = new Date()): string[] {
+export function settingsWarnings(s: Pick<PlainSettings, "cluster">, asOf: Date = calendarDay("settingsWarnings")): string[] {
   const key = `${configNamespace}:cluster.kubernetesVersion`;
   const v = eksVersion(s.cluster.kubernetesVersion);
   if (!v) return [];

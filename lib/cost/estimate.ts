@@ -14,7 +14,7 @@
  */
 import { z } from "zod";
 import type { PlannedResource } from "../plan/mockRuntime";
-import { eksVersion, isoDay, supportPhase } from "../catalog/eksVersions";
+import { calendarDay, eksVersion, isoDay, supportPhase } from "../catalog/eksVersions";
 import { isUnknownMarker } from "../policy/wire";
 import type { Environment } from "../config/settings";
 import { expectedNodesAnnotation } from "../scaling/capacity";
@@ -903,7 +903,7 @@ export function componentOf(r: Pick<PlannedResource, "parent" | "urn">, byUrn: R
 
 /** Options of `estimateCost`. */
 export interface EstimateOptions {
-  /** The day to price for (EKS standard or extended support); default: now. Tests pass a fixed day. */
+  /** The day to price for (EKS standard or extended support); default: `calendarDay()` (now, unless pinned). Tests pass a fixed day. */
   readonly asOf?: Date;
 }
 
@@ -918,7 +918,7 @@ export function estimateCost(
   options: EstimateOptions = {},
 ): CostEstimate {
   const a = usageAssumptionsSchema.parse(assumptions);
-  const asOf = options.asOf ?? new Date();
+  const asOf = options.asOf ?? calendarDay("the cost model (estimateCost without asOf)");
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const byType = new Map<string, PlannedResource[]>();
   for (const r of resources) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);

@@ -10,6 +10,7 @@ import { PostgresDatabase, Store } from "../../automation/store";
 import { FakePulumi } from "./support/fakePulumi";
 import { repoRoot } from "./support/harness";
 import { freePort, requireTool, TestPostgres } from "./support/postgres";
+import { testEvaluationDate } from "../support/clock";
 
 const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
 const script = path.join(repoRoot, "scripts", "automation.ts");
@@ -19,7 +20,7 @@ function env(fake: FakePulumi, extra: Record<string, string> = {}): NodeJS.Proce
   delete e.DATABASE_URL;
   delete e.AUTOMATION_DATA_DIR;
   delete e.AUTOMATION_STACK;
-  return { ...e, PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${path.join(os.tmpdir(), "automation-cli-backend")}`, LOG_LEVEL: "warn", ...extra };
+  return { ...e, PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${path.join(os.tmpdir(), "automation-cli-backend")}`, LOG_LEVEL: "warn", PYAIRTABLE_EVALUATION_DATE: testEvaluationDate, ...extra };
 }
 
 function run(args: string[], e: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
