@@ -29,6 +29,10 @@ export interface AutomationServiceArgs extends AutomationSettings {
 export const automationServiceAccount = "pyairtable-automation";
 const appName = automationMetricsService.selector["app.kubernetes.io/name"];
 const httpPort = 8080;
+/** Key of the database Secret (`automation.databaseSecretName`) that holds the PostgreSQL URL. */
+export const databaseUrlSecretKey = "DATABASE_URL";
+/** Where the Secret's volume is mounted; the service reads `DATABASE_URL_FILE` = `<this>/DATABASE_URL`. */
+export const databaseUrlMountPath = "/var/run/secrets/pyairtable/database";
 
 /**
  * The automation service in the cluster: a Deployment on on-demand system capacity (it must not
@@ -80,8 +84,17 @@ export class AutomationService extends pulumi.ComponentResource {
       { name: "BUDGET_EMERGENCY_QUEUE_URL", value: args.emergencyQueueUrl },
       { name: "WEEKLY_LIMIT_USD", value: String(args.weeklyLimitUsd) },
       ...(args.deployRoleArn ? [{ name: "DEPLOY_ROLE_ARN", value: args.deployRoleArn }] : []),
-      ...(args.databaseSecretName ? [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }] : []),
+      // The URL comes as a file from the Secret's volume, not as an environment variable (which
+      // `kubectl describe`, /proc/<pid>/environ and crash reports show).
+      ...(args.databaseSecretName ? [{ name: "DATABASE_URL_FILE", value: `${databaseUrlMountPath}/${databaseUrlSecretKey}` }] : []),
     ];
+    const databaseVolume = args.databaseSecretName
+      ? {
+          mount: { name: "database-url", mountPath: databaseUrlMountPath, readOnly: true },
+          // 0440: the owner (root) and the pod's fsGroup (the service's group) read it, nobody writes.
+          volume: { name: "database-url", secret: { secretName: args.databaseSecretName, items: [{ key: databaseUrlSecretKey, path: databaseUrlSecretKey }], defaultMode: 0o440 } },
+        }
+      : undefined;
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: appName, namespace: ns, labels },
       spec: {
@@ -114,9 +127,9 @@ export class AutomationService extends pulumi.ComponentResource {
               livenessProbe: { httpGet: { path: "/healthz", port: automationMetricsService.port }, periodSeconds: 20, failureThreshold: 3 },
               resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-              volumeMounts: [{ name: "work", mountPath: "/tmp" }],
+              volumeMounts: [{ name: "work", mountPath: "/tmp" }, ...(databaseVolume ? [databaseVolume.mount] : [])],
             }],
-            volumes: [{ name: "work", emptyDir: {} }],
+            volumes: [{ name: "work", emptyDir: {} }, ...(databaseVolume ? [databaseVolume.volume] : [])],
           },
         },
       },

@@ -185,7 +185,7 @@ export class Platform extends pulumi.ComponentResource {
       database: {
         endpoint: this.database.endpoint,
         readerEndpoint: this.database.readerEndpoint,
-        port: this.database.port,
+        port: s.database.port,
         minAcu: s.database.minAcu,
         maxAcu: s.database.maxAcu,
       },

@@ -31,7 +31,8 @@ options:
   --stack <name>     stack (default: AUTOMATION_STACK, else dev for the service)
   --config <file>    configuration file (default: automation/config/<stack>.yaml, or AUTOMATION_CONFIG)
   --dry-run          preview only: nothing is applied
-environment: DATABASE_URL (else embedded PGlite; AUTOMATION_DATA_DIR for a data dir), PORT (8080),
+environment: DATABASE_URL or DATABASE_URL_FILE (a file holding it; else embedded PGlite;
+  AUTOMATION_DATA_DIR for a data dir), PORT (8080),
   PULUMI_BACKEND_URL, PROMETHEUS_URL, BUDGET_EMERGENCY_QUEUE_URL, LOG_LEVEL`;
 
 interface Args {

@@ -157,9 +157,23 @@ const clusterSchema = strict({
   amiAlias: matching(/^(al2023|al2|bottlerocket|windows2019|windows2022)@(latest|v\d{8})$/, "an AMI alias such as al2023@v20251209 or al2023@latest"),
 });
 
+/** PostgreSQL's default port, which the settings refuse for Aurora. */
+export const postgresEnginePort = 5432;
+
 const databaseSchema = strict({
   /** Aurora PostgreSQL engine version. */
   engineVersion: matching(/^1[3-7]\.\d+$/, "an Aurora PostgreSQL version such as 16.6"),
+  /**
+   * TCP port Aurora listens on (RDS allows 1150-65535). Not the engine's default 5432 (AWS Security
+   * Hub RDS.23, CIS): scans for PostgreSQL on its default port find nothing. PgBouncer, the security
+   * group and the data namespace's NetworkPolicy follow it.
+   */
+  port: z
+    .number({ error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .int({ error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .min(1150, { error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .max(65535, { error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .refine((v) => v !== postgresEnginePort, { error: "must not be 5432, the engine's default port (AWS Security Hub RDS.23): pick another port from 1150 to 65535" }),
   /** Serverless v2 minimum capacity, ACU. */
   minAcu: numberIn(designLimits.auroraAcu.min, designLimits.auroraAcu.max, designLimits.auroraAcu.step),
   /** Serverless v2 maximum capacity, ACU. */

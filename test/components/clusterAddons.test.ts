@@ -80,7 +80,7 @@ function argsFor(stack: Stack, provider: k8s.Provider, overrides: Partial<Cluste
     // The plain placeholder, as settings hold it: the component must make it a secret itself.
     redis: { endpoint: `pyairtable-${stack}-redis.cache.amazonaws.com`, port: 6379, authToken: s.secrets.redisAuthToken },
     kafka: { clusterArn: mskArn(stack), bootstrapBrokersSaslIam: `b-1.pyairtable-${stack}-msk.kafka.us-east-1.amazonaws.com:9098` },
-    database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: 5432, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
+    database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: s.database.port, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
     services: s.services,
     istioSidecars: stack === "prod",
     vpcCidr: s.network.cidrBlock,
@@ -645,8 +645,8 @@ describe("ClusterAddons", function () {
         const ini: string = pgbObject(runs[stack], T.configMap, "pgbouncer-config").data["pgbouncer.ini"];
         const setting = (k: string) => new RegExp(`^${k} = (.*)$`, "m").exec(ini)?.[1];
         assert.equal(setting("pool_mode"), "transaction");
-        assert.equal(setting("pyairtable"), `host=${writer(stack)} port=5432 dbname=pyairtable`);
-        assert.equal(setting("pyairtable_ro"), `host=${reader(stack)} port=5432 dbname=pyairtable`);
+        assert.equal(setting("pyairtable"), `host=${writer(stack)} port=${s.database.port} dbname=pyairtable`);
+        assert.equal(setting("pyairtable_ro"), `host=${reader(stack)} port=${s.database.port} dbname=pyairtable`);
         assert.equal(setting("auth_type"), "hba");
         // Aurora's certificate and host name verified against the RDS CA bundle; clients must use TLS.
         assert.equal(setting("server_tls_sslmode"), "verify-full");
@@ -774,7 +774,7 @@ describe("ClusterAddons", function () {
     });
 
     it("rejects Aurora capacities outside Serverless v2's range", async () => {
-      const db = (minAcu: number, maxAcu: number) => ({ database: { endpoint: writer("prod"), readerEndpoint: reader("prod"), port: 5432, minAcu, maxAcu } });
+      const db = (minAcu: number, maxAcu: number) => ({ database: { endpoint: writer("prod"), readerEndpoint: reader("prod"), port: 15432, minAcu, maxAcu } });
       await rejects(db(4, 2), /database\.minAcu = 4: must not exceed maxAcu \(2\)/);
       await rejects(db(0.5, 0.5), /database\.maxAcu = 0\.5: must be a number from 1 to 256 in steps of 0\.5/);
       await rejects(db(1, 16.3), /database\.maxAcu = 16\.3/);
