@@ -24,6 +24,8 @@ export interface SeriesContract {
   readonly labelValues: Readonly<Record<string, LabelValues>>;
   /** Why the series does not exist in this deployment (available: false, dropped at ingestion). */
   readonly unavailable?: string;
+  /** The metric's type as its exporter declares it (counter, gauge, histogram, summary, ...); a histogram's `_bucket`/`_sum`/`_count` series carry `histogram`. */
+  readonly type?: string;
 }
 
 export interface ContractIndex {
@@ -83,7 +85,7 @@ export function buildContractIndex(input: IndexInput): ContractIndex {
       const dynamic = m.label_pattern && m.resource ? new Set(input.allowlistedLabels?.[m.resource] ?? []) : undefined;
       const unavailable = m.available === false ? `${c.exporter} ${c.version}: not emitted in this deployment (available: false)` : m.dropped_at_ingestion ? `${c.exporter} ${c.version}: dropped at ingestion by kube-prometheus-stack's relabelings` : undefined;
       for (const s of seriesOf(m)) {
-        add({ name: s.name, exporter: `${c.exporter} ${c.version}`, labels: new Set([...m.labels, ...target, ...s.extra]), open: m.labels_open === true, dynamicLabels: dynamic, labelValues: m.label_values ?? {}, unavailable });
+        add({ name: s.name, exporter: `${c.exporter} ${c.version}`, labels: new Set([...m.labels, ...target, ...s.extra]), open: m.labels_open === true, dynamicLabels: dynamic, labelValues: m.label_values ?? {}, unavailable, type: m.type });
       }
     }
   }
@@ -93,7 +95,7 @@ export function buildContractIndex(input: IndexInput): ContractIndex {
   }
   for (const o of input.own ?? []) {
     for (const m of o.metrics) {
-      for (const s of seriesOf({ name: m.name, type: m.type })) add({ name: s.name, exporter: o.exporter, labels: new Set([...m.labels, ...o.targetLabels, ...s.extra]), open: false, labelValues: m.labelValues ?? {} });
+      for (const s of seriesOf({ name: m.name, type: m.type })) add({ name: s.name, exporter: o.exporter, labels: new Set([...m.labels, ...o.targetLabels, ...s.extra]), open: false, labelValues: m.labelValues ?? {}, type: m.type });
     }
   }
   return { series, removed, renamedLabels, sourceValues: input.sourceValues ?? new Map() };

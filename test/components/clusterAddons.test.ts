@@ -42,7 +42,7 @@ import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
 import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
 import { parseSettings, type PlatformSettings } from "../../lib/config/settings";
 import { validateManifest } from "../../lib/k8s/schemaValidator";
-import { addonCustomMetricNames, applicationMetrics, queryableSeriesNames } from "../../lib/monitoring/metricNames";
+import { addonCustomMetricNames, applicationMetrics } from "../../lib/monitoring/metricNames";
 import { type PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 import { scalingBehavior } from "../../lib/scaling/responseTime";
 
@@ -348,7 +348,6 @@ describe("ClusterAddons", function () {
       assert.equal(resource.groupVersionKind.kind, "VerticalPodAutoscaler");
       const names = new Set(resource.metrics.map((m: { name: string }) => `${resource.metricNamePrefix}_${m.name}`));
       assert.deepEqual([...names], ["kube_customresource_vpa_containerrecommendations_target"]);
-      assert.ok(queryableSeriesNames().has("kube_customresource_vpa_containerrecommendations_target"));
       assert.deepEqual(ksm.rbac.extraRules[0].resources, ["verticalpodautoscalers"]);
     });
 
@@ -396,12 +395,10 @@ describe("ClusterAddons", function () {
       assert.equal(p95.metricsQuery, "histogram_quantile(0.95, sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (le, <<.GroupBy>>))");
       const db = by(customMetricNames.dbConnections);
       assert.equal(db.seriesQuery, 'db_connections_in_use{namespace!="",pod!=""}');
-      const known = queryableSeriesNames();
+      // The series each rule reads are checked against the exporters' catalogs by the PromQL contract (test/metricsContract.test.ts).
       for (const r of rules) {
         assert.deepEqual(r.resources, { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } });
-        const series = [r.seriesQuery, r.metricsQuery].join(" ").match(/\b[a-z_]+(?=\{)/g) ?? [];
-        assert.ok(series.length > 0);
-        for (const s of series) assert.ok(known.has(s), `${r.name.as}: ${s} is not in the metric contract`);
+        assert.ok((r.seriesQuery.match(/\b[a-z_]+(?=\{)/g) ?? []).length > 0, `${r.name.as}: a series`);
       }
       const pgb = by(addonCustomMetricNames.pgbouncerClientConnectionUtilisation);
       assert.match(pgb.metricsQuery, /database!="pgbouncer"/);
