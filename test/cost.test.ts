@@ -79,6 +79,7 @@ describe("cost model", function () {
         "elasticache.cache.t3.micro.hour": 0.017, "msk.kafka.m5.xlarge.hour": 0.42, "msk.kafka.t3.small.hour": 0.0456,
         "msk.storage.gbMonth": 0.1, "opensearch.t3.medium.search.hour": 0.073, "opensearch.t3.small.search.hour": 0.036,
         "opensearch.gp3.gbMonth": 0.122, "nat.hour": 0.045, "nat.gb": 0.045, "alb.hour": 0.0225, "alb.lcuHour": 0.008, "kms.keyMonth": 1,
+        "vpce.interface.azHour": 0.01, "vpce.interface.gb": 0.01,
       };
       for (const [key, usd] of Object.entries(expected)) assert.equal(priceOf(key), usd, key);
     });
@@ -245,6 +246,27 @@ describe("cost model", function () {
         if (s === "prod") assert.equal(total(hours), 98.55);
         near(total(byLine(estimates[s], "aws:ec2/natGateway:NatGateway", "data processed (assumption)")), defaultUsageAssumptions(s).natGbPerMonth * priceOf("nat.gb"), "NAT data", 0.01);
         assert.equal(total(byLine(estimates[s], "aws:ec2/eip:Eip", "public IPv4")), round2(n * priceOf("vpc.publicIpv4.hour") * H));
+      });
+
+      it("VPC endpoints: interface endpoints at $0.01 per AZ-hour (one ENI per private subnet) + assumed GB at $0.01; the S3 gateway endpoint free", () => {
+        const settings = plans[s].settings;
+        const endpoints = plans[s].resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint");
+        const interfaces = endpoints.filter((r) => r.inputs.vpcEndpointType === "Interface");
+        assert.equal(endpoints.length - interfaces.length, 1, "the S3 gateway endpoint");
+        assert.equal(estimates[s].items.filter((i) => i.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && !interfaces.some((e) => e.urn === i.urn)).length, 0, "no line for the gateway");
+        assert.ok((estimates[s].freeByType["aws:ec2/vpcEndpoint:VpcEndpoint"] ?? 0) >= 1);
+        const hours = byLine(estimates[s], "aws:ec2/vpcEndpoint:VpcEndpoint", "AZ-hours");
+        if (!settings.network.interfaceEndpoints) {
+          assert.deepEqual(hours, []);
+          // What turning them on would cost in this stack: 7 endpoints x its AZs x $0.01 x 730 h.
+          assert.equal(round2(7 * settings.network.availabilityZones * priceOf("vpce.interface.azHour") * H), 153.3);
+          return;
+        }
+        assert.equal(hours.length, 7);
+        for (const h of hours) assert.equal(h.quantity, settings.network.availabilityZones);
+        assert.equal(total(hours), round2(7 * settings.network.availabilityZones * 0.01 * H));
+        if (s === "prod") assert.equal(total(hours), 153.3);
+        near(total(byLine(estimates[s], "aws:ec2/vpcEndpoint:VpcEndpoint", "data processed (assumption)")), defaultUsageAssumptions(s).interfaceEndpointGbPerMonth * priceOf("vpce.interface.gb"), "endpoint data", 0.01);
       });
 
       it("KMS: every customer managed key x key-month", () => {

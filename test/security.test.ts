@@ -167,6 +167,39 @@ describe("security controls", function () {
       });
     }
 
+    for (const stack of stacks) {
+      it(`${stack}: private paths to AWS: the S3 gateway endpoint always; interface endpoints in every private subnet with their own HTTPS-from-the-VPC security group when network.interfaceEndpoints is on`, () => {
+        const settings = loadStackSettings(stack);
+        const resources = plans[stack]!.resources;
+        const endpoints = resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint");
+        const privateTables = resources.filter((r) => r.type === "aws:ec2/routeTable:RouteTable" && r.name.includes("-private-")).map((r) => r.urn);
+        const gateway = endpoints.filter((r) => (r.inputs as R).vpcEndpointType === "Gateway");
+        assert.equal(gateway.length, 1);
+        assert.match((gateway[0]!.inputs as R).serviceName, /^com\.amazonaws\.us-east-1\.s3$/);
+        assert.deepEqual([...(gateway[0]!.propertyDependencies?.routeTableIds ?? [])].sort(), [...privateTables].sort(), "every private route table");
+        const interfaces = endpoints.filter((r) => (r.inputs as R).vpcEndpointType === "Interface");
+        if (!settings.network.interfaceEndpoints) {
+          assert.deepEqual(interfaces, []);
+          assert.equal(resources.filter((r) => r.name.endsWith("-endpoints-sg")).length, 0);
+          return;
+        }
+        assert.deepEqual(interfaces.map((r) => (r.inputs as R).serviceName.replace("com.amazonaws.us-east-1.", "")).sort(), ["ec2", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "sts"]);
+        const privateSubnets = resources.filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.name.includes("-private-")).map((r) => r.urn);
+        assert.equal(privateSubnets.length, settings.network.availabilityZones);
+        const sg = resources.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup" && r.name.endsWith("-endpoints-sg"))!;
+        for (const e of interfaces) {
+          const i = e.inputs as R;
+          assert.equal(i.privateDnsEnabled, true, e.name);
+          assert.deepEqual([...(e.propertyDependencies?.subnetIds ?? [])].sort(), [...privateSubnets].sort(), `${e.name}: one ENI per private subnet`);
+          assert.deepEqual(e.propertyDependencies?.securityGroupIds, [sg.urn], `${e.name}: the endpoints' own security group`);
+        }
+        const rules = resources.filter((r) => r.type.startsWith("aws:vpc/securityGroup") && (r.propertyDependencies?.securityGroupId ?? []).includes(sg.urn));
+        assert.deepEqual(rules.map((r) => [r.type, (r.inputs as R).cidrIpv4, (r.inputs as R).fromPort, (r.inputs as R).toPort]), [
+          ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", settings.network.cidrBlock, 443, 443],
+        ]);
+      });
+    }
+
     it("only the data namespace reaches Aurora; PgBouncer admits only its client namespaces", () => {
       const egressPorts = (ns: (typeof applicationNamespaces)[number]) =>
         namespaceNetworkPolicies(ns, ctx, pgbLabels).flatMap((p) => (p.spec.egress as R[] | undefined) ?? []).filter((e) => e.to?.some((t: R) => t.ipBlock?.cidr === ctx.vpcCidr)).flatMap((e) => e.ports.map((p: R) => p.port));

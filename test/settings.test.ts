@@ -85,7 +85,7 @@ describe("settings schema", () => {
       { what: "an ACU off the 0.5 grid", change: (v) => (v.database.minAcu = 0.7), expect: /^autoscaling:database\.minAcu = 0\.7: must be a number from 0 to 256 in steps of 0\.5$/ },
       { what: "a missing required section", change: (v) => delete v.budgets, expect: /^autoscaling:budgets is missing: must be an object/ },
       { what: "a missing required field", change: (v) => delete v.streaming.brokers, expect: /^autoscaling:streaming\.brokers is missing: must be an integer from 3 to 6$/ },
-      { what: "an unknown field (typo)", change: (v) => (v.network.natGateway = "single"), expect: /^autoscaling:network\.natGateway = "single": unknown setting \(allowed: cidrBlock, availabilityZones, natGateways, flowLogRetentionDays, dataStoreAccess\)$/ },
+      { what: "an unknown field (typo)", change: (v) => (v.network.natGateway = "single"), expect: /^autoscaling:network\.natGateway = "single": unknown setting \(allowed: cidrBlock, availabilityZones, natGateways, flowLogRetentionDays, dataStoreAccess, interfaceEndpoints\)$/ },
       { what: "an unknown top-level key", change: (v) => (v.clusterr = {}), expect: /^autoscaling:clusterr = \{\}: unknown setting \(known: environment, network/ },
       { what: "a bad enum value", change: (v) => (v.network.natGateways = "two"), expect: /^autoscaling:network\.natGateways = "two": must be one of one-per-az, single$/ },
       { what: "a bad CIDR", change: (v) => (v.network.cidrBlock = "10.40.0.0/33"), expect: /^autoscaling:network\.cidrBlock = "10\.40\.0\.0\/33": must be an IPv4 CIDR block/ },

@@ -145,6 +145,7 @@ const categoryLabels: Record<CostCategory, string> = {
   "sns-sqs": "SNS/SQS",
   kms: "KMS keys",
   budgets: "AWS Budgets actions",
+  "vpc-endpoints": "VPC interface endpoints",
 };
 
 const fmtQ = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toFixed(4))));
