@@ -191,6 +191,7 @@ export function indexInputFromPlan(resources: readonly PlannedResource[], catalo
     allowlistedLabels: allowlistedLabels(ksmValues),
     customResourceMetrics: customResourceMetrics(ksmValues),
     sourceValues: sourceValuesOf(objects),
+    ...(Array.isArray(ksmValues?.collectors) ? { kubeStateMetricsCollectors: ksmValues.collectors as string[] } : {}),
     own: [
       { exporter: "automation service (automation/metrics.ts)", targetLabels: serviceMonitorLabels, metrics: registryMetrics(automation) },
       { exporter: "application services (documented contract, lib/monitoring/metricNames.ts)", targetLabels: [...podMonitorLabels, ...podRelabels], metrics: applicationMetricContract },
