@@ -15,6 +15,7 @@ import {
   GrafanaQueryVariable,
   GRAFANA_DASHBOARD_LABEL,
 } from "../lib/monitoring/dashboards";
+import type { PanelFieldCustomByType } from "../lib/monitoring/dashboards/model";
 import { applicationMetricContract } from "../lib/monitoring/metricNames";
 import { buildContractIndex } from "../lib/monitoring/promqlContract";
 import { loadCatalogFiles } from "../lib/monitoring/metricCatalogs";
@@ -356,7 +357,7 @@ describe("dashboards", () => {
 
     it("uses the Grafana model the provisioning expects", () => {
       for (const d of dashboards) {
-        assert.equal(d.schemaVersion, 39);
+        assert.equal(d.schemaVersion, 42);
         assert.equal(d.id, null);
         assert.ok(d.tags.includes("pyairtable-autoscaling"));
         assert.ok(d.time.from.startsWith("now-") && d.time.to === "now");
@@ -589,7 +590,7 @@ describe("dashboards", () => {
         for (const [d, title, budget] of expectations) {
           const p = panelByTitle(d, title);
           assert.deepEqual(thresholdValues(p), [Math.round(budget * warning * 100) / 100, budget], `${d.uid}/${title}`);
-          if (p.type === "timeseries") assert.deepEqual(p.fieldConfig.defaults.custom?.thresholdsStyle, { mode: "dashed" }, `${d.uid}/${title}: threshold lines`);
+          if (p.type === "timeseries") assert.deepEqual((p.fieldConfig.defaults.custom as PanelFieldCustomByType["timeseries"] | undefined)?.thresholdsStyle, { mode: "dashed" }, `${d.uid}/${title}: threshold lines`);
         }
       };
       check(dashboards, options.budgets, 0.8);

@@ -60,7 +60,9 @@ function dashboardUses(uid: string, d: Any): PromqlUse[] {
     if (expr) uses.push({ context: `dashboard ${uid} variable $${v.name}`, expr, needsLabels: label ? [label] : [] });
   }
   for (const a of d.annotations?.list ?? []) {
-    if (typeof a.expr === "string") uses.push({ context: `dashboard ${uid} annotation "${a.name}"`, expr: a.expr, templates: [a.titleFormat, a.textFormat, a.tagKeys ? a.tagKeys.split(",").map((k: string) => `{{${k.trim()}}}`).join(" ") : ""].filter(Boolean), templateStyle: "legend" });
+    // Grafana's current form keeps the query in `target.expr` (the old top-level `expr` is read too).
+    const annotationExpr = typeof a.target?.expr === "string" ? a.target.expr : a.expr;
+    if (typeof annotationExpr === "string") uses.push({ context: `dashboard ${uid} annotation "${a.name}"`, expr: annotationExpr, templates: [a.titleFormat, a.textFormat, a.tagKeys ? a.tagKeys.split(",").map((k: string) => `{{${k.trim()}}}`).join(" ") : ""].filter(Boolean), templateStyle: "legend" });
   }
   return uses;
 }
