@@ -242,6 +242,16 @@ describe("offline plan", function () {
       assert.deepEqual(registered.filter((t) => t !== "pulumi:pulumi:Stack"), []);
     });
 
+    it("a bad --evaluation-date or PYAIRTABLE_EVALUATION_DATE is a usage error naming it, before anything runs", () => {
+      const bad = spawnSync(tsx, ["scripts/plan.ts", "--stack", "prod", "--evaluation-date", "2027-02-30"], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
+      assert.equal(bad.status, 2, bad.stderr);
+      assert.match(bad.stderr, /--evaluation-date = "2027-02-30": must be a calendar date YYYY-MM-DD/);
+      assertOneMessage(bad.stderr);
+      const env = spawnSync(tsx, ["scripts/plan.ts", "--stack", "prod"], { cwd: repoRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, PYAIRTABLE_EVALUATION_DATE: "next week" } });
+      assert.equal(env.status, 2, env.stderr);
+      assert.match(env.stderr, /PYAIRTABLE_EVALUATION_DATE = "next week": must be a calendar date YYYY-MM-DD/);
+    });
+
     it("an unknown stack is a clear usage error", () => {
       const r = runPlanCli(["--stack", "staging"]);
       assert.equal(r.status, 2);
