@@ -15,6 +15,8 @@ import * as path from "node:path";
 import { estimateCost, resolveUsageAssumptions, type UsageAssumptions } from "../lib/cost/estimate";
 import { costByComponent, type ComponentCost } from "../lib/cost/report";
 import { planStack } from "../lib/plan/plan";
+import { priceCatalog } from "../lib/cost/prices";
+import { parseIsoDay } from "../lib/catalog/eksVersions";
 import type { AutomationMetrics } from "./metrics";
 
 /** Usage assumptions of the stack's policy config (`cost-within-budget.usage`), or the defaults. */
@@ -26,10 +28,15 @@ export function stackUsageAssumptions(projectDir: string, stack: string, environ
   return resolveUsageAssumptions(environment, (typeof cost === "object" && cost?.usage) || {});
 }
 
-/** Monthly cost per component of the stack as its stack file stands. Runs one offline plan (a few seconds). */
-export async function stackCostEstimate(projectDir: string, stack: string): Promise<ComponentCost[]> {
-  const plan = await planStack(stack, { projectDir });
-  const estimate = estimateCost(plan.resources, stackUsageAssumptions(projectDir, stack, plan.settings.environment));
+/**
+ * Monthly cost per component of the stack as its stack file stands. Runs one offline plan (a few
+ * seconds). `evaluationDate` (`YYYY-MM-DD`): the day the control plane is priced for (standard or
+ * extended EKS support); default today, as the service wants it.
+ */
+export async function stackCostEstimate(projectDir: string, stack: string, evaluationDate?: string): Promise<ComponentCost[]> {
+  const plan = await planStack(stack, { projectDir, evaluationDate });
+  const asOf = evaluationDate === undefined ? undefined : parseIsoDay(evaluationDate, "evaluationDate");
+  const estimate = estimateCost(plan.resources, stackUsageAssumptions(projectDir, stack, plan.settings.environment), priceCatalog(), asOf ? { asOf } : {});
   return costByComponent(estimate);
 }
 

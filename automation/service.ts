@@ -22,7 +22,7 @@ import { getPath, loadStackBase } from "./overrides";
 import { Predictor, SeasonalNaiveForecaster, type Forecaster, type PredictionRun } from "./predict";
 import { PulumiStackRunner, type StackRunner } from "./runner";
 import { Scheduler } from "./scheduler";
-import { openStore, Store, redactDatabaseUrl, RunRequests, type AutomationState, type RunRequest, type RunStatus } from "./store";
+import { databaseUrlFromEnv, openStore, Store, redactDatabaseUrl, RunRequests, type AutomationState, type RunRequest, type RunStatus } from "./store";
 import { RunsApi, runDecisionKey } from "./runsApi";
 import { KubernetesTokenReviewer, type TokenReviewer } from "./tokenReview";
 import { forecastAccuracy, renderStatusPage, type StatusPageInput } from "./statusPage";
@@ -259,7 +259,7 @@ export class AutomationService {
     this.runsApi = new RunsApi({ config, store, runs: this.runs, reviewer: opts.reviewer, logger: logger.child({ component: "runs" }), onQueued: () => void this.processRuns() });
   }
 
-  /** Opens everything from the environment (DATABASE_URL, PORT, PULUMI_BACKEND_URL, ...). */
+  /** Opens everything from the environment (DATABASE_URL or DATABASE_URL_FILE, PORT, PULUMI_BACKEND_URL, ...). */
   static async fromEnvironment(opts: { stack?: string; configFile?: string; env?: NodeJS.ProcessEnv; logger?: Logger } = {}): Promise<AutomationService> {
     const env = opts.env ?? process.env;
     const logger = opts.logger ?? createLogger();
@@ -267,7 +267,8 @@ export class AutomationService {
     const port = env.PORT === undefined || env.PORT === "" ? 8080 : Number(env.PORT);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT = ${JSON.stringify(env.PORT)}: must be a TCP port number (default 8080)`);
     const store = await openStore(env, { onBackgroundError: (e) => logger.warn({ err: e.message }, "database connection error (reconnecting)") });
-    logger.info({ stack: config.stack, store: env.DATABASE_URL ? redactDatabaseUrl(env.DATABASE_URL) : store.db.description, config: config.file }, "automation service configured");
+    const databaseUrl = databaseUrlFromEnv(env);
+    logger.info({ stack: config.stack, store: databaseUrl ? redactDatabaseUrl(databaseUrl) : store.db.description, ...(env.DATABASE_URL_FILE ? { databaseUrlFile: env.DATABASE_URL_FILE } : {}), config: config.file }, "automation service configured");
     const budgetInputs = await createBudgetInputs(config, logger, env);
     const tagActivation = await createTagActivation(config, logger, env);
     return new AutomationService({

@@ -23,6 +23,8 @@ export interface AutomationDatabaseArgs {
   environment: Environment;
   /** Aurora PostgreSQL engine version, the platform database's (one engine to patch). */
   engineVersion: string;
+  /** PostgreSQL port, the platform database's (`database.port`: not the engine default 5432; NetworkPolicies follow it). */
+  port: number;
   /** Capacity range, ACU (Aurora Serverless v2: 0.5 steps). Default 0.5-1: a few connections, a few queries a minute. */
   minAcu?: number;
   maxAcu?: number;
@@ -119,6 +121,7 @@ export class AutomationDatabase extends pulumi.ComponentResource {
     this.database = new Database(`${name}`, {
       environment: args.environment,
       engineVersion: args.engineVersion,
+      port: args.port,
       minAcu: args.minAcu ?? 0.5,
       maxAcu: args.maxAcu ?? 1,
       // The service tolerates a writer restart (it reconnects and re-elects); no failover reader to pay for.

@@ -42,6 +42,10 @@ const appName = automationMetricsService.selector["app.kubernetes.io/name"];
 const httpPort = 8080;
 /** The writable volume: PULUMI_HOME, HOME and the CLI's working files (the root filesystem is read-only). */
 const workDir = "/work";
+/** Key of the database Secret (`automation.databaseSecretName`) that holds the PostgreSQL URL. */
+export const databaseUrlSecretKey = "DATABASE_URL";
+/** Where the Secret's volume is mounted; the service reads `DATABASE_URL_FILE` = `<this>/DATABASE_URL`. */
+export const databaseUrlMountPath = "/var/run/secrets/pyairtable/database";
 
 /**
  * The automation service in the cluster: a Deployment on on-demand system capacity (it must not
@@ -118,8 +122,17 @@ export class AutomationService extends pulumi.ComponentResource {
       { name: "BUDGET_EMERGENCY_QUEUE_URL", value: args.emergencyQueueUrl },
       { name: "WEEKLY_LIMIT_USD", value: String(args.weeklyLimitUsd) },
       { name: "DEPLOY_ROLE_ARN", value: this.deployRoleArn },
-      ...(args.databaseSecretName ? [{ name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseSecretName, key: "DATABASE_URL" } } }] : []),
+      // The URL comes as a file from the Secret's volume, not as an environment variable (which
+      // `kubectl describe`, /proc/<pid>/environ and crash reports show).
+      ...(args.databaseSecretName ? [{ name: "DATABASE_URL_FILE", value: `${databaseUrlMountPath}/${databaseUrlSecretKey}` }] : []),
     ];
+    const databaseVolume = args.databaseSecretName
+      ? {
+          mount: { name: "database-url", mountPath: databaseUrlMountPath, readOnly: true },
+          // 0440: the owner (root) and the pod's fsGroup (the service's group) read it, nobody writes.
+          volume: { name: "database-url", secret: { secretName: args.databaseSecretName, items: [{ key: databaseUrlSecretKey, path: databaseUrlSecretKey }], defaultMode: 0o440 } },
+        }
+      : undefined;
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: appName, namespace: ns, labels },
       spec: {
@@ -152,9 +165,9 @@ export class AutomationService extends pulumi.ComponentResource {
               livenessProbe: { httpGet: { path: "/healthz", port: automationMetricsService.port }, periodSeconds: 20, failureThreshold: 3 },
               resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-              volumeMounts: [{ name: "work", mountPath: workDir }, { name: "tmp", mountPath: "/tmp" }],
+              volumeMounts: [{ name: "work", mountPath: workDir }, { name: "tmp", mountPath: "/tmp" }, ...(databaseVolume ? [databaseVolume.mount] : [])],
             }],
-            volumes: [{ name: "work", emptyDir: { sizeLimit: "2Gi" } }, { name: "tmp", emptyDir: { sizeLimit: "1Gi" } }],
+            volumes: [{ name: "work", emptyDir: { sizeLimit: "2Gi" } }, { name: "tmp", emptyDir: { sizeLimit: "1Gi" } }, ...(databaseVolume ? [databaseVolume.volume] : [])],
           },
         },
       },

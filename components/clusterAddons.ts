@@ -71,7 +71,8 @@ export interface ClusterAddonsArgs {
     endpoint: pulumi.Input<string>;
     /** Reader endpoint (all readers, including the autoscaled ones). */
     readerEndpoint: pulumi.Input<string>;
-    port: pulumi.Input<number>;
+    /** TCP port Aurora listens on (the `database.port` setting): PgBouncer connects to it, the data namespace's NetworkPolicy opens it. */
+    port: number;
     /** Serverless v2 minimum capacity, ACU (0 or 0.5 lowers Aurora's connection cap to 2,000). */
     minAcu: number;
     /** Serverless v2 maximum capacity, ACU: sizes PgBouncer's pools (see planPgBouncerPool). */
@@ -220,7 +221,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
     const parent = { parent: this };
     const capacity = args.dependsOn ?? [];
 
-    const spaces = new ClusterNamespaces(name, { ...base, istioSidecars: v.istioSidecars, vpcCidr: args.vpcCidr }, parent);
+    const spaces = new ClusterNamespaces(name, { ...base, istioSidecars: v.istioSidecars, vpcCidr: args.vpcCidr, databasePort: args.database.port }, parent);
     const ns = (nsName: string) => spaces.byName[nsName]!;
     // Security groups are assigned to a pod only when it is created: the SecurityGroupPolicies come
     // before the PgBouncer and KEDA pods they select.

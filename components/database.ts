@@ -1,11 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { customerManagedKey } from "../lib/aws/kms";
-import type { DatabaseSettings, Environment } from "../lib/config/settings";
+import { postgresEnginePort, type DatabaseSettings, type Environment } from "../lib/config/settings";
 import { designLimits } from "../lib/design";
-
-/** PostgreSQL port: the only port the security group opens. */
-export const postgresPort = 5432;
 
 /** Aurora allows one writer and at most 15 Aurora Replicas per cluster. */
 export const auroraMaxReplicas = 15;
@@ -24,7 +21,7 @@ export interface DatabaseArgs extends Omit<DatabaseSettings, "logRetentionDays">
   vpcId: pulumi.Input<string>;
   /** Private subnets for the DB subnet group, in at least 2 availability zones (RDS requires 2). */
   subnetIds: pulumi.Input<string>[];
-  /** Security groups of database clients (e.g. the EKS nodes): the only sources admitted on 5432. */
+  /** Security groups of database clients (e.g. the EKS nodes): the only sources admitted, on `port` only. */
   clientSecurityGroupIds: pulumi.Input<string>[];
   /**
    * KMS key ARN for the PostgreSQL log group (a key whose policy admits CloudWatch Logs). RDS exports to
@@ -93,8 +90,8 @@ export class Database extends pulumi.ComponentResource {
         securityGroupId: sg.id,
         referencedSecurityGroupId: source,
         ipProtocol: "tcp",
-        fromPort: postgresPort,
-        toPort: postgresPort,
+        fromPort: args.port,
+        toPort: args.port,
         description: "PostgreSQL (TLS) from database clients",
         tags: tags(`${name}-postgres-${i}`),
       }, parent),
@@ -170,7 +167,7 @@ export class Database extends pulumi.ComponentResource {
       iamDatabaseAuthenticationEnabled: true,
       storageEncrypted: true,
       kmsKeyId: key.arn,
-      port: postgresPort,
+      port: args.port,
       dbSubnetGroupName: subnetGroup.name,
       vpcSecurityGroupIds: [sg.id],
       dbClusterParameterGroupName: parameterGroup.name,
@@ -300,6 +297,10 @@ export function validateDatabaseArgs(name: string, args: DatabaseArgs): Validate
   const minor = version ? Number(version[2]) : NaN;
   if (!version || major < 13 || major > 17) {
     fail(`database.engineVersion = ${JSON.stringify(args.engineVersion)}: must be an Aurora PostgreSQL version MAJOR.MINOR with major 13-17, such as 16.6`);
+  }
+
+  if (!isInt(args.port, 1150, 65535) || args.port === postgresEnginePort) {
+    fail(`database.port = ${JSON.stringify(args.port)}: must be an integer from 1150 to 65535 other than ${postgresEnginePort} (the engine's default port, AWS Security Hub RDS.23)`);
   }
 
   const { max: acuCeiling, step } = designLimits.auroraAcu;

@@ -15,7 +15,21 @@ export interface NetworkArgs {
   logsKmsKeyArn: pulumi.Input<string>;
   /** EKS cluster name: tags subnets for load balancers and Karpenter discovery. */
   clusterName: string;
+  /**
+   * Create the VPC interface endpoints of `interfaceEndpointServices` in every private subnet, with
+   * their own security group (HTTPS from the VPC only). The S3 gateway endpoint is created either way.
+   */
+  interfaceEndpoints: boolean;
 }
+
+/**
+ * AWS services the nodes and pods call, reached through VPC interface endpoints (private DNS) instead
+ * of the NAT gateways: kubelet and Karpenter (EC2), image pulls (ECR API and registry; layers come
+ * from S3 through the gateway endpoint), IRSA (STS), KEDA and the automation service (SQS), External
+ * Secrets (Secrets Manager) and log shipping (CloudWatch Logs). Endpoint service name:
+ * `com.amazonaws.<region>.<service>`.
+ */
+export const interfaceEndpointServices = ["ec2", "ecr.api", "ecr.dkr", "sts", "sqs", "secretsmanager", "logs"] as const;
 
 /**
  * Trust policy of the flow-log delivery role: only VPC Flow Logs acting for a flow log of this account
@@ -49,6 +63,8 @@ export class Network extends pulumi.ComponentResource {
   public readonly privateSubnetIds: pulumi.Output<string>[];
   public readonly availabilityZones: pulumi.Output<string>[];
   public readonly natGatewayCount: number;
+  /** Interface endpoints created (0 when `interfaceEndpoints` is off). */
+  public readonly interfaceEndpointCount: number;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:network:Network", name, {}, opts);
@@ -110,6 +126,7 @@ export class Network extends pulumi.ComponentResource {
       }, { parent: this, dependsOn: [igw] });
     });
 
+    const privateRouteTables: aws.ec2.RouteTable[] = [];
     const privateSubnets = layout.privateCidrs.map((cidr, i) => {
       const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
         vpcId: vpc.id,
@@ -131,10 +148,54 @@ export class Network extends pulumi.ComponentResource {
         routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
         tags: { Name: `${name}-private-${i}` },
       }, parent);
+      privateRouteTables.push(routes);
       new aws.ec2.RouteTableAssociation(`${name}-private-${i}-rta`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
       return subnet;
     });
     this.privateSubnetIds = privateSubnets.map((s) => s.id);
+
+    // --- Private paths to AWS ---------------------------------------------------------------------
+    const region = aws.getRegionOutput({}, parent);
+    // S3 through the route tables (gateway endpoint, no charge): ECR image layers and S3 data stay off the NAT.
+    new aws.ec2.VpcEndpoint(`${name}-s3`, {
+      vpcId: vpc.id,
+      serviceName: pulumi.interpolate`com.amazonaws.${region.region}.s3`,
+      vpcEndpointType: "Gateway",
+      routeTableIds: privateRouteTables.map((t) => t.id),
+      tags: { Name: `${name}-s3` },
+    }, parent);
+    this.interfaceEndpointCount = 0;
+    if (args.interfaceEndpoints) {
+      const endpointSg = new aws.ec2.SecurityGroup(`${name}-endpoints-sg`, {
+        vpcId: vpc.id,
+        description: `VPC interface endpoints of ${name}: HTTPS from the VPC only`,
+        // No egress rules: an endpoint answers connections (stateful) and opens none.
+        tags: { Name: `${name}-endpoints` },
+      }, parent);
+      new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-https`, {
+        securityGroupId: endpointSg.id,
+        cidrIpv4: args.cidrBlock,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        description: "HTTPS to the AWS APIs from inside the VPC",
+        tags: { Name: `${name}-endpoints-https` },
+      }, parent);
+      for (const service of interfaceEndpointServices) {
+        new aws.ec2.VpcEndpoint(`${name}-${service.replace(".", "-")}`, {
+          vpcId: vpc.id,
+          serviceName: pulumi.interpolate`com.amazonaws.${region.region}.${service}`,
+          vpcEndpointType: "Interface",
+          // The service's public name resolves to the endpoint's private addresses inside the VPC:
+          // the SDKs need no endpoint configuration.
+          privateDnsEnabled: true,
+          subnetIds: this.privateSubnetIds,
+          securityGroupIds: [endpointSg.id],
+          tags: { Name: `${name}-${service}` },
+        }, parent);
+      }
+      this.interfaceEndpointCount = interfaceEndpointServices.length;
+    }
 
     const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
       name: `/aws/vpc/${name}/flow-logs`,
@@ -142,7 +203,6 @@ export class Network extends pulumi.ComponentResource {
       kmsKeyId: args.logsKmsKeyArn,
     }, parent);
     const identity = aws.getCallerIdentityOutput({}, parent);
-    const region = aws.getRegionOutput({}, parent);
     const partition = aws.getPartitionOutput({}, parent);
     const flowLogRole = new aws.iam.Role(`${name}-flow-logs-role`, {
       assumeRolePolicy: pulumi.all([identity.accountId, region.region, partition.partition])
@@ -177,6 +237,7 @@ export class Network extends pulumi.ComponentResource {
       privateSubnetIds: this.privateSubnetIds,
       availabilityZones: this.availabilityZones,
       natGatewayCount: this.natGatewayCount,
+      interfaceEndpointCount: this.interfaceEndpointCount,
     });
   }
 }

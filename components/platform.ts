@@ -192,7 +192,7 @@ export class Platform extends pulumi.ComponentResource {
       database: {
         endpoint: this.database.endpoint,
         readerEndpoint: this.database.readerEndpoint,
-        port: this.database.port,
+        port: s.database.port,
         minAcu: s.database.minAcu,
         maxAcu: s.database.maxAcu,
       },
@@ -249,6 +249,7 @@ export class Platform extends pulumi.ComponentResource {
     this.automationDatabase = s.automation.databaseSecretName === null ? undefined : new AutomationDatabase(`${name}-automation-db`, {
       environment: s.environment,
       engineVersion: s.database.engineVersion,
+      port: s.database.port,
       backupRetentionDays: s.database.backupRetentionDays,
       deletionProtection: s.database.deletionProtection,
       logRetentionDays: s.database.logRetentionDays,

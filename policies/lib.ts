@@ -151,16 +151,16 @@ export function peekList(value: unknown, ...path: (string | number)[]): unknown[
 
 /**
  * Whether `from.props[prop]` refers to `to`: by the engine's property dependencies (during a preview a
- * new resource's id is unknown, but the dependency is recorded), else by value against `to`'s ids
- * (its physical name, its `id` output, its logical name and `<logical name>-id`, which the offline
- * plan's mocks use for autonamed resources). UNKNOWN when it cannot be told.
+ * new resource's id is unknown, but the dependency is recorded, as it is at an update), else by value
+ * against `to`'s ids (its physical names in `ids`, its `id` output, its logical name). No guess at the
+ * mocks' stand-in ids: the engine's property dependencies decide. UNKNOWN when it cannot be told.
  */
 export function refersTo(from: PolicyResource, prop: string, to: PolicyResource, ids: unknown[]): boolean | Unknown {
   const deps = from.propertyDependencies?.[prop] ?? [];
   if (deps.some((d) => d.urn === to.urn)) return true;
   const value = peek(from.props, prop);
   if (value === UNKNOWN) return deps.length > 0 ? false : UNKNOWN;
-  const candidates = [...ids, peek(to.props, "id"), to.name, `${to.name}-id`].filter((v) => typeof v === "string" && v !== "");
+  const candidates = [...ids, peek(to.props, "id"), to.name].filter((v) => typeof v === "string" && v !== "");
   return typeof value === "string" && candidates.includes(value);
 }
 

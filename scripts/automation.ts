@@ -33,7 +33,8 @@ options:
   --dry-run          preview only: nothing is applied
   --embedded         allow a run that changes the stack without DATABASE_URL (a throw-away embedded
                      database: the service never sees the decision; development only)
-environment: DATABASE_URL (else embedded PGlite; AUTOMATION_DATA_DIR for a data dir), PORT (8080),
+environment: DATABASE_URL or DATABASE_URL_FILE (a file holding it; else embedded PGlite;
+  AUTOMATION_DATA_DIR for a data dir), PORT (8080),
   PULUMI_BACKEND_URL, PROMETHEUS_URL, BUDGET_EMERGENCY_QUEUE_URL, LOG_LEVEL`;
 
 interface Args {

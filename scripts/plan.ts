@@ -1,5 +1,5 @@
 /**
- * `npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown]`
+ * `npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--evaluation-date YYYY-MM-DD]`
  * (also installed as the `pyairtable-plan` bin: `npx pyairtable-plan --stack prod --format markdown`
  * prints no npm banner; through npm use `npm run -s plan -- ...`).
  *
@@ -31,13 +31,14 @@ import { kubernetesObjects, reviewFilesFromObjects, writeManifests } from "../li
 import { readPlanFile, PlanFileError, type PlanFile } from "../lib/plan/planFile";
 import { groupViolations, policyConfigPath, reviewPlan } from "../lib/plan/review";
 import { PolicyConfigError, type Violation } from "../lib/policy/evaluate";
+import { evaluationDateEnv, parseIsoDay } from "../lib/catalog/eksVersions";
 import { PolicyPackStartError, ServedPolicyPack } from "../lib/policy/servedPack";
 import { compareWithDesign, formatCostMarkdown } from "../lib/cost/report";
 import { renderAlertmanagerFileForReview } from "../components/monitoring";
 import { checkNamespaceQuotas } from "../components/quotaCheck";
 import type { PlannedResource } from "../lib/plan/mockRuntime";
 
-const usage = "usage: npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>]";
+const usage = "usage: npm run plan -- --stack <name> [--preview] [--verbose] [--json <file>] [--manifests <dir>] [--input <plan.json>] [--format text|markdown] [--project-dir <dir>] [--evaluation-date YYYY-MM-DD]";
 
 interface Options {
   stack?: string;
@@ -46,6 +47,7 @@ interface Options {
   input?: string;
   format?: string;
   "project-dir"?: string;
+  "evaluation-date"?: string;
   preview?: boolean;
   verbose?: boolean;
   help?: boolean;
@@ -91,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         stack: { type: "string" }, json: { type: "string" }, manifests: { type: "string" }, input: { type: "string" },
-        format: { type: "string" }, "project-dir": { type: "string" }, preview: { type: "boolean" }, verbose: { type: "boolean", short: "v" }, help: { type: "boolean", short: "h" },
+        format: { type: "string" }, "project-dir": { type: "string" }, "evaluation-date": { type: "string" }, preview: { type: "boolean" }, verbose: { type: "boolean", short: "v" }, help: { type: "boolean", short: "h" },
       },
       strict: true,
     }));
@@ -108,6 +110,19 @@ async function main(argv: string[]): Promise<number> {
   if (format !== "text" && format !== "markdown") throw new CommandError(`--format = ${JSON.stringify(format)}: must be text or markdown\n${usage}`, 2);
   const dir = values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir;
   current.dir = dir;
+  // The day the EKS calendar is judged on (settings warnings, cost model, the pack's dated policies):
+  // --evaluation-date, else $PYAIRTABLE_EVALUATION_DATE, else today. Set in this process's environment
+  // before the program runs and the pack starts (which inherits it), and pinned in the policy config.
+  const evaluationDate = values["evaluation-date"] ?? (process.env[evaluationDateEnv] || undefined);
+  if (evaluationDate !== undefined) {
+    const what = values["evaluation-date"] !== undefined ? "--evaluation-date" : evaluationDateEnv;
+    try {
+      parseIsoDay(evaluationDate, what);
+    } catch (e) {
+      throw new CommandError(`${(e as Error).message}\n${usage}`, 2);
+    }
+    process.env[evaluationDateEnv] = evaluationDate;
+  }
 
   progress("settings");
   // Everything that can be checked without the pack is checked before it starts: the project file,
@@ -170,7 +185,8 @@ async function planWithPack(values: Options, format: string, dir: string, saved:
 
   const pack = await packStarting;
   progress("policies");
-  const review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config));
+  const evaluationDate = process.env[evaluationDateEnv] || undefined;
+  const review = await reviewPlan(resources, environment, policyConfigPath(dir, stack), (rs, config) => pack.evaluate(rs, config), { evaluationDate });
   progress("report");
   const comparison = compareWithDesign(review.estimate, environment);
   const steps = humanSteps({

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { allPolicies } from "../policies/rules";
 import { planStack, projectDir } from "../lib/plan/plan";
-import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
+import { estimatePlan, loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../lib/plan/review";
 import { compareWithDesign } from "../lib/cost/report";
 import { generatedSectionBody, readmeSection, replaceReadmeSection } from "../lib/readme";
 import { renderCostComparison, renderPolicyTable } from "../lib/plan/readmeReview";
@@ -14,18 +14,23 @@ import { humanSteps, humanStepsMarkdown, unsetSecretKeys } from "../lib/plan/hum
 
 export const readmeReviewCommand = "npm run readme:review";
 
-export async function renderReadmeReviewSections(): Promise<Record<"policies" | "cost-estimate" | "human-steps", string>> {
+/**
+ * The sections as of `evaluationDate` (`YYYY-MM-DD`; the control plane's EKS support phase), default
+ * `$PYAIRTABLE_EVALUATION_DATE` or today.
+ */
+export async function renderReadmeReviewSections(evaluationDate?: string): Promise<Record<"policies" | "cost-estimate" | "human-steps", string>> {
   const configs = { prod: loadPolicyConfig(policyConfigPath(projectDir, "prod")), dev: loadPolicyConfig(policyConfigPath(projectDir, "dev")) };
+  const priced = (stack: "prod" | "dev") => (evaluationDate ? pinEvaluationDate(configs[stack], evaluationDate) : configs[stack]);
   // One stack at a time: the mock runtime is process-global.
   const comparisons = [];
   let prodSteps = "";
-  for (const stack of ["prod", "dev"]) {
-    const plan = await planStack(stack);
+  for (const stack of ["prod", "dev"] as const) {
+    const plan = await planStack(stack, { evaluationDate });
     // The README's before-first-deploy list: what the plan prints for the shipped prod stack.
     if (stack === "prod") {
       prodSteps = humanStepsMarkdown(humanSteps({ resources: plan.resources, unsetSecretKeys: unsetSecretKeys(plan.stackFile), costAllocationTagActivation: plan.settings.budgets.costAllocationTagActivation }));
     }
-    const estimate = estimatePlan(plan.resources, plan.settings.environment, configs[stack as "prod" | "dev"]);
+    const estimate = estimatePlan(plan.resources, plan.settings.environment, priced(stack));
     comparisons.push(compareWithDesign(estimate, plan.settings.environment));
   }
   const [prod, dev] = comparisons;

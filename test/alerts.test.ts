@@ -23,10 +23,8 @@ import {
   type PrometheusRuleGroup,
   DEFAULT_ALERT_THRESHOLDS,
   buildAlertRuleGroups,
-  checkRuleMetricNames,
   runbookAnchor,
   runbookAnchors,
-  scanPromqlMetricNames,
 } from "../lib/monitoring/alertRules";
 import {
   type AlertmanagerConfig,
@@ -35,7 +33,6 @@ import {
   buildAlertmanagerConfig,
   renderAlertmanagerYaml,
 } from "../lib/monitoring/alertmanagerConfig";
-import { queryableSeriesNames } from "../lib/monitoring/metricNames";
 import { AutomationMetrics } from "../automation/metrics";
 import { planStack } from "./support/plans";
 import { deployedCatalogs, loadCatalogFiles } from "../lib/monitoring/metricCatalogs";
@@ -795,8 +792,6 @@ describe("alert rules", () => {
   });
 
   describe("metric contract", () => {
-    const allowed = queryableSeriesNames();
-
     it("every input series of the promtool scenarios is shaped as the upstream catalogs say (names, labels, possible values)", async function () {
       this.timeout(120_000);
       const plan = await planStack("prod");
@@ -816,54 +811,6 @@ describe("alert rules", () => {
       assert.match(checkExpression('keda_scaler_errors_total{namespace="pyairtable-workers", scaledObject="analytics"}', index).findings[0] ?? "", /no longer exists/);
     });
 
-    it("every expression of both environments only uses metrics from lib/monitoring/metricNames.ts", () => {
-      for (const env of ENVS) {
-        const groups = groupsFor(env);
-        assert.deepEqual(checkRuleMetricNames(groups, allowed), []);
-        const used = new Set(groups.flatMap((g) => g.rules.flatMap((r) => scanPromqlMetricNames(r.expr).names)));
-        // the scan really finds metrics (not vacuously empty)
-        for (const m of ["kube_horizontalpodautoscaler_status_current_replicas", "keda_scaler_detail_errors_total", "karpenter_interruption_received_messages_total", "pyairtable_autoscaler_budget_utilisation_ratio"]) {
-          assert.ok(used.has(m), `${env}: expected ${m} to be used`);
-        }
-      }
-    });
-
-    it("the tokenizer skips labels, strings, functions, keywords and durations", () => {
-      const names = (e: string) => scanPromqlMetricNames(e).names;
-      assert.deepEqual(names('sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!="", namespace=~"a|b"}[5m]))'), ["container_cpu_usage_seconds_total"]);
-      assert.deepEqual(names("sum(rate(http_requests_total[5m] offset 1h)) BY (service) > bool 3"), ["http_requests_total"]);
-      assert.deepEqual(names("up{job='x'} and on (namespace, pod) group_left (node) kube_pod_info"), ["up", "kube_pod_info"]);
-      assert.deepEqual(names('label_replace(up, "dst", "kube_fake_metric $1", "src", "(.*)")'), ["up"]);
-      assert.deepEqual(names("time() - max(max_over_time(x_seconds[3h:1m])) > 7.2e3 unless absent(y) or vector(1)"), ["x_seconds", "y"]);
-      assert.deepEqual(names("histogram_quantile(0.95, sum without (instance) (rate(http_request_duration_seconds_bucket[5m] @ end())))"), ["http_request_duration_seconds_bucket"]);
-      assert.deepEqual(names('{__name__="up", job="x"}'), ["up"]);
-      assert.deepEqual(names("hour() >= 8 < 18 and day_of_week() >= 1 <= 5"), []);
-      assert.deepEqual(names("sum (foo) by (bar) + count without (a) (baz) - topk(3, qux)"), ["foo", "baz", "qux"]);
-      assert.ok(scanPromqlMetricNames('{__name__=~"kube_.*"}').problems.length > 0, "regex __name__ must be reported");
-      assert.ok(scanPromqlMetricNames('{job="x"}').problems.length > 0, "selector without a name must be reported");
-    });
-
-    it("negative: an expression with an unknown metric fails the check", () => {
-      const bad: PrometheusRuleGroup[] = [
-        {
-          name: "bad",
-          rules: [
-            { alert: "Typo", expr: 'sum by (namespace) (rate(keda_scaler_error_total{namespace="x"}[5m])) > 0', labels: {}, annotations: {} },
-            { alert: "Unknown", expr: "kube_horizontalpodautoscaler_status_current_replicas > on (namespace) group_left () not_exported_metric", labels: {}, annotations: {} },
-            { alert: "ByName", expr: '{__name__="made_up_series"} > 0', labels: {}, annotations: {} },
-            { alert: "ByRegex", expr: '{__name__=~"kube_.+"} > 0', labels: {}, annotations: {} },
-          ],
-        },
-      ];
-      const problems = checkRuleMetricNames(bad, allowed);
-      assert.equal(problems.length, 4, problems.join("\n"));
-      assert.match(problems[0], /keda_scaler_error_total/);
-      assert.match(problems[1], /not_exported_metric/);
-      assert.match(problems[2], /made_up_series/);
-      assert.match(problems[3], /__name__/);
-      // and a rule that is fine passes
-      assert.deepEqual(checkRuleMetricNames([{ name: "ok", rules: [{ alert: "Ok", expr: 'up{job="x"} == 0', labels: {}, annotations: {} }] }], allowed), []);
-    });
   });
 
   describe("runbook", () => {

@@ -79,6 +79,7 @@ describe("cost model", function () {
         "elasticache.cache.t3.micro.hour": 0.017, "msk.kafka.m5.xlarge.hour": 0.42, "msk.kafka.t3.small.hour": 0.0456,
         "msk.storage.gbMonth": 0.1, "opensearch.t3.medium.search.hour": 0.073, "opensearch.t3.small.search.hour": 0.036,
         "opensearch.gp3.gbMonth": 0.122, "nat.hour": 0.045, "nat.gb": 0.045, "alb.hour": 0.0225, "alb.lcuHour": 0.008, "kms.keyMonth": 1,
+        "vpce.interface.azHour": 0.01, "vpce.interface.gb": 0.01,
       };
       for (const [key, usd] of Object.entries(expected)) assert.equal(priceOf(key), usd, key);
     });
@@ -124,7 +125,7 @@ describe("cost model", function () {
 
     it("an absolute auroraAverageAcu overrides the fraction, clamped to the cluster's range", () => {
       const acu = (average: number) =>
-        estimateCost(plans.prod.resources, { ...defaultUsageAssumptions("prod"), auroraAverageAcu: average }).items.find((i) => i.type === "aws:rds/clusterInstance:ClusterInstance")!;
+        estimateCost(plans.prod.resources, { ...defaultUsageAssumptions("prod"), auroraAverageAcu: average }, priceCatalog(), { asOf: planDay }).items.find((i) => i.type === "aws:rds/clusterInstance:ClusterInstance")!;
       assert.equal(acu(4).quantity, 4);
       assert.equal(acu(4).monthlyUsd, round2(4 * priceOf("aurora.serverlessV2.acuHour") * H));
       assert.equal(acu(100).quantity, plans.prod.settings.database.maxAcu);
@@ -249,6 +250,27 @@ describe("cost model", function () {
         assert.equal(total(byLine(estimates[s], "aws:ec2/eip:Eip", "public IPv4")), round2(n * priceOf("vpc.publicIpv4.hour") * H));
       });
 
+      it("VPC endpoints: interface endpoints at $0.01 per AZ-hour (one ENI per private subnet) + assumed GB at $0.01; the S3 gateway endpoint free", () => {
+        const settings = plans[s].settings;
+        const endpoints = plans[s].resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint");
+        const interfaces = endpoints.filter((r) => r.inputs.vpcEndpointType === "Interface");
+        assert.equal(endpoints.length - interfaces.length, 1, "the S3 gateway endpoint");
+        assert.equal(estimates[s].items.filter((i) => i.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && !interfaces.some((e) => e.urn === i.urn)).length, 0, "no line for the gateway");
+        assert.ok((estimates[s].freeByType["aws:ec2/vpcEndpoint:VpcEndpoint"] ?? 0) >= 1);
+        const hours = byLine(estimates[s], "aws:ec2/vpcEndpoint:VpcEndpoint", "AZ-hours");
+        if (!settings.network.interfaceEndpoints) {
+          assert.deepEqual(hours, []);
+          // What turning them on would cost in this stack: 7 endpoints x its AZs x $0.01 x 730 h.
+          assert.equal(round2(7 * settings.network.availabilityZones * priceOf("vpce.interface.azHour") * H), 153.3);
+          return;
+        }
+        assert.equal(hours.length, 7);
+        for (const h of hours) assert.equal(h.quantity, settings.network.availabilityZones);
+        assert.equal(total(hours), round2(7 * settings.network.availabilityZones * 0.01 * H));
+        if (s === "prod") assert.equal(total(hours), 153.3);
+        near(total(byLine(estimates[s], "aws:ec2/vpcEndpoint:VpcEndpoint", "data processed (assumption)")), defaultUsageAssumptions(s).interfaceEndpointGbPerMonth * priceOf("vpce.interface.gb"), "endpoint data", 0.01);
+      });
+
       it("KMS: every customer managed key x key-month", () => {
         const keys = plans[s].resources.filter((r) => r.type === "aws:kms/key:Key").length;
         assert.ok(keys > 0);
@@ -305,7 +327,7 @@ describe("cost model", function () {
       });
 
       it("the spot discount changes only spot lines", () => {
-        const other = estimateCost(plans[s].resources, { ...defaultUsageAssumptions(s), spotDiscount: 0.5 });
+        const other = estimateCost(plans[s].resources, { ...defaultUsageAssumptions(s), spotDiscount: 0.5 }, priceCatalog(), { asOf: planDay });
         let changed = 0;
         estimates[s].items.forEach((item, index) => {
           const o = other.items[index]!;
@@ -333,7 +355,7 @@ describe("cost model", function () {
 
     it("an unknown resource type appears in unpriced and leaves the total unchanged", () => {
       const resources = [...plans.prod.resources, fake("aws:sagemaker/endpoint:Endpoint", "mystery", { instanceType: "ml.g5.48xlarge" })];
-      const e = estimateCost(resources, defaultUsageAssumptions("prod"));
+      const e = estimateCost(resources, defaultUsageAssumptions("prod"), priceCatalog(), { asOf: planDay });
       const u = e.unpriced.find((x) => x.name === "mystery");
       assert.ok(u, "listed as unpriced");
       assert.match(u.reason, /no pricing rule for aws:sagemaker\/endpoint:Endpoint/);
@@ -346,7 +368,7 @@ describe("cost model", function () {
     it("a known type whose price is missing from the catalog is unpriced with the key", () => {
       const ng = plans.prod.resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup")!;
       const odd = { ...ng, urn: `${ng.urn}-odd`, name: "odd", inputs: { ...ng.inputs, instanceTypes: ["x9.huge"] } };
-      const e = estimateCost([...plans.prod.resources, odd], defaultUsageAssumptions("prod"));
+      const e = estimateCost([...plans.prod.resources, odd], defaultUsageAssumptions("prod"), priceCatalog(), { asOf: planDay });
       assert.ok(e.unpriced.some((u) => u.name === "odd" && /ec2\.x9\.huge\.hour/.test(u.reason)));
       assert.ok(!e.items.some((i) => i.name === "odd" && i.line === "nodes"));
     });
@@ -355,7 +377,7 @@ describe("cost model", function () {
       const pool = plans.prod.resources.find((r) => r.type === "kubernetes:karpenter.sh/v1:NodePool")!;
       const inputs = JSON.parse(JSON.stringify(pool.inputs)) as { metadata: { annotations: Record<string, string> } };
       delete inputs.metadata.annotations["pyairtable.io/expected-nodes"];
-      const e = estimateCost([{ ...pool, inputs }], defaultUsageAssumptions("prod"));
+      const e = estimateCost([{ ...pool, inputs }], defaultUsageAssumptions("prod"), priceCatalog(), { asOf: planDay });
       assert.match(e.unpriced[0]!.reason, /pyairtable\.io\/expected-nodes/);
     });
 
@@ -412,7 +434,7 @@ describe("cost model", function () {
       assert.equal(freeReason("aws:ec2/instance:Instance"), undefined);
       const eks = fake("eks:index:Cluster", "c", { skipDefaultNodeGroup: true }, false);
       const child: PlannedResource = { ...fake("aws:eks/cluster:Cluster", "c-eksCluster", {}), parent: eks.urn };
-      const e = estimateCost([eks, child], defaultUsageAssumptions("dev"));
+      const e = estimateCost([eks, child], defaultUsageAssumptions("dev"), priceCatalog(), { asOf: planDay });
       assert.equal(e.items.filter((i) => i.category === "eks").length, 1);
       assert.equal(e.free, 1);
     });

@@ -31,6 +31,7 @@ import { deploymentOf, indexInputFromPlan, promqlUses, registryMetrics } from ".
 import { prometheusAvailable, TestPrometheus } from "./automation/support/prometheus";
 import { requireTool } from "./automation/support/postgres";
 import { RecordingRunner, repoRoot, sharedPgliteStore, testConfig, truncateAll } from "./automation/support/harness";
+import { testEvaluationDate } from "./support/clock";
 import { buildSeries, entitiesOf, toOpenMetrics, type SyntheticSeries } from "./support/catalogSeries";
 
 type Any = Record<string, any>;
@@ -227,7 +228,7 @@ describe("own metrics the rules and panels read are set by the running automatio
       port: 0,
       host: "127.0.0.1",
       startJobs: false,
-      costEstimate: () => stackCostEstimate(repoRoot, "prod"),
+      costEstimate: () => stackCostEstimate(repoRoot, "prod", testEvaluationDate),
     });
     await service.start();
     await service.costEstimated;

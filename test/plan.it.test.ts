@@ -11,7 +11,8 @@ import { writeManifests } from "../lib/plan/manifests";
 import { formatResourceCount, resourceCount } from "../lib/plan/summary";
 import { formatTextReport, planStages, screen } from "../lib/plan/textReport";
 import { humanSteps, unsetSecretKeys } from "../lib/plan/humanSteps";
-import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
+import { estimatePlan, loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../lib/plan/review";
+import { testEvaluationDate } from "./support/clock";
 import { compareWithDesign } from "../lib/cost/report";
 import type { Violation } from "../lib/policy/evaluate";
 import { namespaceQuotaProblems } from "../components/quotaCheck";
@@ -19,11 +20,11 @@ import { loadStackSettings, mutatedProject, repoRoot } from "./support/stacks";
 
 const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
 function runPlanCli(args: string[]) {
-  return spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+  return spawnSync(tsx, ["scripts/plan.ts", ...args, "--evaluation-date", testEvaluationDate], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
 }
 /** As a user runs it: through npm (`-s` drops npm's banner). */
 function runNpmPlan(npmArgs: string[], args: string[]) {
-  return spawnSync("npm", ["run", ...npmArgs, "plan", "--", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+  return spawnSync("npm", ["run", ...npmArgs, "plan", "--", ...args, "--evaluation-date", testEvaluationDate], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
 }
 const lines = (text: string) => text.split("\n").filter((l, i, all) => !(i === all.length - 1 && l === ""));
 /** One failure, one message: a single `error:` line opening it (after the stage lines), no stack frame. */
@@ -191,7 +192,7 @@ describe("offline plan", function () {
   it("the default report fits a screen for both stacks even with many findings; --verbose has the tables", () => {
     for (const stack of ["prod", "dev"] as const) {
       const plan = plans[stack]!;
-      const config = loadPolicyConfig(policyConfigPath(repoRoot, stack));
+      const config = pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, stack)), testEvaluationDate);
       const estimate = estimatePlan(plan.resources, stack, config);
       const long = "a long finding message that names a resource, a value and what is allowed ".repeat(4);
       const violations: Violation[] = plan.resources.slice(0, 60).map((r, i) => ({
@@ -251,6 +252,16 @@ describe("offline plan", function () {
         /autoscaling:cache\.maxShards = 12: must be an integer from 3 to 9/,
       );
       assert.deepEqual(registered.filter((t) => t !== "pulumi:pulumi:Stack"), []);
+    });
+
+    it("a bad --evaluation-date or PYAIRTABLE_EVALUATION_DATE is a usage error naming it, before anything runs", () => {
+      const bad = spawnSync(tsx, ["scripts/plan.ts", "--stack", "prod", "--evaluation-date", "2027-02-30"], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
+      assert.equal(bad.status, 2, bad.stderr);
+      assert.match(bad.stderr, /--evaluation-date = "2027-02-30": must be a calendar date YYYY-MM-DD/);
+      assertOneMessage(bad.stderr);
+      const env = spawnSync(tsx, ["scripts/plan.ts", "--stack", "prod"], { cwd: repoRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, PYAIRTABLE_EVALUATION_DATE: "next week" } });
+      assert.equal(env.status, 2, env.stderr);
+      assert.match(env.stderr, /PYAIRTABLE_EVALUATION_DATE = "next week": must be a calendar date YYYY-MM-DD/);
     });
 
     it("an unknown stack is a clear usage error", () => {

@@ -4,7 +4,7 @@
  * role settings they need, and the trunk-ENI table they depend on.
  */
 import { strict as assert } from "node:assert";
-import { planStack, type StackPlan } from "../lib/plan/plan";
+import { planStack, type StackPlan } from "./support/plans";
 import { applyOrder, kubernetesObjects } from "../lib/plan/manifests";
 import type { PlannedResource } from "../lib/plan/mockRuntime";
 import { namespaces } from "../lib/catalog/cluster";
@@ -52,7 +52,7 @@ describe("security groups for pods", function () {
   it("prod: each data store admits only the client groups of the workloads that use it, never the cluster security group", () => {
     const p = plans.prod!;
     const g = (key: string) => `pyairtable-prod-data-clients-${key}`;
-    assert.deepEqual(admitted(p, "pyairtable-prod-database"), { 5432: [g("pgbouncer")] });
+    assert.deepEqual(admitted(p, "pyairtable-prod-database"), { 15432: [g("pgbouncer")] });
     assert.deepEqual(admitted(p, "pyairtable-prod-cache"), { 6379: [g("api-services"), g("keda-operator"), g("worker-services")] });
     // MSK: IAM listener only; nothing scrapes the open-monitoring exporters, so no source for them.
     assert.deepEqual(admitted(p, "pyairtable-prod-streaming"), { 9098: [g("api-services"), g("keda-operator"), g("worker-services")] });
@@ -70,7 +70,7 @@ describe("security groups for pods", function () {
   it("dev (t3 nodes, documented deviation): the stores admit the cluster security group and no SecurityGroupPolicy exists", () => {
     const d = plans.dev!;
     assert.equal(loadStackSettings("dev").network.dataStoreAccess, "cluster-security-group");
-    assert.deepEqual(admitted(d, "pyairtable-dev-database"), { 5432: ["sg-pyairtable-dev-cluster-eks-cluster"] });
+    assert.deepEqual(admitted(d, "pyairtable-dev-database"), { 15432: ["sg-pyairtable-dev-cluster-eks-cluster"] });
     assert.equal(d.resources.filter((r) => r.type === sgpType).length, 0);
   });
 

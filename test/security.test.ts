@@ -5,7 +5,7 @@ import { applicationNamespaces, namespaces } from "../lib/catalog/cluster";
 import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPolicyContext } from "../lib/k8s/networkPolicies";
 import { podSecurityLabels, restrictedViolations } from "../lib/k8s/podSecurity";
 import { validateManifest } from "../lib/k8s/schemaValidator";
-import { stacks } from "./support/stacks";
+import { loadStackSettings, stacks } from "./support/stacks";
 
 type R = Record<string, any>;
 
@@ -121,6 +121,86 @@ describe("security controls", function () {
           Action: "sts:AssumeRole",
           Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/*" } },
         }]);
+      });
+    }
+
+    for (const stack of stacks) {
+      it(`${stack}: Aurora listens on the database.port setting (not 5432); its security group, PgBouncer and the data namespace's NetworkPolicy use that port`, () => {
+        const port = loadStackSettings(stack).database.port;
+        assert.notEqual(port, 5432);
+        const resources = plans[stack]!.resources;
+        const cluster = resources.find((r) => r.type === "aws:rds/cluster:Cluster")!;
+        assert.equal((cluster.inputs as R).port, port);
+        const dbSg = resources.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup" && r.name.endsWith("-database-sg"))!;
+        const rules = resources.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.name.includes("-database-postgres-"));
+        assert.ok(rules.length >= 1, "Aurora ingress rules");
+        for (const rule of rules) assert.deepEqual([(rule.inputs as R).fromPort, (rule.inputs as R).toPort], [port, port], rule.name);
+        assert.ok(dbSg, "Aurora's security group");
+        const objects = kubernetesObjects(resources);
+        const ini = objects.find((o) => o.kind === "ConfigMap" && (o.metadata as R).name === "pgbouncer-config")!.data as R;
+        assert.match(ini["pgbouncer.ini"], new RegExp(`^pyairtable = host=\\S+ port=${port} dbname=pyairtable$`, "m"));
+        const dataEgress = objects
+          .filter((o) => o.kind === "NetworkPolicy" && (o.metadata as R).namespace === namespaces.data)
+          .flatMap((o) => ((o.spec as R).egress as R[] | undefined) ?? [])
+          .filter((e) => e.to?.some((t: R) => t.ipBlock?.cidr === loadStackSettings(stack).network.cidrBlock))
+          .flatMap((e) => e.ports.map((p: R) => p.port));
+        assert.deepEqual(dataEgress, [port]);
+      });
+    }
+
+    for (const stack of stacks) {
+      it(`${stack}: the automation service reads its database URL from the Secret's volume (DATABASE_URL_FILE), never from an environment variable`, () => {
+        const secretName = loadStackSettings(stack).automation.databaseSecretName;
+        const deployment = kubernetesObjects(plans[stack]!.resources).find((o) => o.kind === "Deployment" && (o.metadata as R).namespace === namespaces.automation)!;
+        const pod = (deployment.spec as R).template.spec;
+        const container = pod.containers[0];
+        const env = container.env as R[];
+        assert.equal(env.find((e) => e.name === "DATABASE_URL"), undefined, "no DATABASE_URL variable");
+        assert.ok(env.every((e) => e.valueFrom?.secretKeyRef === undefined), "no secret in any variable");
+        const fileVar = env.find((e) => e.name === "DATABASE_URL_FILE");
+        if (secretName === null) {
+          assert.equal(fileVar, undefined, "embedded database: no URL at all");
+          return;
+        }
+        assert.equal(secretName, "pyairtable-automation-database");
+        const volume = (pod.volumes as R[]).find((v) => v.secret?.secretName === secretName)!;
+        assert.deepEqual(volume.secret, { secretName, items: [{ key: "DATABASE_URL", path: "DATABASE_URL" }], defaultMode: 0o440 });
+        const mount = (container.volumeMounts as R[]).find((m) => m.name === volume.name)!;
+        assert.equal(mount.readOnly, true);
+        assert.equal(fileVar!.value, `${mount.mountPath}/DATABASE_URL`);
+      });
+    }
+
+    for (const stack of stacks) {
+      it(`${stack}: private paths to AWS: the S3 gateway endpoint always; interface endpoints in every private subnet with their own HTTPS-from-the-VPC security group when network.interfaceEndpoints is on`, () => {
+        const settings = loadStackSettings(stack);
+        const resources = plans[stack]!.resources;
+        const endpoints = resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint");
+        const privateTables = resources.filter((r) => r.type === "aws:ec2/routeTable:RouteTable" && r.name.includes("-private-")).map((r) => r.urn);
+        const gateway = endpoints.filter((r) => (r.inputs as R).vpcEndpointType === "Gateway");
+        assert.equal(gateway.length, 1);
+        assert.match((gateway[0]!.inputs as R).serviceName, /^com\.amazonaws\.us-east-1\.s3$/);
+        assert.deepEqual([...(gateway[0]!.propertyDependencies?.routeTableIds ?? [])].sort(), [...privateTables].sort(), "every private route table");
+        const interfaces = endpoints.filter((r) => (r.inputs as R).vpcEndpointType === "Interface");
+        if (!settings.network.interfaceEndpoints) {
+          assert.deepEqual(interfaces, []);
+          assert.equal(resources.filter((r) => r.name.endsWith("-endpoints-sg")).length, 0);
+          return;
+        }
+        assert.deepEqual(interfaces.map((r) => (r.inputs as R).serviceName.replace("com.amazonaws.us-east-1.", "")).sort(), ["ec2", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "sqs", "sts"]);
+        const privateSubnets = resources.filter((r) => r.type === "aws:ec2/subnet:Subnet" && r.name.includes("-private-")).map((r) => r.urn);
+        assert.equal(privateSubnets.length, settings.network.availabilityZones);
+        const sg = resources.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup" && r.name.endsWith("-endpoints-sg"))!;
+        for (const e of interfaces) {
+          const i = e.inputs as R;
+          assert.equal(i.privateDnsEnabled, true, e.name);
+          assert.deepEqual([...(e.propertyDependencies?.subnetIds ?? [])].sort(), [...privateSubnets].sort(), `${e.name}: one ENI per private subnet`);
+          assert.deepEqual(e.propertyDependencies?.securityGroupIds, [sg.urn], `${e.name}: the endpoints' own security group`);
+        }
+        const rules = resources.filter((r) => r.type.startsWith("aws:vpc/securityGroup") && (r.propertyDependencies?.securityGroupId ?? []).includes(sg.urn));
+        assert.deepEqual(rules.map((r) => [r.type, (r.inputs as R).cidrIpv4, (r.inputs as R).fromPort, (r.inputs as R).toPort]), [
+          ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", settings.network.cidrBlock, 443, 443],
+        ]);
       });
     }
 

@@ -13,6 +13,7 @@ import { workloadContractPolicy } from "../lib/workloads/admissionPolicy";
 import { readmeSection } from "../lib/readme";
 import { admit } from "./support/cel";
 import { repoRoot, stacks } from "./support/stacks";
+import { testEvaluationDate } from "./support/clock";
 
 type Any = Record<string, any>;
 const podOf = (cls: string) => workloadContract(serviceCatalog.find((s) => s.workloadClass === cls)!).podSpec as unknown as PodPlacement;
@@ -52,7 +53,7 @@ describe("spot-share simulation on the rendered NodePools", function () {
 
   for (const stack of stacks) {
     it(`keeps every class within its limit at every replica count of its range with the contract (${stack})`, async () => {
-      const sim = await stackSimulation(repoRoot, stack);
+      const sim = await stackSimulation(repoRoot, stack, testEvaluationDate);
       assert.deepEqual(sim.classes.map((c) => c.workloadClass), ["api", "batch"]);
       for (const c of sim.classes) {
         const max = Math.max(...serviceCatalog.filter((s) => s.workloadClass === c.workloadClass).map((s) => plans[stack]!.settings.services[s.name]!.maxReplicas));
@@ -99,7 +100,7 @@ describe("spot-share simulation on the rendered NodePools", function () {
 
   it("the README's spot-share section equals the simulation (npm run readme:contract)", async () => {
     const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-    assert.equal(readmeSection(readme, "spot-simulation"), await spotSimulationSection(repoRoot),
+    assert.equal(readmeSection(readme, "spot-simulation"), await spotSimulationSection(repoRoot, testEvaluationDate),
       "README.md spot-simulation section is out of date: run `npm run readme:contract` and commit README.md");
     const table = spotSimulationTable(simulateStack("prod", nodePools.prod!, plans.prod!.settings.services, { api: 0.3, batch: 0.9, data: 0 }));
     assert.match(table, /\| 2 \| 0 \(0%\) \|/);

@@ -330,9 +330,33 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** DATABASE_URL → PostgreSQL; otherwise PGlite in `AUTOMATION_DATA_DIR` (or in memory when unset). */
+/**
+ * The PostgreSQL URL from the environment: `DATABASE_URL`, or the content of the file
+ * `DATABASE_URL_FILE` names (a Secret mounted as a volume: the URL is then in no environment
+ * variable, so not in `/proc/<pid>/environ`, `kubectl describe` or a crash dump of the environment).
+ * Both set, an unreadable or empty file: an error naming the variable and the path, never the URL.
+ * Undefined when neither is set.
+ */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const direct = env.DATABASE_URL?.trim();
+  const file = env.DATABASE_URL_FILE?.trim();
+  if (direct && file) throw new Error(`DATABASE_URL and DATABASE_URL_FILE = ${JSON.stringify(file)} are both set: set only one (the file is how the deployment passes it)`);
+  if (!file) return direct || undefined;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`DATABASE_URL_FILE = ${JSON.stringify(file)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it must be a file holding the PostgreSQL URL (the Secret's DATABASE_URL key, mounted)`);
+  }
+  const url = text.trim();
+  if (!url) throw new Error(`DATABASE_URL_FILE = ${JSON.stringify(file)}: the file is empty; it must hold the PostgreSQL URL`);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`DATABASE_URL_FILE = ${JSON.stringify(file)}: the file does not hold a postgres:// or postgresql:// URL`);
+  return url;
+}
+
+/** `DATABASE_URL` (or `DATABASE_URL_FILE`) → PostgreSQL; otherwise PGlite in `AUTOMATION_DATA_DIR` (or in memory when unset). */
 export async function openDatabase(env: NodeJS.ProcessEnv = process.env, opts: { onBackgroundError?: (e: Error) => void; retry?: Partial<RetryOptions> } = {}): Promise<Database> {
-  const url = env.DATABASE_URL?.trim();
+  const url = databaseUrlFromEnv(env);
   if (url) return new PostgresDatabase({ connectionString: url, onBackgroundError: opts.onBackgroundError, retry: opts.retry });
   const dir = env.AUTOMATION_DATA_DIR?.trim();
   return PgliteDatabase.open({ dataDir: dir || undefined });

@@ -11,6 +11,7 @@ import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
 import type { Environment } from "../../lib/config/settings";
 import { prometheusScrapeIntervalSeconds } from "../../lib/scaling/responseTime";
 import { monitoringChartValues } from "../monitoring";
+import { GRAFANA_PROMETHEUS_DATASOURCE } from "../../lib/monitoring/dashboards/model";
 import { addonSizing, alertmanagerConfigSecretName, criticalPriorityClass, failer, helmRelease, helmReleaseNames, k8sChildOptions, mergeValues, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
 const storageClassPattern = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -161,7 +162,8 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
       sidecar: {
         // Dashboards are ConfigMaps labelled grafana_dashboard: "1" in any namespace.
         dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
-        datasources: { enabled: true },
+        // The Prometheus data source the dashboards' datasource variable starts on (named, not the chart's implicit default).
+        datasources: { enabled: true, name: GRAFANA_PROMETHEUS_DATASOURCE.name, uid: GRAFANA_PROMETHEUS_DATASOURCE.uid },
       },
     },
     "kube-state-metrics": {

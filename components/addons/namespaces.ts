@@ -8,7 +8,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { applicationNamespaces, namespaces } from "../../lib/catalog/cluster";
 import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPorts } from "../../lib/k8s/networkPolicies";
 import { podSecurityLabels } from "../../lib/k8s/podSecurity";
-import { postgresPort } from "../database";
 import { redisPort } from "../cache";
 import { mskIamPort } from "../streaming";
 import { pgbouncer } from "./pgbouncerPool";
@@ -22,6 +21,8 @@ export interface ClusterNamespacesArgs extends AddonBaseArgs {
    * and HTTPS to public AWS APIs only outside it.
    */
   vpcCidr: string;
+  /** TCP port Aurora listens on (`database.port` setting): the data namespace's egress to Aurora opens only it. */
+  databasePort: number;
 }
 
 export class ClusterNamespaces extends pulumi.ComponentResource {
@@ -55,7 +56,7 @@ export class ClusterNamespaces extends pulumi.ComponentResource {
     }
     this.byName = byName;
 
-    const ports: NetworkPorts = { postgres: postgresPort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090 };
+    const ports: NetworkPorts = { postgres: args.databasePort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090 };
     const selectorLabels = { "app.kubernetes.io/name": pgbouncer.labels["app.kubernetes.io/name"] };
     const policies: k8s.networking.v1.NetworkPolicy[] = [];
     for (const nsName of applicationNamespaces) {

@@ -45,9 +45,9 @@ export const addonCharts = {
    * 2026-08-21): prometheus-operator v0.93.1, Prometheus v3.14.0, Alertmanager, kube-state-metrics
    * 2.20.0 (chart 8.4.0), node-exporter 1.12.1 (chart 4.56.1) and Grafana from the grafana-community
    * chart 12.11.1 (Grafana 13.2.0). Moving from 78.2.1:
-   * - the metric catalogs moved with it: contracts/metrics/ has kube-state-metrics 2.20.0,
-   *   node-exporter 1.12.1 and Prometheus 3.14.0 built from their sources at those tags, and the
-   *   cAdvisor catalog re-keyed (the chart's kubelet scrape is unchanged; see SOURCES.md there);
+   * - the metric catalogs moved with it: ../shared/contracts/metrics has kube-state-metrics 2.20.0,
+   *   node-exporter 1.12.1, Prometheus 3.14.0 and cAdvisor v0.53.0 (kubelet 1.35), built from their
+   *   code at those tags (contracts/metrics/SOURCES.md);
    * - Grafana's admin credentials come from an existing Secret (`grafana.admin.existingSecret`);
    *   the chart no longer sets a default `grafana.adminPassword`;
    * - every values key set here is checked against the chart's and its subcharts' values.yaml and

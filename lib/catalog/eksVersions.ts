@@ -98,3 +98,39 @@ export function daysOfStandardSupportLeft(v: EksVersion, asOf: Date): number {
 
 /** Days before the end of standard support from which the settings warn. */
 export const standardSupportWarningDays = 60;
+
+/**
+ * Pins the day every EKS-calendar judgement without a date of its own is made on: the program's
+ * settings warnings, the cost model's control-plane line, the pack's `eks-version-in-standard-support`
+ * and `cost-within-budget` when their `evaluationDate` config is empty. Set by the offline plan's
+ * `--evaluation-date`; unset in a real `pulumi preview`/`up`, which judges the real day.
+ */
+export const evaluationDateEnv = "PYAIRTABLE_EVALUATION_DATE";
+
+/**
+ * Set to `forbidden` by the test suites (test/support/clock.ts, inherited by the served pack and the
+ * CLIs they spawn): reading the wall clock for an EKS-calendar verdict then throws, so every test pins
+ * its evaluation date and no verdict expires with the calendar.
+ */
+export const wallClockEnv = "PYAIRTABLE_WALL_CLOCK";
+
+export class WallClockReadError extends Error {
+  constructor(what: string) {
+    super(
+      `${what} read the wall clock for an EKS support-calendar verdict while ${wallClockEnv}=forbidden: ` +
+        `pin the day (an evaluationDate in the policy config, estimateCost's asOf, the plan's --evaluation-date or ${evaluationDateEnv})`,
+    );
+    this.name = "WallClockReadError";
+  }
+}
+
+/**
+ * The day to judge the EKS calendar on when the caller names none: `$PYAIRTABLE_EVALUATION_DATE`
+ * when set (a bad value throws naming it), else now, unless the wall clock is forbidden (tests).
+ */
+export function calendarDay(what = "a calendar judgement"): Date {
+  const pinned = process.env[evaluationDateEnv];
+  if (pinned) return parseIsoDay(pinned, evaluationDateEnv);
+  if (process.env[wallClockEnv] === "forbidden") throw new WallClockReadError(what);
+  return new Date();
+}

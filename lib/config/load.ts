@@ -8,19 +8,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { configNamespace, parseSettings, settingsWarnings, type PlatformSettings, type RawConfig } from "./settings";
 import { placeholderWarnings } from "./placeholders";
+import { calendarDay } from "../catalog/eksVersions";
 
 /**
  * Reads and validates the running stack's settings. Throws SettingsError before anything is
- * registered; warnings (`settingsWarnings`, e.g. EKS standard support ending) go to the engine log.
+ * registered; warnings (`settingsWarnings` on `asOf`, default `calendarDay()`, e.g. EKS standard support ending) go to the engine log.
  */
-export function loadSettingsFromRuntime(asOf: Date = new Date()): PlatformSettings {
+export function loadSettingsFromRuntime(asOf?: Date): PlatformSettings {
   const all = pulumi.runtime.allConfig();
   const secret = new Set(Object.keys(all).filter(isSecretConfigKey));
   const settings = parseSettings(pulumi.getStack(), rawConfigFromRuntimeConfig(all, secret));
-  for (const warning of settingsWarnings(settings, asOf)) void pulumi.log.warn(warning);
   // Plain values only: a secret's value is never read into a message.
   const plain = Object.fromEntries(Object.entries(all).filter(([k]) => !secret.has(k)).map(([k, v]) => [k, decodeConfigValue(v)]));
   for (const warning of placeholderWarnings(plain)) void pulumi.log.warn(warning);
+  // The day is read only once the settings are valid: a bad stack file fails on its own message.
+  for (const warning of settingsWarnings(settings, asOf ?? calendarDay("the program's settings warnings"))) void pulumi.log.warn(warning);
   return settings;
 }
 

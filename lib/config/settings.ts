@@ -11,7 +11,7 @@ import { designLimits } from "../design";
 import { karpenterWorkloadClasses } from "../catalog/workloadClasses";
 import { serviceNames } from "../catalog/services";
 import { formatUnitPrice, priceOf } from "../cost/prices";
-import { daysOfStandardSupportLeft, eksCalendarVersions, eksVersion, standardSupportWarningDays, supportPhase } from "../catalog/eksVersions";
+import { calendarDay, daysOfStandardSupportLeft, eksCalendarVersions, eksVersion, standardSupportWarningDays, supportPhase } from "../catalog/eksVersions";
 
 export const configNamespace = "autoscaling";
 
@@ -95,6 +95,13 @@ const networkSchema = strict({
    * required in prod, needs trunk-capable instance types) or `cluster-security-group` (every node and pod).
    */
   dataStoreAccess: oneOf(dataStoreAccessModes),
+  /**
+   * VPC interface endpoints for the AWS APIs the nodes and pods call (components/network.ts
+   * `interfaceEndpointServices`): that traffic stays in the VPC instead of crossing the NAT gateways.
+   * Each costs $0.01 per AZ-hour (7 endpoints x 3 AZs = $153.30 a month) plus $0.01/GB instead of
+   * NAT's $0.045/GB. The S3 gateway endpoint (free) is always there.
+   */
+  interfaceEndpoints: bool,
 });
 
 const nodeGroupSchema = strict({
@@ -164,9 +171,23 @@ const clusterSchema = strict({
   amiAlias: matching(/^(al2023|al2|bottlerocket|windows2019|windows2022)@(latest|v\d{8})$/, "an AMI alias such as al2023@v20251209 or al2023@latest"),
 });
 
+/** PostgreSQL's default port, which the settings refuse for Aurora. */
+export const postgresEnginePort = 5432;
+
 const databaseSchema = strict({
   /** Aurora PostgreSQL engine version. */
   engineVersion: matching(/^1[3-7]\.\d+$/, "an Aurora PostgreSQL version such as 16.6"),
+  /**
+   * TCP port Aurora listens on (RDS allows 1150-65535). Not the engine's default 5432 (AWS Security
+   * Hub RDS.23, CIS): scans for PostgreSQL on its default port find nothing. PgBouncer, the security
+   * group and the data namespace's NetworkPolicy follow it.
+   */
+  port: z
+    .number({ error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .int({ error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .min(1150, { error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .max(65535, { error: "must be an integer from 1150 to 65535 other than 5432 (the engine's default port)" })
+    .refine((v) => v !== postgresEnginePort, { error: "must not be 5432, the engine's default port (AWS Security Hub RDS.23): pick another port from 1150 to 65535" }),
   /** Serverless v2 minimum capacity, ACU. */
   minAcu: numberIn(designLimits.auroraAcu.min, designLimits.auroraAcu.max, designLimits.auroraAcu.step),
   /** Serverless v2 maximum capacity, ACU. */
@@ -569,9 +590,10 @@ function checkCrossFieldRules(s: z.infer<typeof settingsObjectSchema>, ctx: z.Re
 /**
  * Warnings that do not stop a plan: the cluster's Kubernetes version within
  * `standardSupportWarningDays` (60) days of the end of EKS standard support, or past it (then the
- * control plane bills extended support; the pack refuses such a prod stack). `asOf` defaults to now.
+ * control plane bills extended support; the pack refuses such a prod stack). `asOf` defaults to
+ * `calendarDay()` (now, unless pinned).
  */
-export function settingsWarnings(s: Pick<PlainSettings, "cluster">, asOf: Date = new Date()): string[] {
+export function settingsWarnings(s: Pick<PlainSettings, "cluster">, asOf: Date = calendarDay("settingsWarnings")): string[] {
   const key = `${configNamespace}:cluster.kubernetesVersion`;
   const v = eksVersion(s.cluster.kubernetesVersion);
   if (!v) return [];

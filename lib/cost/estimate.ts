@@ -14,7 +14,7 @@
  */
 import { z } from "zod";
 import type { PlannedResource } from "../plan/mockRuntime";
-import { eksVersion, isoDay, supportPhase } from "../catalog/eksVersions";
+import { calendarDay, eksVersion, isoDay, supportPhase } from "../catalog/eksVersions";
 import { isUnknownMarker } from "../policy/wire";
 import type { Environment } from "../config/settings";
 import { expectedNodesAnnotation } from "../scaling/capacity";
@@ -47,6 +47,7 @@ export const usageAssumptionsSchema = z.strictObject({
   auroraStorageGb: z.number().nonnegative().describe("Aurora cluster storage, GB-month"),
   auroraIoMillionRequests: z.number().nonnegative().describe("Aurora standard-storage I/O, millions of requests per month"),
   natGbPerMonth: z.number().nonnegative().describe("Data processed by all NAT gateways together, GB per month (split evenly over the gateways)"),
+  interfaceEndpointGbPerMonth: z.number().nonnegative().describe("Data processed by all VPC interface endpoints together (AWS API calls and ECR pulls that would otherwise cross the NAT gateways), GB per month (split evenly over the endpoints)"),
   albCount: z.number().int().nonnegative().describe("Application Load Balancers (created by the AWS Load Balancer Controller, not by this program)"),
   albLcuPerAlb: z.number().nonnegative().describe("Average LCUs per ALB (LCU-hours per hour)"),
   albPublicIpv4PerAlb: z.number().int().nonnegative().describe("Public IPv4 addresses per internet-facing ALB (one per enabled AZ); 0 for internal ALBs"),
@@ -73,6 +74,7 @@ export function defaultUsageAssumptions(environment: Environment): UsageAssumpti
       auroraStorageGb: 100, // assumption (the design has no storage figure)
       auroraIoMillionRequests: 100, // assumption: 100M I/O requests/month on standard storage ($20)
       natGbPerMonth: 810, // derived: design NAT row $135 - 3 x 730 h x $0.045 = $36.45 of data at $0.045/GB
+      interfaceEndpointGbPerMonth: 300, // assumption: ECR image pulls, CloudWatch Logs, STS/SQS/EC2 calls, moved off the NAT gateways
       albCount: 2, // design: "Application Load Balancer 2 ALBs"
       albLcuPerAlb: 0.27, // derived: design $36 for 2 ALBs - 2 x 730 h x $0.0225 = $3.15 = 2 x 0.27 LCU x 730 h x $0.008
       albPublicIpv4PerAlb: 3, // assumption: internet-facing over the stack's 3 AZs (public IPv4 is not in the design)
@@ -90,6 +92,7 @@ export function defaultUsageAssumptions(environment: Environment): UsageAssumpti
     auroraStorageGb: 20, // assumption
     auroraIoMillionRequests: 5, // assumption ($1)
     natGbPerMonth: 100, // assumption: the dev table has no NAT line
+    interfaceEndpointGbPerMonth: 30, // assumption: a tenth of prod's (only priced when dev turns the endpoints on)
     albCount: 1, // design: "Application Load Balancer 1 ALB"
     albLcuPerAlb: 0.27, // derived: design $18 - 730 h x $0.0225 = $1.58 = 0.27 LCU x 730 h x $0.008 ("Minimal LCU")
     albPublicIpv4PerAlb: 3, // assumption: internet-facing over 3 AZs
@@ -115,7 +118,7 @@ export function resolveUsageAssumptions(environment: Environment, overrides: Par
 /** Rows of the design's cost tables a line belongs to (see data/design-cost-table.json). */
 export const costCategories = [
   "eks", "nodes-on-demand", "nodes-spot", "aurora", "elasticache", "msk", "opensearch", "alb", "nat",
-  "public-ipv4", "cloudwatch", "s3", "data-transfer", "lambda", "sns-sqs", "kms", "budgets", "automation-database",
+  "public-ipv4", "cloudwatch", "s3", "data-transfer", "lambda", "sns-sqs", "kms", "budgets", "automation-database", "vpc-endpoints",
 ] as const;
 export type CostCategory = (typeof costCategories)[number];
 
@@ -740,6 +743,31 @@ function natGateway(p: Pricing): void {
   });
 }
 
+/**
+ * A VPC endpoint. Interface endpoints (PrivateLink) bill per AZ-hour, one ENI per subnet, and per GB
+ * processed (`interfaceEndpointGbPerMonth` split over the interface endpoints); gateway endpoints
+ * (S3, DynamoDB) bill nothing.
+ */
+function vpcEndpoint(p: Pricing): void {
+  const type = p.r.inputs.vpcEndpointType ?? "Gateway";
+  if (type === "Gateway") return;
+  if (type !== "Interface") return p.cannot(`vpcEndpointType ${JSON.stringify(type)} is not priced (Interface and Gateway are)`);
+  const subnets = arr(p.r.inputs.subnetIds);
+  if (subnets.length === 0) return p.cannot("an interface endpoint without subnetIds: its AZ count is unknown");
+  const endpoints = p.ctx.ofType("aws:ec2/vpcEndpoint:VpcEndpoint").filter((r) => r.inputs.vpcEndpointType === "Interface").length;
+  const total = p.ctx.assumptions.interfaceEndpointGbPerMonth;
+  p.line({ line: "AZ-hours", category: "vpc-endpoints", quantity: subnets.length, quantityUnit: "AZs", what: `interface endpoint ${str(p.r.inputs.serviceName) ?? ""} ENIs`.replace(/ +/g, " "), priceKey: "vpce.interface.azHour", hourly: true });
+  p.line({
+    line: "data processed (assumption)",
+    category: "vpc-endpoints",
+    quantity: Number((total / endpoints).toFixed(4)),
+    quantityUnit: "GB",
+    what: `GB processed (interfaceEndpointGbPerMonth ${formatQuantity(total)} GB / ${endpoints} endpoint${endpoints === 1 ? "" : "s"})`,
+    priceKey: "vpce.interface.gb",
+    hourly: false,
+  });
+}
+
 function elasticIp(p: Pricing): void {
   if (str(p.r.inputs.publicIpv4Pool) && p.r.inputs.publicIpv4Pool !== "amazon") return; // BYOIP: no public IPv4 charge
   const natUse = p.ctx.ofType("aws:ec2/natGateway:NatGateway").some((n) => (n.propertyDependencies?.allocationId ?? []).includes(p.r.urn));
@@ -839,6 +867,7 @@ const pricers: Readonly<Record<string, Pricer>> = {
   "aws:msk/cluster:Cluster": mskCluster,
   "aws:opensearch/domain:Domain": openSearchDomain,
   "aws:ec2/natGateway:NatGateway": natGateway,
+  "aws:ec2/vpcEndpoint:VpcEndpoint": vpcEndpoint,
   "aws:ec2/eip:Eip": elasticIp,
   "aws:kms/key:Key": kmsKey,
   "aws:cloudwatch/metricAlarm:MetricAlarm": metricAlarm,
@@ -922,7 +951,7 @@ export function componentOf(r: Pick<PlannedResource, "parent" | "urn">, byUrn: R
 
 /** Options of `estimateCost`. */
 export interface EstimateOptions {
-  /** The day to price for (EKS standard or extended support); default: now. Tests pass a fixed day. */
+  /** The day to price for (EKS standard or extended support); default: `calendarDay()` (now, unless pinned). Tests pass a fixed day. */
   readonly asOf?: Date;
 }
 
@@ -937,7 +966,7 @@ export function estimateCost(
   options: EstimateOptions = {},
 ): CostEstimate {
   const a = usageAssumptionsSchema.parse(assumptions);
-  const asOf = options.asOf ?? new Date();
+  const asOf = options.asOf ?? calendarDay("the cost model (estimateCost without asOf)");
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const byType = new Map<string, PlannedResource[]>();
   for (const r of resources) byType.set(r.type, [...(byType.get(r.type) ?? []), r]);

@@ -146,6 +146,7 @@ const categoryLabels: Record<CostCategory, string> = {
   kms: "KMS keys",
   budgets: "AWS Budgets actions",
   "automation-database": "Automation database (Aurora)",
+  "vpc-endpoints": "VPC interface endpoints",
 };
 
 const fmtQ = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toFixed(4))));

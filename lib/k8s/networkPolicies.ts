@@ -15,7 +15,7 @@ export type ApplicationNamespaceName = (typeof applicationNamespaces)[number];
 
 /** Ports the paths open. Data-store ports are the ones the data-tier security groups admit. */
 export interface NetworkPorts {
-  /** Aurora PostgreSQL (database.ts postgresPort). */
+  /** Aurora PostgreSQL (the `database.port` setting). */
   postgres: number;
   /** PgBouncer's client port. */
   pgbouncer: number;

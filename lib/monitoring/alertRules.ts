@@ -14,9 +14,10 @@
  * - `environment`: the stack's environment (prod | dev).
  * - annotations `summary`, `description` and `runbook_url` (= `<runbookBaseUrl>#<anchor>` where the
  *   anchor is a heading of docs/runbook.md, computed with `runbookAnchor`).
- * - Only metric names from ./metricNames.ts are queried; the builder refuses anything else.
+ * - Every expression is checked against the deployed exporters' catalogs (the PromQL contract,
+ *   lib/monitoring/promqlContract.ts, test/metricsContract.test.ts).
  */
-import { automationServiceMetrics as auto, queryableSeriesNames } from "./metricNames";
+import { automationServiceMetrics as auto } from "./metricNames";
 
 export type Environment = "prod" | "dev";
 export type AlertSeverity = "critical" | "warning" | "info";
@@ -228,160 +229,6 @@ export function runbookAnchors(markdown: string): Set<string> {
   }
   return anchors;
 }
-
-// ---------------------------------------------------------------------------------------------
-// PromQL metric-name extraction (used by the builder's self-check and by the tests)
-// ---------------------------------------------------------------------------------------------
-
-const AGGREGATIONS = new Set([
-  "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-  "bottomk", "topk", "quantile", "limitk", "limit_ratio",
-]);
-const LABEL_LIST_KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right"]);
-const OTHER_KEYWORDS = new Set(["offset", "bool", "and", "or", "unless", "atan2", "inf", "nan"]);
-
-export interface PromqlMetricScan {
-  /** Metric names the expression selects (bare selectors and `__name__="..."` matchers), in order, deduplicated. */
-  names: string[];
-  /** Selectors whose metric cannot be determined statically (`{__name__=~"..."}`, `{job="x"}` alone). */
-  problems: string[];
-}
-
-/**
- * Finds the metric names a PromQL expression selects, with a small tokenizer: strings, label
- * matchers (`{...}`), ranges/subqueries (`[...]`), numbers and durations are skipped, as are
- * function and aggregation names (an identifier followed by `(`), keywords and the label lists after
- * by/without/on/ignoring/group_left/group_right. Every other identifier is a metric name.
- */
-export function scanPromqlMetricNames(expr: string): PromqlMetricScan {
-  const names: string[] = [];
-  const problems: string[] = [];
-  const add = (n: string): void => {
-    if (!names.includes(n)) names.push(n);
-  };
-  let i = 0;
-  let prevWasMetric = false;
-  const n = expr.length;
-  const skipSpace = (j: number): number => {
-    while (j < n && /\s/.test(expr[j])) j++;
-    return j;
-  };
-  const readString = (j: number): number => {
-    const q = expr[j];
-    j++;
-    while (j < n && expr[j] !== q) {
-      if (expr[j] === "\\" && q !== "`") j++;
-      j++;
-    }
-    if (j >= n) throw new Error(`unterminated string in PromQL: ${expr}`);
-    return j + 1;
-  };
-  const skipBalanced = (j: number, open: string, close: string): number => {
-    let depth = 0;
-    for (; j < n; j++) {
-      const c = expr[j];
-      if (c === '"' || c === "'" || c === "`") {
-        j = readString(j) - 1;
-        continue;
-      }
-      if (c === open) depth++;
-      else if (c === close) {
-        depth--;
-        if (depth === 0) return j + 1;
-      }
-    }
-    throw new Error(`unbalanced '${open}' in PromQL: ${expr}`);
-  };
-  while (i < n) {
-    const c = expr[i];
-    if (/\s/.test(c)) {
-      i++;
-      continue;
-    }
-    if (c === "#") {
-      while (i < n && expr[i] !== "\n") i++;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === "`") {
-      i = readString(i);
-      prevWasMetric = false;
-      continue;
-    }
-    if (c === "{") {
-      const end = skipBalanced(i, "{", "}");
-      const body = expr.slice(i + 1, end - 1);
-      let nameMatcher = false;
-      const re = /([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
-      for (let m = re.exec(body); m; m = re.exec(body)) {
-        if (m[1] !== "__name__") continue;
-        nameMatcher = true;
-        if (m[2] === "=") add(m[3].slice(1, -1));
-        else problems.push(`selector {${body}} picks metrics by a ${m[2]} __name__ matcher`);
-      }
-      if (!prevWasMetric && !nameMatcher) problems.push(`selector {${body}} has no metric name`);
-      i = end;
-      prevWasMetric = false;
-      continue;
-    }
-    if (c === "[") {
-      i = skipBalanced(i, "[", "]");
-      continue;
-    }
-    const num = /^(?:0[xX][0-9a-fA-F]+|(?:[0-9]+(?:ms|[smhdwy]))+|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)/.exec(expr.slice(i));
-    if (num && /[0-9.]/.test(c)) {
-      i += num[0].length;
-      prevWasMetric = false;
-      continue;
-    }
-    const id = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(expr.slice(i));
-    if (id) {
-      const word = id[0];
-      const lower = word.toLowerCase();
-      const next = skipSpace(i + word.length);
-      i += word.length;
-      prevWasMetric = false;
-      if (LABEL_LIST_KEYWORDS.has(lower)) {
-        if (expr[next] === "(") i = skipBalanced(next, "(", ")");
-        continue;
-      }
-      if (OTHER_KEYWORDS.has(lower)) continue;
-      if (expr[next] === "(") continue; // function call or aggregation
-      if (AGGREGATIONS.has(lower)) {
-        const after = /^[a-zA-Z_]+/.exec(expr.slice(next));
-        if (after && (after[0].toLowerCase() === "by" || after[0].toLowerCase() === "without")) continue;
-      }
-      add(word);
-      prevWasMetric = true;
-      continue;
-    }
-    // operators, parentheses, commas, @
-    i++;
-    prevWasMetric = false;
-  }
-  return { names, problems };
-}
-
-/** Problems (unknown metric names, unverifiable selectors) of every rule in the groups. */
-export function checkRuleMetricNames(
-  groups: readonly PrometheusRuleGroup[],
-  allowed: ReadonlySet<string> = queryableSeriesNames(),
-): string[] {
-  const out: string[] = [];
-  for (const g of groups) {
-    for (const r of g.rules) {
-      const scan = scanPromqlMetricNames(r.expr);
-      for (const name of scan.names) {
-        if (!allowed.has(name)) out.push(`${g.name}/${r.alert}: metric "${name}" is not in lib/monitoring/metricNames.ts`);
-      }
-      for (const p of scan.problems) out.push(`${g.name}/${r.alert}: ${p}`);
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The rules
-// ---------------------------------------------------------------------------------------------
 
 const DURATION = /^(?:[0-9]+(?:ms|[smhdwy]))+$/;
 
@@ -872,7 +719,5 @@ export function buildAlertRuleGroups(opts: AlertRuleOptions): PrometheusRuleGrou
         return rule;
       }),
   }));
-  const problems = checkRuleMetricNames(groups);
-  if (problems.length > 0) throw new Error(`alert rules use metrics outside the metric contract:\n- ${problems.join("\n- ")}`);
   return groups;
 }

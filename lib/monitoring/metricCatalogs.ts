@@ -55,6 +55,11 @@ export interface MetricCatalogFile {
   readonly removed?: readonly { name: string; removed_in: string; notes?: string }[];
   readonly renamed_labels?: readonly { metric_prefix: string; from: string; to: string; since?: string }[];
   readonly metrics: readonly CatalogMetric[];
+  /**
+   * Deployment rules of the exporter (kube-state-metrics: `collectors.chart_default`, the resources
+   * the chart passes as `--resources` unless its `collectors` value says otherwise).
+   */
+  readonly rules?: { readonly collectors?: { readonly chart_default?: readonly string[] } } & Readonly<Record<string, unknown>>;
   /** Set by the loader: where the catalog was read from. */
   file?: string;
 }

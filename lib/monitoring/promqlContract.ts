@@ -24,6 +24,8 @@ export interface SeriesContract {
   readonly labelValues: Readonly<Record<string, LabelValues>>;
   /** Why the series does not exist in this deployment (available: false, dropped at ingestion). */
   readonly unavailable?: string;
+  /** The metric's type as its exporter declares it (counter, gauge, histogram, summary, ...); a histogram's `_bucket`/`_sum`/`_count` series carry `histogram`. */
+  readonly type?: string;
 }
 
 export interface ContractIndex {
@@ -66,6 +68,11 @@ export interface IndexInput {
   /** Custom-resource-state metrics kube-state-metrics emits (from the chart's customResourceState config). */
   readonly customResourceMetrics?: readonly OwnMetric[];
   readonly sourceValues?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Resources kube-state-metrics collects (the chart's `collectors` value when the stack sets it);
+   * default: the catalog's `rules.collectors.chart_default`. Families of other resources are not emitted.
+   */
+  readonly kubeStateMetricsCollectors?: readonly string[];
 }
 
 export function buildContractIndex(input: IndexInput): ContractIndex {
@@ -79,11 +86,17 @@ export function buildContractIndex(input: IndexInput): ContractIndex {
     const target = c.target_labels ?? [...new Set([...(c.scrape_target_labels?.servicemonitor ?? []), ...(c.scrape_target_labels?.podmonitor ?? [])])].map((l) => l.split(" ")[0]!);
     for (const r of c.removed ?? []) removed.set(r.name, `${c.exporter} ${c.version}: removed in ${r.removed_in}${r.notes ? ` (${r.notes})` : ""}`);
     for (const r of c.renamed_labels ?? []) renamedLabels.set(r.from, { prefix: r.metric_prefix, note: `${c.exporter}: label '${r.from}' was renamed '${r.to}'${r.since ? ` in ${r.since}` : ""}` });
+    const chartDefault = c.rules?.collectors?.chart_default;
+    const collected = chartDefault ? new Set(input.kubeStateMetricsCollectors ?? chartDefault) : undefined;
     for (const m of c.metrics) {
       const dynamic = m.label_pattern && m.resource ? new Set(input.allowlistedLabels?.[m.resource] ?? []) : undefined;
-      const unavailable = m.available === false ? `${c.exporter} ${c.version}: not emitted in this deployment (available: false)` : m.dropped_at_ingestion ? `${c.exporter} ${c.version}: dropped at ingestion by kube-prometheus-stack's relabelings` : undefined;
+      const unavailable =
+        m.available === false ? `${c.exporter} ${c.version}: not emitted in this deployment (available: false)`
+        : m.dropped_at_ingestion ? `${c.exporter} ${c.version}: dropped at ingestion by kube-prometheus-stack's relabelings`
+        : collected && m.resource && !collected.has(m.resource) ? `${c.exporter} ${c.version}: resource '${m.resource}' is not in the chart's collectors (--resources), so its families are not emitted`
+        : undefined;
       for (const s of seriesOf(m)) {
-        add({ name: s.name, exporter: `${c.exporter} ${c.version}`, labels: new Set([...m.labels, ...target, ...s.extra]), open: m.labels_open === true, dynamicLabels: dynamic, labelValues: m.label_values ?? {}, unavailable });
+        add({ name: s.name, exporter: `${c.exporter} ${c.version}`, labels: new Set([...m.labels, ...target, ...s.extra]), open: m.labels_open === true, dynamicLabels: dynamic, labelValues: m.label_values ?? {}, unavailable, type: m.type });
       }
     }
   }
@@ -93,7 +106,7 @@ export function buildContractIndex(input: IndexInput): ContractIndex {
   }
   for (const o of input.own ?? []) {
     for (const m of o.metrics) {
-      for (const s of seriesOf({ name: m.name, type: m.type })) add({ name: s.name, exporter: o.exporter, labels: new Set([...m.labels, ...o.targetLabels, ...s.extra]), open: false, labelValues: m.labelValues ?? {} });
+      for (const s of seriesOf({ name: m.name, type: m.type })) add({ name: s.name, exporter: o.exporter, labels: new Set([...m.labels, ...o.targetLabels, ...s.extra]), open: false, labelValues: m.labelValues ?? {}, type: m.type });
     }
   }
   return { series, removed, renamedLabels, sourceValues: input.sourceValues ?? new Map() };

@@ -60,7 +60,9 @@ function dashboardUses(uid: string, d: Any): PromqlUse[] {
     if (expr) uses.push({ context: `dashboard ${uid} variable $${v.name}`, expr, needsLabels: label ? [label] : [] });
   }
   for (const a of d.annotations?.list ?? []) {
-    if (typeof a.expr === "string") uses.push({ context: `dashboard ${uid} annotation "${a.name}"`, expr: a.expr, templates: [a.titleFormat, a.textFormat, a.tagKeys ? a.tagKeys.split(",").map((k: string) => `{{${k.trim()}}}`).join(" ") : ""].filter(Boolean), templateStyle: "legend" });
+    // Grafana's current form keeps the query in `target.expr` (the old top-level `expr` is read too).
+    const annotationExpr = typeof a.target?.expr === "string" ? a.target.expr : a.expr;
+    if (typeof annotationExpr === "string") uses.push({ context: `dashboard ${uid} annotation "${a.name}"`, expr: annotationExpr, templates: [a.titleFormat, a.textFormat, a.tagKeys ? a.tagKeys.split(",").map((k: string) => `{{${k.trim()}}}`).join(" ") : ""].filter(Boolean), templateStyle: "legend" });
   }
   return uses;
 }
@@ -191,6 +193,7 @@ export function indexInputFromPlan(resources: readonly PlannedResource[], catalo
     allowlistedLabels: allowlistedLabels(ksmValues),
     customResourceMetrics: customResourceMetrics(ksmValues),
     sourceValues: sourceValuesOf(objects),
+    ...(Array.isArray(ksmValues?.collectors) ? { kubeStateMetricsCollectors: ksmValues.collectors as string[] } : {}),
     own: [
       { exporter: "automation service (automation/metrics.ts)", targetLabels: serviceMonitorLabels, metrics: registryMetrics(automation) },
       { exporter: "application services (documented contract, lib/monitoring/metricNames.ts)", targetLabels: [...podMonitorLabels, ...podRelabels], metrics: applicationMetricContract },

@@ -7,6 +7,7 @@ import { parseSettings, type PlatformSettings } from "../config/settings";
 import { rawConfigFromRuntimeConfig, type StackFile } from "../config/load";
 import { offlineStackConfig } from "./stackConfig";
 import { runUnderMocks, type PlannedResource } from "./mockRuntime";
+import { evaluationDateEnv, parseIsoDay } from "../catalog/eksVersions";
 
 export const projectDir = path.resolve(__dirname, "../..");
 
@@ -40,20 +41,36 @@ export async function planStack(
     programPath?: string;
     /** First-preview semantics: computed outputs of resources not yet created are unknown (see runUnderMocks). */
     preview?: boolean;
+    /**
+     * The day (`YYYY-MM-DD`) the program judges the EKS calendar on (its settings warnings):
+     * `$PYAIRTABLE_EVALUATION_DATE` for the run. Default: as the environment says (today when unset).
+     */
+    evaluationDate?: string;
   } = {},
 ): Promise<StackPlan> {
   const dir = options.projectDir ?? projectDir;
   const { settings, offline } = stackSettings(stack, dir);
+  if (options.evaluationDate !== undefined) parseIsoDay(options.evaluationDate, "evaluationDate");
 
   const programPath = options.programPath ?? path.join(dir, "index.ts");
-  const result = await runUnderMocks(
-    { project: offline.project, stack, config: offline.config, secretKeys: offline.secretKeys, maskValues: offline.maskValues, preview: options.preview },
-    () => {
-      // A fresh module per run: the program's top level is the deployment.
-      delete require.cache[require.resolve(programPath)];
-      return { ...(require(programPath) as Record<string, unknown>) };
-    },
-  );
+  const pinnedBefore = process.env[evaluationDateEnv];
+  if (options.evaluationDate !== undefined) process.env[evaluationDateEnv] = options.evaluationDate;
+  let result: Awaited<ReturnType<typeof runUnderMocks>>;
+  try {
+    result = await runUnderMocks(
+      { project: offline.project, stack, config: offline.config, secretKeys: offline.secretKeys, maskValues: offline.maskValues, preview: options.preview },
+      () => {
+        // A fresh module per run: the program's top level is the deployment.
+        delete require.cache[require.resolve(programPath)];
+        return { ...(require(programPath) as Record<string, unknown>) };
+      },
+    );
+  } finally {
+    if (options.evaluationDate !== undefined) {
+      if (pinnedBefore === undefined) delete process.env[evaluationDateEnv];
+      else process.env[evaluationDateEnv] = pinnedBefore;
+    }
+  }
   return {
     project: offline.project,
     stack,

@@ -12,8 +12,9 @@ import { simulateStack, spotSimulationTable, type StackSimulation } from "./cont
 export const simulatedStacks = ["prod", "dev"] as const;
 
 /** The simulation of one stack, from its plan and policy config. */
-export async function stackSimulation(repoRoot: string, stack: string): Promise<StackSimulation> {
-  const plan = await planStack(stack, { projectDir: repoRoot });
+export async function stackSimulation(repoRoot: string, stack: string, evaluationDate?: string): Promise<StackSimulation> {
+  // The day only reaches the program's settings warnings (the EKS calendar), not the simulation.
+  const plan = await planStack(stack, { projectDir: repoRoot, evaluationDate });
   const nodePools = kubernetesObjects(plan.resources).filter((o) => o.kind === "NodePool");
   const config = loadPolicyConfig(policyConfigPath(repoRoot, stack)) as Record<string, any>;
   const limits = config["spot-share-by-workload-class"]?.maxSpotShare as Record<string, number> | undefined;
@@ -21,8 +22,8 @@ export async function stackSimulation(repoRoot: string, stack: string): Promise<
   return simulateStack(stack, nodePools, plan.settings.services, limits);
 }
 
-export async function spotSimulationSection(repoRoot: string): Promise<string> {
+export async function spotSimulationSection(repoRoot: string, evaluationDate?: string): Promise<string> {
   const tables: string[] = [];
-  for (const stack of simulatedStacks) tables.push(spotSimulationTable(await stackSimulation(repoRoot, stack)));
+  for (const stack of simulatedStacks) tables.push(spotSimulationTable(await stackSimulation(repoRoot, stack, evaluationDate)));
   return generatedSectionBody(tables.join("\n"), "npm run readme:contract");
 }

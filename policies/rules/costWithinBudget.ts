@@ -1,6 +1,7 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { estimateCost, resolveUsageAssumptions, type UsageAssumptions } from "../../lib/cost/estimate";
-import { formatUsd } from "../../lib/cost/prices";
+import { formatUsd, priceCatalog } from "../../lib/cost/prices";
+import { calendarDay, parseIsoDay } from "../../lib/catalog/eksVersions";
 import { isComponentType } from "../../lib/plan/planFile";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { plainProps } from "../lib";
@@ -14,6 +15,11 @@ export interface CostWithinBudgetConfig {
   dailyBudgetUsd: number;
   /** Overrides of the cost model's usage assumptions (spot discount, average ACU, traffic...). */
   usage?: Partial<UsageAssumptions>;
+  /**
+   * The day to price for (`YYYY-MM-DD`, UTC): the control plane costs standard or extended support by
+   * the EKS calendar. Empty (the default): the day the pack runs, as eks-version-in-standard-support.
+   */
+  evaluationDate?: string;
 }
 
 /**
@@ -35,6 +41,7 @@ export const costWithinBudget: StackValidationPolicy = {
       monthlyBudgetUsd: { type: "number", exclusiveMinimum: 0, default: 12000 },
       dailyBudgetUsd: { type: "number", exclusiveMinimum: 0, default: 500 },
       usage: { type: "object", default: {} },
+      evaluationDate: { type: "string", pattern: "^(\\d{4}-\\d{2}-\\d{2})?$", default: "" },
     },
   },
   validateStack: (args, reportViolation) => {
@@ -59,7 +66,8 @@ export const costWithinBudget: StackValidationPolicy = {
       dependencies: r.dependencies.map((d) => d.urn),
       propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([prop, deps]) => [prop, deps.map((d) => d.urn)])),
     }));
-    const estimate = estimateCost(resources, assumptions);
+    const asOf = config.evaluationDate ? parseIsoDay(config.evaluationDate, "cost-within-budget.evaluationDate") : calendarDay("cost-within-budget");
+    const estimate = estimateCost(resources, assumptions, priceCatalog(), { asOf });
     if (estimate.monthlyUsd > config.monthlyBudgetUsd) {
       reportViolation(`monthly cost estimate ${formatUsd(estimate.monthlyUsd)} exceeds the monthly budget of ${formatUsd(config.monthlyBudgetUsd)}`);
     }

@@ -67,7 +67,7 @@ export const dataStoresAdmitOnlyClients: StackValidationPolicy = {
       const deps = new Set((r.propertyDependencies?.[spec.prop] ?? []).map((d) => d.urn));
       const ids = peekList(r.props, ...spec.path);
       for (const sg of groups) {
-        const byValue = ids !== UNKNOWN && (ids ?? []).some((id) => [peek(sg.props, "id"), sg.name, `${sg.name}-id`].includes(id as string));
+        const byValue = ids !== UNKNOWN && (ids ?? []).some((id) => [peek(sg.props, "id"), sg.name].includes(id as string));
         if (deps.has(sg.urn) || byValue) storeGroups.set(sg.urn, { sg, store: `${spec.what} ${r.name}` });
       }
     }

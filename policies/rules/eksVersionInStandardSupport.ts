@@ -1,19 +1,20 @@
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType, type ReportViolation, type ResourceValidationPolicy } from "@pulumi/policy";
-import { eksCalendarVersions, eksVersion, isoDay, parseIsoDay, supportPhase } from "../../lib/catalog/eksVersions";
+import { calendarDay, eksCalendarVersions, eksVersion, isoDay, parseIsoDay, supportPhase } from "../../lib/catalog/eksVersions";
 import { formatUnitPrice, priceOf } from "../../lib/cost/prices";
 import { peek, UNKNOWN } from "../lib";
 
 export interface EksVersionInStandardSupportConfig {
   /**
-   * The day to judge (`YYYY-MM-DD`, UTC). Empty (the default): the day the pack runs. Tests and
-   * reviews of a future change set it so the verdict does not depend on the clock.
+   * The day to judge (`YYYY-MM-DD`, UTC). Empty (the default): the day the pack runs (or
+   * `$PYAIRTABLE_EVALUATION_DATE`, which only the offline plan sets). Tests and reviews of a future
+   * change set it so the verdict does not depend on the clock.
    */
   evaluationDate: string;
 }
 
-/** The day the policy judges: the configured one, else today (UTC). */
-export function evaluationDay(config: EksVersionInStandardSupportConfig, now: () => Date = () => new Date()): Date {
+/** The day the policy judges: the configured one, else today (UTC; `calendarDay`). */
+export function evaluationDay(config: EksVersionInStandardSupportConfig, now: () => Date = () => calendarDay("eks-version-in-standard-support")): Date {
   return config.evaluationDate ? parseIsoDay(config.evaluationDate, "eks-version-in-standard-support.evaluationDate") : now();
 }
 

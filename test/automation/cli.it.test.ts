@@ -4,12 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PostgresDatabase, Store } from "../../automation/store";
 import { FakePulumi } from "./support/fakePulumi";
 import { repoRoot } from "./support/harness";
 import { freePort, requireTool, TestPostgres } from "./support/postgres";
+import { testEvaluationDate } from "../support/clock";
 
 const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
 const script = path.join(repoRoot, "scripts", "automation.ts");
@@ -19,7 +21,7 @@ function env(fake: FakePulumi, extra: Record<string, string> = {}): NodeJS.Proce
   delete e.DATABASE_URL;
   delete e.AUTOMATION_DATA_DIR;
   delete e.AUTOMATION_STACK;
-  return { ...e, PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${path.join(os.tmpdir(), "automation-cli-backend")}`, LOG_LEVEL: "warn", ...extra };
+  return { ...e, PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${path.join(os.tmpdir(), "automation-cli-backend")}`, LOG_LEVEL: "warn", PYAIRTABLE_EVALUATION_DATE: testEvaluationDate, ...extra };
 }
 
 /** `run` commands without DATABASE_URL get --embedded (a throw-away database, as these tests intend); `rawRun` passes the arguments as given. */
@@ -167,7 +169,12 @@ describe("npm run automation with PostgreSQL (DATABASE_URL)", function () {
       assert.match(r.stdout, /not run: another automation process holds the lock for stack 'prod' \(service-replica-1, since /);
       assert.equal(fake.calls().filter((c) => c.args[0] === "up").length, 0);
       await holder.stepDown("prod");
-      const ok = await run(["run", "evening", "--stack", "prod"], env(fake, { DATABASE_URL: pg!.url }));
+      // As the deployment passes it: the URL in a file (the Secret's volume), DATABASE_URL_FILE naming it.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automation-db-url-"));
+      const file = path.join(dir, "DATABASE_URL");
+      fs.writeFileSync(file, `${pg!.url}\n`, { mode: 0o440 });
+      const ok = await run(["run", "evening", "--stack", "prod"], env(fake, { DATABASE_URL_FILE: file }));
+      fs.rmSync(dir, { recursive: true, force: true });
       assert.equal(ok.code, 0, ok.stderr + ok.stdout);
       const decisions = await holder.recentDecisions(5, "prod");
       assert.equal(decisions[0]!.status, "succeeded");

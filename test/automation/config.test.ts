@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { databaseUrlFromEnv } from "../../automation/store";
 import { AutomationConfigError, loadAutomationConfig, checkCron, defaultConfigFile } from "../../automation/config";
 import { applyOverrides, clampToPolicy, emergencyOverrides, validateOverrides } from "../../automation/overrides";
 import { serviceCatalog } from "../../lib/catalog/services";
@@ -130,6 +134,34 @@ describe("automation config", () => {
     } catch (e) {
       assert.match((e as Error).message, /automation\/config\/prod\.yaml: invalid automation configuration \(1 problem\):\n {2}- profiles\.evening\.schedule = "61 \* \* \* \*": not a valid cron expression/);
     }
+  });
+});
+
+describe("the database URL from the environment or a mounted file (DATABASE_URL_FILE)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automation-db-url-"));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+
+  it("reads the file the Secret volume mounts (trailing newline trimmed), or DATABASE_URL, or neither", () => {
+    const file = write("DATABASE_URL", "postgresql://automation:s3cret@db.internal:15432/automation?sslmode=verify-full\n");
+    assert.equal(databaseUrlFromEnv({ DATABASE_URL_FILE: file }), "postgresql://automation:s3cret@db.internal:15432/automation?sslmode=verify-full");
+    assert.equal(databaseUrlFromEnv({ DATABASE_URL: "postgres://a@b/c" }), "postgres://a@b/c");
+    assert.equal(databaseUrlFromEnv({}), undefined);
+  });
+
+  it("refuses both set, a missing or empty file, or one without a PostgreSQL URL, never echoing its content", () => {
+    const secretText = "not-a-url-but-secret";
+    assert.throws(() => databaseUrlFromEnv({ DATABASE_URL: "postgres://a@b/c", DATABASE_URL_FILE: write("both", "postgres://a@b/c") }), /DATABASE_URL and DATABASE_URL_FILE = ".*both" are both set: set only one/);
+    assert.throws(() => databaseUrlFromEnv({ DATABASE_URL_FILE: path.join(dir, "missing") }), /DATABASE_URL_FILE = ".*missing": cannot read it \(ENOENT\)/);
+    assert.throws(() => databaseUrlFromEnv({ DATABASE_URL_FILE: write("empty", "\n") }), /DATABASE_URL_FILE = ".*empty": the file is empty/);
+    assert.throws(
+      () => databaseUrlFromEnv({ DATABASE_URL_FILE: write("garbage", secretText) }),
+      (e: Error) => /does not hold a postgres:\/\/ or postgresql:\/\/ URL/.test(e.message) && !e.message.includes(secretText),
+    );
   });
 });
 

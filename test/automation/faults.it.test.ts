@@ -32,6 +32,7 @@ import { mulberry32 } from "../../automation/backtest/synthetic";
 import { FakePulumi } from "./support/fakePulumi";
 import { TestPostgres, requireTool } from "./support/postgres";
 import { RecordingRunner, makeApplier, repoRoot, sleep, testConfig, until } from "./support/harness";
+import { testEvaluationDate } from "../support/clock";
 
 
 /** The dev configuration with fault-suite timings (seconds). */
@@ -308,7 +309,7 @@ describe("fault suite: PostgreSQL, fencing, shutdown and recovery (real PostgreS
     const out = fs.openSync(logFile, "a");
     const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts", "automation.ts"), "--stack", "dev", "--config", file], {
       cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: pg.url, PORT: "0", PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: backend, AUTOMATION_SPEND_SOURCE: "none", LOG_LEVEL: "info" },
+      env: { ...process.env, DATABASE_URL: pg.url, PORT: "0", PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: backend, AUTOMATION_SPEND_SOURCE: "none", LOG_LEVEL: "info", PYAIRTABLE_EVALUATION_DATE: testEvaluationDate },
       stdio: ["ignore", out, out],
     });
     fs.closeSync(out);

@@ -12,6 +12,8 @@ import { estimateCost } from "../../lib/cost/estimate";
 import { planStack } from "../support/plans";
 import { automationServiceMetrics as names } from "../../lib/monitoring/metricNames";
 import { repoRoot } from "./support/harness";
+import { testEvaluationDate } from "../support/clock";
+import { priceCatalog } from "../../lib/cost/prices";
 
 async function seriesOf(metrics: AutomationMetrics, name: string): Promise<{ labels: Record<string, string | number>; value: number }[]> {
   const m = (await metrics.registry.getMetricsAsJSON()).find((x) => x.name === name);
@@ -22,14 +24,14 @@ describe("cost estimate gauge", function () {
   this.timeout(120_000);
   for (const stack of ["prod", "dev"] as const) {
     it(`${stack}: one series per cost component, summing to the plan's monthly estimate`, async () => {
-      const components = await stackCostEstimate(repoRoot, stack);
+      const components = await stackCostEstimate(repoRoot, stack, testEvaluationDate);
       const metrics = new AutomationMetrics();
       assert.deepEqual(await seriesOf(metrics, names.costEstimateMonthlyUsd), [], "declared only: no series before the estimate");
       exportCostEstimate(metrics, components);
       const series = await seriesOf(metrics, names.costEstimateMonthlyUsd);
       assert.ok(series.length >= 5, `components: ${series.map((s) => s.labels.component).join(", ")}`);
       const plan = await planStack(stack);
-      const expected = estimateCost(plan.resources, stackUsageAssumptions(repoRoot, stack, stack)).monthlyUsd;
+      const expected = estimateCost(plan.resources, stackUsageAssumptions(repoRoot, stack, stack), priceCatalog(), { asOf: new Date(testEvaluationDate) }).monthlyUsd;
       const total = series.reduce((n, s) => n + s.value, 0);
       assert.ok(Math.abs(total - expected) < 0.01 * series.length, `gauge total ${total} vs plan ${expected}`);
       assert.ok(series.every((s) => typeof s.labels.component === "string" && s.value >= 0));

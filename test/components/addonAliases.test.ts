@@ -5,7 +5,7 @@
  * moved resource with such an alias as unchanged and one without as deleted and created.
  */
 import { strict as assert } from "node:assert";
-import { planStack } from "../../lib/plan/plan";
+import { planStack } from "../support/plans";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { diffPlans } from "../../lib/plan/planDiff";
 

@@ -42,7 +42,7 @@ import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
 import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
 import { parseSettings, type PlatformSettings } from "../../lib/config/settings";
 import { validateManifest } from "../../lib/k8s/schemaValidator";
-import { addonCustomMetricNames, applicationMetrics, queryableSeriesNames } from "../../lib/monitoring/metricNames";
+import { addonCustomMetricNames, applicationMetrics } from "../../lib/monitoring/metricNames";
 import { type PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 import { scalingBehavior } from "../../lib/scaling/responseTime";
 
@@ -80,7 +80,7 @@ function argsFor(stack: Stack, provider: k8s.Provider, overrides: Partial<Cluste
     // The plain placeholder, as settings hold it: the component must make it a secret itself.
     redis: { endpoint: `pyairtable-${stack}-redis.cache.amazonaws.com`, port: 6379, authToken: s.secrets.redisAuthToken },
     kafka: { clusterArn: mskArn(stack), bootstrapBrokersSaslIam: `b-1.pyairtable-${stack}-msk.kafka.us-east-1.amazonaws.com:9098` },
-    database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: 5432, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
+    database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: s.database.port, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
     services: s.services,
     istioSidecars: stack === "prod",
     vpcCidr: s.network.cidrBlock,
@@ -348,7 +348,6 @@ describe("ClusterAddons", function () {
       assert.equal(resource.groupVersionKind.kind, "VerticalPodAutoscaler");
       const names = new Set(resource.metrics.map((m: { name: string }) => `${resource.metricNamePrefix}_${m.name}`));
       assert.deepEqual([...names], ["kube_customresource_vpa_containerrecommendations_target"]);
-      assert.ok(queryableSeriesNames().has("kube_customresource_vpa_containerrecommendations_target"));
       assert.deepEqual(ksm.rbac.extraRules[0].resources, ["verticalpodautoscalers"]);
     });
 
@@ -396,12 +395,10 @@ describe("ClusterAddons", function () {
       assert.equal(p95.metricsQuery, "histogram_quantile(0.95, sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (le, <<.GroupBy>>))");
       const db = by(customMetricNames.dbConnections);
       assert.equal(db.seriesQuery, 'db_connections_in_use{namespace!="",pod!=""}');
-      const known = queryableSeriesNames();
+      // The series each rule reads are checked against the exporters' catalogs by the PromQL contract (test/metricsContract.test.ts).
       for (const r of rules) {
         assert.deepEqual(r.resources, { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } });
-        const series = [r.seriesQuery, r.metricsQuery].join(" ").match(/\b[a-z_]+(?=\{)/g) ?? [];
-        assert.ok(series.length > 0);
-        for (const s of series) assert.ok(known.has(s), `${r.name.as}: ${s} is not in the metric contract`);
+        assert.ok((r.seriesQuery.match(/\b[a-z_]+(?=\{)/g) ?? []).length > 0, `${r.name.as}: a series`);
       }
       const pgb = by(addonCustomMetricNames.pgbouncerClientConnectionUtilisation);
       assert.match(pgb.metricsQuery, /database!="pgbouncer"/);
@@ -645,8 +642,8 @@ describe("ClusterAddons", function () {
         const ini: string = pgbObject(runs[stack], T.configMap, "pgbouncer-config").data["pgbouncer.ini"];
         const setting = (k: string) => new RegExp(`^${k} = (.*)$`, "m").exec(ini)?.[1];
         assert.equal(setting("pool_mode"), "transaction");
-        assert.equal(setting("pyairtable"), `host=${writer(stack)} port=5432 dbname=pyairtable`);
-        assert.equal(setting("pyairtable_ro"), `host=${reader(stack)} port=5432 dbname=pyairtable`);
+        assert.equal(setting("pyairtable"), `host=${writer(stack)} port=${s.database.port} dbname=pyairtable`);
+        assert.equal(setting("pyairtable_ro"), `host=${reader(stack)} port=${s.database.port} dbname=pyairtable`);
         assert.equal(setting("auth_type"), "hba");
         // Aurora's certificate and host name verified against the RDS CA bundle; clients must use TLS.
         assert.equal(setting("server_tls_sslmode"), "verify-full");
@@ -774,7 +771,7 @@ describe("ClusterAddons", function () {
     });
 
     it("rejects Aurora capacities outside Serverless v2's range", async () => {
-      const db = (minAcu: number, maxAcu: number) => ({ database: { endpoint: writer("prod"), readerEndpoint: reader("prod"), port: 5432, minAcu, maxAcu } });
+      const db = (minAcu: number, maxAcu: number) => ({ database: { endpoint: writer("prod"), readerEndpoint: reader("prod"), port: 15432, minAcu, maxAcu } });
       await rejects(db(4, 2), /database\.minAcu = 4: must not exceed maxAcu \(2\)/);
       await rejects(db(0.5, 0.5), /database\.maxAcu = 0\.5: must be a number from 1 to 256 in steps of 0\.5/);
       await rejects(db(1, 16.3), /database\.maxAcu = 16\.3/);

@@ -10,6 +10,8 @@ import { dataTierAlarmPolicy, dataTierAlarms } from "../../lib/monitoring/dataTi
 import { estimateCost, resolveUsageAssumptions } from "../../lib/cost/estimate";
 import { planStack, type StackPlan } from "../support/plans";
 import { loadStackSettings, repoRoot, stacks } from "../support/stacks";
+import { testEvaluationDate } from "../support/clock";
+import { priceCatalog } from "../../lib/cost/prices";
 
 type Any = Record<string, any>;
 const names = { auroraClusterIdentifier: "db", redisReplicationGroupId: "rg", mskClusterName: "msk", openSearchDomainName: "dom", accountId: "123456789012" };
@@ -94,7 +96,7 @@ describe("data-tier alarms", function () {
       const subs = plan.resources.filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription" && r.name.includes("-data-alarms-"));
       assert.deepEqual(subs.map((s) => s.inputs.protocol), ["email", "email"]);
       assert.ok(subs.every((s) => s.inputs.endpoint === "[secret]"), "the e-mail is a secret");
-      const cost = estimateCost(plan.resources, resolveUsageAssumptions(plan.settings.environment));
+      const cost = estimateCost(plan.resources, resolveUsageAssumptions(plan.settings.environment), priceCatalog(), { asOf: new Date(testEvaluationDate) });
       const lines = cost.items.filter((i) => i.urn.includes("-data-alarms-"));
       assert.equal(lines.length, alarmsOf(stack).length);
       assert.ok(lines.every((l) => l.monthlyUsd > 0));

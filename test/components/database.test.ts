@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { auroraMaxReplicas, Database, DatabaseArgs, postgresPort } from "../../components/database";
+import { auroraMaxReplicas, Database, DatabaseArgs } from "../../components/database";
 import { PlatformSettings } from "../../lib/config/settings";
 import { PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 import { loadStackSettings, settingsWithSecrets } from "../support/stacks";
@@ -208,22 +208,24 @@ describe("Database (Aurora PostgreSQL Serverless v2)", () => {
       const rules = ofType(prod, T.ingress);
       assert.deepEqual(rules.map((r) => r.inputs.referencedSecurityGroupId).sort(), [...clientSgs].sort());
       for (const r of rules) {
-        assert.equal(r.inputs.fromPort, postgresPort);
-        assert.equal(r.inputs.toPort, postgresPort);
+        // The stack's port (not PostgreSQL's default 5432), and only it.
+        assert.equal(r.inputs.fromPort, 15432);
+        assert.equal(r.inputs.toPort, 15432);
         assert.equal(r.inputs.cidrIpv4, undefined);
         assert.equal(r.inputs.cidrIpv6, undefined);
       }
       const c = one(prod, T.cluster).inputs;
       assert.deepEqual(c.vpcSecurityGroupIds, [`${one(prod, T.sg).name}-id`]);
       assert.deepEqual(one(prod, T.subnets).inputs.subnetIds, ["subnet-private-0", "subnet-private-1", "subnet-private-2"]);
-      assert.equal(c.port, 5432);
+      assert.equal(c.port, argsFor("prod").port);
+      assert.equal(c.port, 15432);
     });
 
     it("exposes the endpoints, port and ids", () => {
       assert.equal(prod.outputs.clusterIdentifier, dbName("prod"));
       assert.equal(prod.outputs.endpoint, `${dbName("prod")}-cluster.cluster.us-east-1.rds.amazonaws.com`);
       assert.equal(prod.outputs.readerEndpoint, `${dbName("prod")}-cluster.cluster-ro.us-east-1.rds.amazonaws.com`);
-      assert.equal(prod.outputs.port, 5432);
+      assert.equal(prod.outputs.port, 15432);
       assert.equal(prod.outputs.securityGroupId, `${dbName("prod")}-sg-id`);
       assert.equal(prod.secretArnIsOutput, true);
     });
@@ -313,6 +315,8 @@ describe("Database (Aurora PostgreSQL Serverless v2)", () => {
       await rejects({ logRetentionDays: 10 }, /database logRetentionDays = 10: must be one of 1, 3, 5, 7, 14, 30/);
       await rejects({ performanceInsightsRetentionDays: 30 }, /database\.performanceInsightsRetentionDays = 30: must be 7 or a multiple of 31/);
       await rejects({ engineVersion: "12.9" }, /database\.engineVersion = "12\.9": must be an Aurora PostgreSQL version/);
+      await rejects({ port: 5432 }, /database\.port = 5432: must be an integer from 1150 to 65535 other than 5432 \(the engine's default port, AWS Security Hub RDS\.23\)/);
+      await rejects({ port: 80 }, /database\.port = 80: must be an integer from 1150 to 65535/);
       await rejects({}, /Database name = "Bad_Name": must be 2-53 lowercase letters/, "prod", "Bad_Name");
     });
   });

@@ -9,6 +9,7 @@ import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { logRetentionMinimum } from "../../policies/rules/logRetentionMinimum";
 import { kmsServicePrincipalsConditioned } from "../../policies/rules/kmsServicePrincipalsConditioned";
 import { repoRoot, stacks } from "../support/stacks";
+import { testEvaluationDate } from "../support/clock";
 
 type R = Record<string, any>;
 const config = (stack: string): PolicyPackConfig => JSON.parse(fs.readFileSync(policyConfigPath(repoRoot, stack), "utf8"));
@@ -45,7 +46,7 @@ describe("audit and key policies: log retention minimum, conditioned KMS service
     const resources = structuredClone(plans.prod!.resources);
     const flow = resources.find((r) => r.type === logGroupType && r.name.endsWith("flow-logs"))!;
     (flow.inputs as R).retentionInDays = 90;
-    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c));
+    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c), { evaluationDate: testEvaluationDate });
     assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel, v.message]), [["log-retention-minimum", "mandatory", `Log group ${flow.name}: retentionInDays = 90: must be at least 365`]]);
   });
 
@@ -64,7 +65,7 @@ describe("audit and key policies: log retention minimum, conditioned KMS service
     const doc = JSON.parse((key.inputs as R).policy);
     delete doc.Statement.find((s: R) => s.Sid === "CostServicesPublishToEncryptedTopics").Condition;
     (key.inputs as R).policy = JSON.stringify(doc);
-    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c));
+    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c), { evaluationDate: testEvaluationDate });
     assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel]), [["kms-service-principals-conditioned", "mandatory"]]);
     assert.match(violations[0]!.message, /statement CostServicesPublishToEncryptedTopics allows budgets.amazonaws.com, costalerts.amazonaws.com, cloudwatch.amazonaws.com without a source condition/);
   });

@@ -7,10 +7,11 @@ import { strict as assert } from "node:assert";
 import { evaluatePolicies } from "../support/policyEvaluation";
 import { allPolicies } from "../../policies/rules";
 import { dataStoresAdmitOnlyClients } from "../../policies/rules/dataStoresAdmitOnlyClients";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { planStack, type StackPlan } from "../support/plans";
 import { loadPolicyConfig, policyConfigPath, reviewPlan } from "../../lib/plan/review";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { repoRoot } from "../support/stacks";
+import { testEvaluationDate } from "../support/clock";
 
 type R = Record<string, any>;
 const policy = "data-stores-admit-only-their-clients";
@@ -52,7 +53,7 @@ describe("policy data-stores-admit-only-their-clients", function () {
     assert.ok(rule, "Aurora's ingress rule");
     delete (rule.inputs as R).referencedSecurityGroupId;
     (rule.inputs as R).cidrIpv4 = "0.0.0.0/0";
-    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c));
+    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c), { evaluationDate: testEvaluationDate });
     assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel]), [[policy, "mandatory"]]);
     assert.match(violations[0]!.message, /^Aurora cluster .*admits 0\.0\.0\.0\/0 \(cidrIpv4\)/);
   });

@@ -5,10 +5,14 @@
 import { strict as assert } from "node:assert";
 import { evaluatePolicies } from "../support/policyEvaluation";
 import { PolicyConfigError, resolvePolicyConfig, type PolicyPackConfig } from "../../lib/policy/evaluate";
-import { loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
-import { planStack, type StackPlan } from "../../lib/plan/plan";
+import { loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../../lib/plan/review";
+import { planStack, type StackPlan } from "../support/plans";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
-import { eksVersion, eksVersionCalendar, supportPhase } from "../../lib/catalog/eksVersions";
+import { calendarDay, eksVersion, eksVersionCalendar, evaluationDateEnv, isoDay, supportPhase, wallClockEnv, WallClockReadError } from "../../lib/catalog/eksVersions";
+import { settingsWarnings } from "../../lib/config/settings";
+import { estimateCost, resolveUsageAssumptions } from "../../lib/cost/estimate";
+import { costWithinBudget } from "../../policies/rules/costWithinBudget";
+import { loadStackSettings } from "../support/stacks";
 import { eksVersionInStandardSupport, evaluationDay } from "../../policies/rules/eksVersionInStandardSupport";
 import { repoRoot } from "../support/stacks";
 
@@ -69,6 +73,47 @@ describe("eks-version-in-standard-support", function () {
     assert.equal(evaluationDay({ evaluationDate: "" }, () => new Date("2026-12-02T08:00:00Z")).toISOString(), "2026-12-02T08:00:00.000Z");
     assert.equal(evaluationDay({ evaluationDate: "2027-01-15" }, () => new Date("2030-01-01T00:00:00Z")).toISOString(), "2027-01-15T00:00:00.000Z");
     assert.throws(() => evaluationDay({ evaluationDate: "2027-02-30" }), /evaluationDate = "2027-02-30": must be a calendar date YYYY-MM-DD/);
+  });
+
+  describe("tests that do not expire (test/support/clock.ts)", () => {
+    const prodCluster = () => [resource("eks:index:Cluster", "c", { version: "1.35" })];
+    it("the suites forbid the wall clock: a verdict without a pinned day fails the test that asks for it", async () => {
+      assert.equal(process.env[wallClockEnv], "forbidden");
+      assert.equal(process.env[evaluationDateEnv], undefined);
+      assert.throws(() => calendarDay("this test"), WallClockReadError);
+      assert.throws(() => evaluationDay({ evaluationDate: "" }), /eks-version-in-standard-support read the wall clock/);
+      assert.throws(() => settingsWarnings(loadStackSettings("prod")), /settingsWarnings read the wall clock/);
+      assert.throws(() => estimateCost(prodCluster(), resolveUsageAssumptions("prod")), /the cost model .* read the wall clock/);
+      // The policies themselves, in process (and served, in the integration suite): an error, not a verdict.
+      await assert.rejects(judge(prodCluster(), { [name]: { evaluationDate: "" } }), /read the wall clock/);
+      await assert.rejects(
+        evaluatePolicies([costWithinBudget], prodCluster(), { "cost-within-budget": { environment: "prod", monthlyBudgetUsd: 12000, dailyBudgetUsd: 500 } } as never),
+        /cost-within-budget read the wall clock/,
+      );
+    });
+
+    it("a pinned day (the plan's --evaluation-date sets PYAIRTABLE_EVALUATION_DATE) decides instead of the clock", () => {
+      process.env[evaluationDateEnv] = "2027-06-01";
+      try {
+        assert.equal(isoDay(calendarDay()), "2027-06-01");
+        assert.match(settingsWarnings(loadStackSettings("prod"))[0]!, /standard support ended on 2027-03-27/);
+        process.env[evaluationDateEnv] = "2027-13-01";
+        assert.throws(() => calendarDay(), /PYAIRTABLE_EVALUATION_DATE = "2027-13-01": must be a calendar date/);
+      } finally {
+        delete process.env[evaluationDateEnv];
+      }
+      const pinned = pinEvaluationDate({ [name]: "advisory", "cost-within-budget": { monthlyBudgetUsd: 1 } }, "2027-06-01");
+      assert.deepEqual(pinned, { [name]: { enforcementLevel: "advisory", evaluationDate: "2027-06-01" }, "cost-within-budget": { monthlyBudgetUsd: 1, evaluationDate: "2027-06-01" } });
+    });
+
+    it("the cost-within-budget policy prices the control plane on its evaluationDate", async () => {
+      const onDay = (evaluationDate: string) =>
+        evaluatePolicies([costWithinBudget], [resource("eks:index:Cluster", "c", { version: "1.35", skipDefaultNodeGroup: true })], {
+          "cost-within-budget": { environment: "dev", monthlyBudgetUsd: 100, dailyBudgetUsd: 100, evaluationDate, usage: { cloudwatchUsd: 0, s3Usd: 0, dataTransferUsd: 0, lambdaUsd: 0, snsSqsUsd: 0, albCount: 0, natGbPerMonth: 0 } },
+        } as never);
+      assert.deepEqual((await onDay("2027-03-26")).map((v) => v.message), []);
+      assert.deepEqual((await onDay("2027-03-27")).map((v) => v.message), ["monthly cost estimate $438.00 exceeds the monthly budget of $100.00"]);
+    });
   });
 
   describe("the planned stacks", () => {

@@ -9,6 +9,7 @@ import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { imageProblem, noLatestImagesOrAmis } from "../../policies/rules/noLatestImagesOrAmis";
 import { imagesPinnedByDigest } from "../../policies/rules/imagesPinnedByDigest";
 import { repoRoot } from "../support/stacks";
+import { testEvaluationDate } from "../support/clock";
 
 type R = Record<string, any>;
 const digest = "a".repeat(64);
@@ -48,7 +49,7 @@ describe("image and AMI pinning policies", function () {
     (nc.inputs as R).spec.amiSelectorTerms = [{ alias: "al2023@latest" }];
     const d = resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs as R).metadata.name === "pgbouncer")!;
     (d.inputs as R).spec.template.spec.containers[0].image = "docker.io/edoburu/pgbouncer:latest";
-    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c));
+    const { violations } = await reviewPlan(resources, "prod", policyConfigPath(repoRoot, "prod"), (rs, c) => evaluatePolicies(allPolicies, rs, c), { evaluationDate: testEvaluationDate });
     const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory");
     assert.deepEqual(mandatory.map((v) => v.policy), ["no-latest-images-or-amis", "no-latest-images-or-amis"]);
     assert.ok(mandatory.some((v) => /amiSelectorTerms alias al2023@latest/.test(v.message)));

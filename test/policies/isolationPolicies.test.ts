@@ -10,11 +10,12 @@ import { applicationNamespaces } from "../../lib/catalog/cluster";
 import { namespaceDefaultDenyNetworkPolicy, namespaceType, networkPolicyType } from "../../policies/rules/namespaceDefaultDenyNetworkPolicy";
 import { namespacePodSecurityEnforced } from "../../policies/rules/namespacePodSecurityEnforced";
 import { repoRoot, stacks } from "../support/stacks";
+import { testEvaluationDate } from "../support/clock";
 
 type R = Record<string, any>;
 const unknown = { __pulumiUnknown: true };
 const config = (stack: string): PolicyPackConfig => JSON.parse(fs.readFileSync(policyConfigPath(repoRoot, stack), "utf8"));
-const review = (resources: PlannedResource[], stack: "prod" | "dev" = "prod") => reviewPlan(resources, stack, policyConfigPath(repoRoot, stack), (rs, c) => evaluatePolicies(allPolicies, rs, c));
+const review = (resources: PlannedResource[], stack: "prod" | "dev" = "prod") => reviewPlan(resources, stack, policyConfigPath(repoRoot, stack), (rs, c) => evaluatePolicies(allPolicies, rs, c), { evaluationDate: testEvaluationDate });
 
 function resource(type: string, name: string, inputs: R): PlannedResource {
   return { urn: `urn:pulumi:test::autoscaling::${type}::${name}`, type, name, parent: "urn:pulumi:test::autoscaling::pulumi:pulumi:Stack::autoscaling-test", custom: true, inputs };

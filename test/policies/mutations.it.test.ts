@@ -7,6 +7,7 @@ import { planStack, type StackPlan } from "../support/plans";
 import { policyConfigPath, reviewPlan } from "../../lib/plan/review";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import { repoRoot } from "../support/stacks";
+import { testEvaluationDate } from "../support/clock";
 import { allPolicies } from "../../policies/rules";
 import { evaluatePolicies } from "../support/policyEvaluation";
 
@@ -23,7 +24,7 @@ function mutate(plan: StackPlan, pick: (r: PlannedResource) => boolean, change: 
 
 // Verdicts of the served pack, checked against the in-process evaluator (test/support/policyEvaluation.ts).
 const review = (resources: PlannedResource[], stack = "prod") =>
-  reviewPlan(resources, stack as "prod" | "dev", policyConfigPath(repoRoot, stack), (rs, config) => evaluatePolicies(allPolicies, rs, config));
+  reviewPlan(resources, stack as "prod" | "dev", policyConfigPath(repoRoot, stack), (rs, config) => evaluatePolicies(allPolicies, rs, config), { evaluationDate: testEvaluationDate });
 const byMeta = (kind: string, name: string) => (r: PlannedResource) => r.type.endsWith(`:${kind}`) && (r.inputs as R).metadata?.name === name;
 
 describe("policy mutations of the real planned stacks", function () {
@@ -91,7 +92,7 @@ describe("policy mutations of the real planned stacks", function () {
   describe("the CLI on a saved, edited plan (--input)", function () {
     this.timeout(600_000); // each CLI run starts the policy pack: minutes on a loaded machine
     const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
-    const cli = (args: string[]) => spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+    const cli = (args: string[]) => spawnSync(tsx, ["scripts/plan.ts", ...args, "--evaluation-date", testEvaluationDate], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
     let dir: string;
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-input-"));

@@ -9,7 +9,8 @@
 import { strict as assert } from "node:assert";
 import { allPolicies } from "../../policies/rules";
 import { planStack, type StackPlan } from "../support/plans";
-import { loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
+import { loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../../lib/plan/review";
+import { testEvaluationDate } from "../support/clock";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
 import type { PolicyPackConfig } from "../../lib/policy/evaluate";
 import { row, servedPack } from "../support/policyEvaluation";
@@ -131,7 +132,7 @@ describe("every policy's failing case decides the same in a first preview as at 
   before(async () => {
     update = await planStack("prod");
     preview = await planStack("prod", { preview: true });
-    config = loadPolicyConfig(policyConfigPath(repoRoot, "prod"));
+    config = pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, "prod")), testEvaluationDate);
   });
 
   it("covers every policy of the pack", () => {

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { evaluatePolicies } from "../support/policyEvaluation";
+import { testEvaluationDate } from "../support/clock";
 import { PolicyConfigError, resolvePolicyConfig } from "../../lib/policy/evaluate";
 import { replicaCeilings } from "../../policies/rules/replicaCeilings";
 import { costWithinBudget } from "../../policies/rules/costWithinBudget";
@@ -37,7 +38,7 @@ describe("cost-within-budget", () => {
   const eks = resource("eks:index:Cluster", "eks", { name: "c", version: "1.33", skipDefaultNodeGroup: true });
   const nats = (n: number) => Array.from({ length: n }, (_, i) => resource("aws:ec2/natGateway:NatGateway", `nat-${i}`, { connectivityType: "public" }));
   const run = (rs: PlannedResource[], monthly: number, daily: number) =>
-    evaluatePolicies([costWithinBudget], rs, { "cost-within-budget": { environment: "dev", monthlyBudgetUsd: monthly, dailyBudgetUsd: daily, usage: { cloudwatchUsd: 0, s3Usd: 0, dataTransferUsd: 0, lambdaUsd: 0, snsSqsUsd: 0, albCount: 0, natGbPerMonth: 0 } } } as never);
+    evaluatePolicies([costWithinBudget], rs, { "cost-within-budget": { environment: "dev", evaluationDate: testEvaluationDate, monthlyBudgetUsd: monthly, dailyBudgetUsd: daily, usage: { cloudwatchUsd: 0, s3Usd: 0, dataTransferUsd: 0, lambdaUsd: 0, snsSqsUsd: 0, albCount: 0, natGbPerMonth: 0 } } } as never);
   it("passes an estimate within both budgets", async () => {
     assert.deepEqual(await run([eks, ...nats(1)], 1000, 40), []);
   });
@@ -49,7 +50,7 @@ describe("cost-within-budget", () => {
   });
   it("rejects unknown usage assumptions with a message naming the key", async () => {
     await assert.rejects(
-      evaluatePolicies([costWithinBudget], [eks], { "cost-within-budget": { environment: "dev", monthlyBudgetUsd: 1, dailyBudgetUsd: 1, usage: { otherUsd: 5 } } } as never),
+      evaluatePolicies([costWithinBudget], [eks], { "cost-within-budget": { environment: "dev", evaluationDate: testEvaluationDate, monthlyBudgetUsd: 1, dailyBudgetUsd: 1, usage: { otherUsd: 5 } } } as never),
       /cost-within-budget: config usage is invalid: usage: Unrecognized key: "otherUsd"/,
     );
   });
@@ -71,7 +72,7 @@ describe("cost-within-budget", () => {
       { ...resource("aws:eks/nodeGroup:NodeGroup", "system", { instanceTypes: ["m5.large"], capacityType: "ON_DEMAND", scalingConfig: { desiredSize: 3, minSize: 3, maxSize: 6 }, launchTemplate: { id, version: "1" } }), propertyDependencies: { launchTemplate: [lt.urn] } },
       { ...resource("aws:rds/clusterInstance:ClusterInstance", "writer", { instanceClass: "db.serverless", clusterIdentifier }), propertyDependencies: { clusterIdentifier: [cluster.urn] } },
     ];
-    const budgets = { "cost-within-budget": { environment: "dev", monthlyBudgetUsd: 100, dailyBudgetUsd: 1, usage: { cloudwatchUsd: 0, s3Usd: 0, dataTransferUsd: 0, lambdaUsd: 0, snsSqsUsd: 0, albCount: 0, natGbPerMonth: 0 } } };
+    const budgets = { "cost-within-budget": { environment: "dev", evaluationDate: testEvaluationDate, monthlyBudgetUsd: 100, dailyBudgetUsd: 1, usage: { cloudwatchUsd: 0, s3Usd: 0, dataTransferUsd: 0, lambdaUsd: 0, snsSqsUsd: 0, albCount: 0, natGbPerMonth: 0 } } };
     const update = (await evaluatePolicies([costWithinBudget], plan("lt-0123456789abcdef0", "pyairtable-db"), budgets as never)).map((v) => v.message);
     const preview = (await evaluatePolicies([costWithinBudget], plan(unknown, unknown), budgets as never)).map((v) => v.message);
     assert.equal(update.length, 2, update.join("\n"));

@@ -37,6 +37,14 @@ const stackUrn = "urn:pulumi:test::autoscaling::pulumi:pulumi:Stack::autoscaling
 function resource(type: string, name: string, inputs: Inputs): PlannedResource {
   return { urn: `urn:pulumi:test::autoscaling::${type}::${name}`, type, name, parent: stackUrn, custom: true, inputs };
 }
+/**
+ * `r` with `prop` depending on the resource `type`/`name`, as the engine records an output passed as an
+ * input (the value is then the mocks' stand-in id, which the policies do not guess at).
+ */
+function linked(r: PlannedResource, prop: string, type: string, name: string): PlannedResource {
+  const urn = resource(type, name, {}).urn;
+  return { ...r, dependencies: [urn], propertyDependencies: { [prop]: [urn] } };
+}
 const kinds: Record<string, [string, string]> = {
   [hpaType]: ["autoscaling/v2", "HorizontalPodAutoscaler"],
   [scaledObjectType]: ["keda.sh/v1alpha1", "ScaledObject"],
@@ -464,7 +472,7 @@ describe("safety and security policies", function () {
         resource("aws:rds/cluster:Cluster", "db", { storageEncrypted: true, kmsKeyId: key }),
         resource("aws:sqs/queue:Queue", "interruptions", { sqsManagedSseEnabled: true }),
         resource("aws:s3/bucket:Bucket", "models", {}),
-        sse("models-sse", "models-id", "aws:kms", key),
+        linked(sse("models-sse", "models-id", "aws:kms", key), "bucket", "aws:s3/bucket:Bucket", "models"),
         resource("aws:s3/bucket:Bucket", "backups", { bucket: "pyairtable-backups", serverSideEncryptionConfiguration: { rule: { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key } } } }),
         resource("aws:s3/bucketV2:BucketV2", "legacy", { serverSideEncryptionConfigurations: [{ rules: [{ applyServerSideEncryptionByDefaults: [{ sseAlgorithm: "aws:kms:dsse", kmsMasterKeyId: key }] }] }] }),
         // A key ARN still unknown during a preview will be set: it counts as present.
@@ -509,7 +517,7 @@ describe("safety and security policies", function () {
         resource("aws:s3/bucket:Bucket", "data", { bucket: "pyairtable-data" }),
         sse("data-sse", "pyairtable-data", "AES256"),
         resource("aws:s3/bucket:Bucket", "exports", {}),
-        sse("exports-sse", "exports-id", "aws:kms"),
+        linked(sse("exports-sse", "exports-id", "aws:kms"), "bucket", "aws:s3/bucket:Bucket", "exports"),
       ]), [
         "S3 bucket logs: no server-side encryption configuration: objects are encrypted with S3-managed keys (SSE-S3), not aws:kms with a customer-managed key",
         "S3 bucket data: default encryption is AES256, not aws:kms with a customer-managed key",
@@ -721,10 +729,10 @@ describe("safety and security policies", function () {
       bucket, ...Object.fromEntries(["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].map((f) => [f, !off.includes(f)])),
     });
 
-    it("passes when there are no buckets, or every bucket has a full block (by id or by name)", async () => {
+    it("passes when there are no buckets, or every bucket has a full block (by property dependency or by name)", async () => {
       assert.deepEqual(await messages(s3PublicAccessBlocked, []), []);
       assert.deepEqual(await messages(s3PublicAccessBlocked, [
-        resource("aws:s3/bucket:Bucket", "models", {}), block("models-pab", "models-id"),
+        resource("aws:s3/bucket:Bucket", "models", {}), linked(block("models-pab", "models-id"), "bucket", "aws:s3/bucket:Bucket", "models"),
         resource("aws:s3/bucketV2:BucketV2", "backups", { bucket: "pyairtable-backups" }), block("backups-pab", "pyairtable-backups"),
       ]), []);
     });
@@ -732,11 +740,17 @@ describe("safety and security policies", function () {
     it("reports a bucket without a block and a block with a flag off", async () => {
       const violations = await evaluatePolicies([s3PublicAccessBlocked], [
         resource("aws:s3/bucket:Bucket", "assets", { bucket: "pyairtable-assets" }),
-        resource("aws:s3/bucket:Bucket", "exports", {}), block("exports-pab", "exports-id", ["restrictPublicBuckets", "blockPublicPolicy"]),
+        resource("aws:s3/bucket:Bucket", "exports", {}), linked(block("exports-pab", "exports-id", ["restrictPublicBuckets", "blockPublicPolicy"]), "bucket", "aws:s3/bucket:Bucket", "exports"),
       ], {});
       assert.deepEqual(violations.map((v) => [v.message, v.urn.split("::").pop()]), [
         ["S3 bucket pyairtable-assets: no BucketPublicAccessBlock: ACLs and bucket policies can make it public", "assets"],
         ["S3 bucket exports: public access block exports-pab leaves blockPublicPolicy, restrictPublicBuckets off: all four flags must be true", "exports-pab"],
+      ]);
+    });
+
+    it("does not guess at the mocks' stand-in ids: a block naming '<logical name>-id' without a property dependency refers to nothing", async () => {
+      assert.deepEqual(await messages(s3PublicAccessBlocked, [resource("aws:s3/bucket:Bucket", "models", {}), block("models-pab", "models-id")]), [
+        "S3 bucket models: no BucketPublicAccessBlock: ACLs and bucket policies can make it public",
       ]);
     });
 
@@ -785,7 +799,7 @@ describe("safety and security policies", function () {
     it("passes a stack whose services log and whose VPC has a flow log", async () => {
       assert.deepEqual(await messages(loggingEnabled, [
         resource("aws:ec2/vpc:Vpc", "vpc", { cidrBlock: "10.0.0.0/16" }),
-        resource("aws:ec2/flowLog:FlowLog", "flow", { vpcId: "vpc-id", trafficType: "ALL" }),
+        linked(resource("aws:ec2/flowLog:FlowLog", "flow", { vpcId: "vpc-id", trafficType: "ALL" }), "vpcId", "aws:ec2/vpc:Vpc", "vpc"),
         resource("aws:eks/cluster:Cluster", "eks", { enabledClusterLogTypes: ["api", "audit", "authenticator"] }),
         resource("aws:rds/cluster:Cluster", "mysql", { engine: "aurora-mysql" }),
         resource("aws:msk/cluster:Cluster", "kafka", { loggingInfo: { brokerLogs: { s3: { enabled: true, bucket: "logs" } } } }),

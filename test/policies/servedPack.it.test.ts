@@ -11,7 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { allPolicies } from "../../policies/rules";
 import { planStack, type StackPlan } from "../support/plans";
-import { loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
+import { testEvaluationDate } from "../support/clock";
+import { loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../../lib/plan/review";
 import { ServedPolicyPack, PolicyPackStartError, runPolicyPackScript } from "../../lib/policy/servedPack";
 import { containsUnknown } from "../../lib/policy/wire";
 import type { Violation } from "../../lib/policy/evaluate";
@@ -63,7 +64,7 @@ describe("the policy pack served as the Pulumi CLI serves it", function () {
   const devAdvisories = new Set(["no-latest-images-or-amis", "images-pinned-by-digest"]);
   for (const stack of ["prod", "dev"]) {
     it(`${stack}: ${stack === "prod" ? "no violations of any level" : "no mandatory violations"} through the served pack, the same in update and first-preview semantics`, async () => {
-      const config = loadPolicyConfig(policyConfigPath(repoRoot, stack));
+      const config = pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, stack)), testEvaluationDate);
       const verdicts: string[][] = [];
       for (const mode of ["update", "preview"] as const) {
         // Through the served pack, checked against the in-process evaluator (same verdicts).
@@ -93,7 +94,7 @@ describe("the policy pack served as the Pulumi CLI serves it", function () {
   });
 
   it("cost-within-budget decides in a first preview, with the same estimate as at update", async () => {
-    const config = loadPolicyConfig(policyConfigPath(repoRoot, "prod"));
+    const config = pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, "prod")), testEvaluationDate);
     // A budget just below the estimate: the verdict must be the mandatory violation in both modes,
     // never the analyzer's advisory "can't run during preview".
     const tight = { ...config, "cost-within-budget": { ...(config["cost-within-budget"] as R), monthlyBudgetUsd: 1000 } };
@@ -137,7 +138,7 @@ describe("the policy pack served as the Pulumi CLI serves it", function () {
       assert.deepEqual(Object.keys(manifest.dependencies).sort(), ["@pulumi/aws", "@pulumi/kubernetes", "@pulumi/policy", "@pulumi/pulumi"]);
       bundled = await ServedPolicyPack.start({ packDir: dir, project: "autoscaling", stack: "prod" });
       assert.deepEqual(bundled.info.policies.map((p) => p.name), pack.info.policies.map((p) => p.name));
-      const config = loadPolicyConfig(policyConfigPath(repoRoot, "prod"));
+      const config = pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, "prod")), testEvaluationDate);
       const resources = structuredClone(plans.prod!.update.resources);
       const hpa = resources.find((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler" && (r.inputs as R).metadata.name === "user-services")!;
       (hpa.inputs as R).spec.maxReplicas = 11;
@@ -152,7 +153,7 @@ describe("the policy pack served as the Pulumi CLI serves it", function () {
 
   describe("the plan CLI judges through the served pack", () => {
     const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
-    const cli = (args: string[]) => spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+    const cli = (args: string[]) => spawnSync(tsx, ["scripts/plan.ts", ...args, "--evaluation-date", testEvaluationDate], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
     let dir: string;
     before(() => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-preview-"));

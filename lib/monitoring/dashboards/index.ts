@@ -6,8 +6,8 @@
  * cost, predictive); `dashboardConfigMapData` turns one into the `data` of a ConfigMap that the Grafana
  * dashboard sidecar of kube-prometheus-stack picks up when the ConfigMap carries `GRAFANA_DASHBOARD_LABEL`.
  *
- * Every PromQL expression queries only metrics of the contract in `./metricNames` (a test enforces it and
- * parses every expression with promtool).
+ * Every PromQL expression is checked against the deployed exporters' catalogs (the PromQL contract,
+ * test/metricsContract.test.ts) and parsed with promtool.
  *
  * Label conventions the queries rely on (the components that deploy the workloads and scrape configs must
  * keep them true):

@@ -2,6 +2,57 @@
  * The dashboard suite's public model: kinds, options, the Grafana JSON types, and reading a
  * rendered dashboard (its ConfigMap data, its PromQL expressions). See ./index.ts.
  */
+import type { AnnotationQuery, Dashboard, DataSourceRef, TableFieldOptions, VariableModel } from "@grafana/schema";
+import type { Options as BarGaugeOptions } from "@grafana/schema/dist/types/raw/composable/bargauge/panelcfg/x/types.gen";
+import type { Options as GaugeOptions } from "@grafana/schema/dist/types/raw/composable/gauge/panelcfg/x/types.gen";
+import type { Options as StatOptions } from "@grafana/schema/dist/types/raw/composable/stat/panelcfg/x/types.gen";
+import type { Options as TableOptions } from "@grafana/schema/dist/types/raw/composable/table/panelcfg/x/types.gen";
+import type { FieldConfig as TimeSeriesFieldConfig, Options as TimeSeriesOptions } from "@grafana/schema/dist/types/raw/composable/timeseries/panelcfg/x/types.gen";
+
+// ---------------------------------------------------------------------------------------------------------
+// Grafana's schema at the deployed version (@grafana/schema 13.2.0, dev dependency, types only)
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * A schema type as it is written in dashboard JSON: string enums as their string values (the JSON
+ * holds `"table"`, not `LegendDisplayMode.Table`), recursively.
+ */
+export type Json<T> = T extends string
+  ? `${T}`
+  : T extends number | boolean | null | undefined
+    ? T
+    : T extends ReadonlyArray<infer U>
+      ? Array<Json<U>>
+      : T extends object
+        ? { [K in keyof T]: Json<T[K]> }
+        : T;
+
+/**
+ * The options each panel type accepts in Grafana 13.2 (the panel plugins' `panelcfg` schemas).
+ * Partial: Grafana fills what a dashboard omits from the plugin's defaults; a key the schema does
+ * not have is a type error here (and dead configuration in Grafana).
+ */
+export interface PanelOptionsByType {
+  timeseries: Partial<Json<TimeSeriesOptions>>;
+  stat: Partial<Json<StatOptions>>;
+  gauge: Partial<Json<GaugeOptions>>;
+  bargauge: Partial<Json<BarGaugeOptions>>;
+  table: Partial<Json<TableOptions>>;
+}
+
+/** `fieldConfig.defaults.custom` per panel type (the plugins' `FieldConfig`). */
+export interface PanelFieldCustomByType {
+  timeseries: Partial<Json<TimeSeriesFieldConfig>>;
+  table: Partial<Json<TableFieldOptions>>;
+}
+
+/**
+ * The Prometheus data source kube-prometheus-stack provisions in Grafana (its values
+ * `grafana.sidecar.datasources.name`/`uid`, set to these by components/addons/kubePrometheusStack.ts):
+ * the dashboards' `datasource` variable starts on it.
+ */
+export const GRAFANA_PROMETHEUS_DATASOURCE = { name: "Prometheus", uid: "prometheus" } as const;
+
 // ---------------------------------------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------------------------------------
@@ -26,8 +77,11 @@ export const DASHBOARD_FOLDER = "PyAirtable Autoscaling";
 /** Tag shared by the four dashboards; the dashboards link to each other through it. */
 export const DASHBOARD_SUITE_TAG = "pyairtable-autoscaling";
 
-/** Grafana dashboard JSON schema version the models are written for. */
-export const GRAFANA_SCHEMA_VERSION = 39;
+/**
+ * Grafana dashboard JSON schema version the models are written for: Grafana 13.2's latest
+ * (`DASHBOARD_SCHEMA_VERSION` in its migrations), so Grafana does not migrate them on every load.
+ */
+export const GRAFANA_SCHEMA_VERSION = 42;
 
 /** Budgets the threshold lines are drawn at (design "Budget Management"). */
 export interface DashboardBudgets {
@@ -145,7 +199,7 @@ export interface GrafanaFieldConfig {
     color: { mode: string };
     thresholds: { mode: "absolute"; steps: GrafanaThresholdStep[] };
     mappings: GrafanaValueMapping[];
-    custom?: Record<string, unknown>;
+    custom?: PanelFieldCustomByType[keyof PanelFieldCustomByType];
   };
   overrides: GrafanaFieldOverride[];
 }
@@ -168,7 +222,7 @@ export interface GrafanaPanel {
   datasource: GrafanaDatasourceRef;
   targets: GrafanaTarget[];
   fieldConfig: GrafanaFieldConfig;
-  options: Record<string, unknown>;
+  options: PanelOptionsByType[GrafanaPanelType];
   transformations?: Array<{ id: string; options: Record<string, unknown> }>;
 }
 
@@ -186,7 +240,8 @@ export interface GrafanaDatasourceVariable {
   name: string;
   label: string;
   query: "prometheus";
-  current: Record<string, never>;
+  /** The data source selected when the dashboard opens: kube-prometheus-stack's Prometheus. */
+  current: { selected: boolean; text: string; value: string };
   hide: 0;
   includeAll: false;
   multi: false;
@@ -218,6 +273,11 @@ export interface GrafanaQueryVariable {
 
 export type GrafanaVariable = GrafanaDatasourceVariable | GrafanaQueryVariable;
 
+/**
+ * An annotation query in Grafana's current form: a data source query goes in `target` (for
+ * Prometheus `{ refId, expr, interval }`; the old top-level `expr`/`step` are what Grafana's
+ * Prometheus `prepareAnnotation` migrates away from on every load).
+ */
 export interface GrafanaAnnotation {
   name: string;
   datasource: GrafanaDatasourceRef | { type: "grafana"; uid: "-- Grafana --" };
@@ -226,8 +286,7 @@ export interface GrafanaAnnotation {
   iconColor: string;
   builtIn?: 1;
   type?: "dashboard";
-  expr?: string;
-  step?: string;
+  target?: { refId: string; expr: string; interval: string };
   titleFormat?: string;
   textFormat?: string;
   tagKeys?: string;
@@ -256,6 +315,9 @@ export interface GrafanaDashboard {
     asDropdown: boolean;
     includeVars: boolean;
     keepTime: boolean;
+    icon: string;
+    targetBlank: boolean;
+    tooltip: string;
   }>;
   panels: Array<GrafanaPanel | GrafanaRowPanel>;
 }
@@ -283,7 +345,16 @@ export function dashboardExpressions(dashboard: GrafanaDashboard): Array<{ where
     for (const t of panel.targets) out.push({ where: `${dashboard.uid} / ${panel.title} / ${t.refId}`, expr: t.expr });
   }
   for (const a of dashboard.annotations.list) {
-    if (a.expr !== undefined) out.push({ where: `${dashboard.uid} / annotation ${a.name}`, expr: a.expr });
+    if (a.target !== undefined) out.push({ where: `${dashboard.uid} / annotation ${a.name}`, expr: a.target.expr });
   }
   return out;
 }
+
+// Compile-time checks: the suite's JSON types are Grafana 13.2's dashboard schema types.
+type Assignable<T extends U, U> = T;
+export type SchemaChecks = [
+  Assignable<GrafanaDashboard, Omit<Json<Dashboard>, "panels" | "templating" | "annotations">>,
+  Assignable<GrafanaAnnotation, Json<AnnotationQuery>>,
+  Assignable<GrafanaVariable, Json<VariableModel>>,
+  Assignable<GrafanaDatasourceRef, DataSourceRef>,
+];

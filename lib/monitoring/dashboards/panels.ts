@@ -3,7 +3,7 @@
  * Grafana panels, layout, templating, annotations and the PromQL building blocks several dashboards use.
  */
 import { applicationMetrics, automationServiceMetrics as auto } from "../metricNames";
-import { DashboardKind, DASHBOARD_SUITE_TAG, GRAFANA_SCHEMA_VERSION, DashboardBudgets, DashboardTargets, DashboardNodeLabels, DashboardService, DashboardOptions, GrafanaDatasourceRef, GrafanaTarget, GrafanaThresholdStep, GrafanaFieldOverride, GrafanaValueMapping, GrafanaFieldConfig, GrafanaPanelType, GrafanaPanel, GrafanaRowPanel, GrafanaVariable, GrafanaAnnotation, GrafanaDashboard, dashboardUid, DEFAULT_NODE_LABELS } from "./model";
+import { DashboardKind, DASHBOARD_SUITE_TAG, GRAFANA_SCHEMA_VERSION, DashboardBudgets, DashboardTargets, DashboardNodeLabels, DashboardService, DashboardOptions, GrafanaDatasourceRef, GrafanaTarget, GrafanaThresholdStep, GrafanaFieldOverride, GrafanaValueMapping, GrafanaFieldConfig, GrafanaPanelType, GrafanaPanel, GrafanaRowPanel, GrafanaVariable, GrafanaAnnotation, GrafanaDashboard, dashboardUid, DEFAULT_NODE_LABELS, GRAFANA_PROMETHEUS_DATASOURCE, type PanelOptionsByType, type PanelFieldCustomByType } from "./model";
 
 // ---------------------------------------------------------------------------------------------------------
 // Option handling
@@ -132,7 +132,7 @@ export interface PanelSpec {
   overrides?: GrafanaFieldOverride[];
   mappings?: GrafanaValueMapping[];
   /** Stat text mode ("value", "name", "value_and_name"). */
-  textMode?: string;
+  textMode?: PanelOptionsByType["stat"]["textMode"];
   /** Minimum step, e.g. "1m". */
   interval?: string;
 }
@@ -160,14 +160,14 @@ export function buildTargets(spec: PanelSpec): GrafanaTarget[] {
   });
 }
 
-export function panelOptions(spec: PanelSpec): Record<string, unknown> {
+export function panelOptions(spec: PanelSpec): PanelOptionsByType[GrafanaPanelType] {
   const reduceOptions = { calcs: ["lastNotNull"], fields: "", values: false };
   switch (spec.type) {
     case "timeseries":
       return {
         legend: { displayMode: "table", placement: "bottom", showLegend: true, calcs: ["lastNotNull", "max"] },
         tooltip: { mode: "multi", sort: "desc" },
-      };
+      } satisfies PanelOptionsByType["timeseries"];
     case "stat":
       return {
         reduceOptions,
@@ -177,9 +177,9 @@ export function panelOptions(spec: PanelSpec): Record<string, unknown> {
         justifyMode: "auto",
         orientation: "auto",
         textMode: spec.textMode ?? "auto",
-      };
+      } satisfies PanelOptionsByType["stat"];
     case "gauge":
-      return { reduceOptions, orientation: "auto", showThresholdLabels: false, showThresholdMarkers: true };
+      return { reduceOptions, orientation: "auto", showThresholdLabels: false, showThresholdMarkers: true } satisfies PanelOptionsByType["gauge"];
     case "bargauge":
       return {
         reduceOptions,
@@ -190,9 +190,11 @@ export function panelOptions(spec: PanelSpec): Record<string, unknown> {
         namePlacement: "auto",
         minVizHeight: 16,
         minVizWidth: 8,
-      };
+      } satisfies PanelOptionsByType["bargauge"];
     case "table":
-      return { showHeader: true, cellHeight: "sm", footer: { show: false, reducer: ["sum"], fields: "" } };
+      // No footer: the tables had it switched off (`options.footer.show: false`, which Grafana 13
+      // ignores); a footer is now per field, `fieldConfig.defaults.custom.footer.reducers`.
+      return { showHeader: true, cellHeight: "sm" } satisfies PanelOptionsByType["table"];
   }
 }
 
@@ -217,9 +219,9 @@ export function fieldConfig(spec: PanelSpec): GrafanaFieldConfig {
       axisPlacement: "auto",
       stacking: { mode: spec.stacked ? "normal" : "none", group: "A" },
       thresholdsStyle: { mode: spec.thresholdLines ? "dashed" : "off" },
-    };
+    } satisfies PanelFieldCustomByType["timeseries"];
   }
-  if (spec.type === "table") defaults.custom = { align: "auto", cellOptions: { type: "auto" } };
+  if (spec.type === "table") defaults.custom = { align: "auto", cellOptions: { type: "auto" } } satisfies PanelFieldCustomByType["table"];
   return { defaults, overrides: spec.overrides ?? [] };
 }
 
@@ -291,7 +293,7 @@ export function templating(ctx: Ctx): { list: GrafanaVariable[] } {
         name: "datasource",
         label: "Data source",
         query: "prometheus",
-        current: {},
+        current: { selected: false, text: GRAFANA_PROMETHEUS_DATASOURCE.name, value: GRAFANA_PROMETHEUS_DATASOURCE.uid },
         hide: 0,
         includeAll: false,
         multi: false,
@@ -354,8 +356,7 @@ export function annotations(): { list: GrafanaAnnotation[] } {
         enable: true,
         hide: false,
         iconColor: "blue",
-        expr: `sum by (trigger, outcome) (increase(${auto.updatesTotal}[2m])) > 0`,
-        step: "1m",
+        target: { refId: "Anno", expr: `sum by (trigger, outcome) (increase(${auto.updatesTotal}[2m])) > 0`, interval: "1m" },
         titleFormat: "pulumi up",
         textFormat: "{{trigger}}: {{outcome}}",
         tagKeys: "trigger,outcome",
@@ -367,8 +368,7 @@ export function annotations(): { list: GrafanaAnnotation[] } {
         enable: true,
         hide: false,
         iconColor: "red",
-        expr: `max(${auto.emergencyProfileActive}) == 1`,
-        step: "1m",
+        target: { refId: "Anno", expr: `max(${auto.emergencyProfileActive}) == 1`, interval: "1m" },
         titleFormat: "Emergency budget profile active",
         textFormat: "",
         tagKeys: "",
@@ -395,7 +395,7 @@ export function dashboard(ctx: Ctx, kind: DashboardKind, title: string, descript
     templating: templating(ctx),
     annotations: annotations(),
     links: [
-      { type: "dashboards", title: "Autoscaling dashboards", tags: [DASHBOARD_SUITE_TAG], asDropdown: true, includeVars: true, keepTime: true },
+      { type: "dashboards", title: "Autoscaling dashboards", tags: [DASHBOARD_SUITE_TAG], asDropdown: true, includeVars: true, keepTime: true, icon: "external link", targetBlank: false, tooltip: "" },
     ],
     panels: panels.build(),
   };
