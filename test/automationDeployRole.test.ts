@@ -75,7 +75,8 @@ describe("automation deploy role and remit", function () {
     const env = spec.containers[0].env as { name: string; value?: string }[];
     assert.ok(env.find((e) => e.name === "DEPLOY_ROLE_ARN")?.value);
     assert.equal(spec.automountServiceAccountToken, true);
-    assert.deepEqual(spec.containers[0].volumeMounts.map((m: any) => m.mountPath).sort(), ["/tmp", "/work"]);
+    // Writable: /work and /tmp only (the database URL's Secret volume is read-only).
+    assert.deepEqual(spec.containers[0].volumeMounts.filter((m: any) => !m.readOnly).map((m: any) => m.mountPath).sort(), ["/tmp", "/work"]);
     const crb = byName("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", /automation-token-review$/);
     assert.equal(crb.roleRef.name, "system:auth-delegator");
   });

@@ -7,7 +7,8 @@ import { humanSteps, humanStepsMarkdown, unsetSecretKeys, type HumanStepsInput }
 import { placeholderWarnings } from "../lib/config/placeholders";
 import { readmeSection } from "../lib/readme";
 import { formatTextReport } from "../lib/plan/textReport";
-import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../lib/plan/review";
+import { estimatePlan, loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../lib/plan/review";
+import { testEvaluationDate } from "./support/clock";
 import { compareWithDesign } from "../lib/cost/report";
 import { readStackFile } from "../lib/config/load";
 
@@ -60,7 +61,7 @@ describe("what only a person can do (the plan's list and the README's)", functio
 
   it("the plan's default view prints each step whole", () => {
     const plan = plans.prod!;
-    const estimate = estimatePlan(plan.resources, "prod", loadPolicyConfig(policyConfigPath(repoRoot, "prod")));
+    const estimate = estimatePlan(plan.resources, "prod", pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, "prod")), testEvaluationDate));
     const steps = humanSteps(inputFor("prod"));
     const text = formatTextReport({
       stack: "prod", project: plan.project, source: "offline", preview: false, seconds: 1, resources: plan.resources, violations: [],

@@ -29,6 +29,10 @@ export const readActionsByService: Readonly<Record<string, readonly string[]>> =
   ce: ["ce:GetAnomalyMonitors", "ce:GetAnomalySubscriptions", "ce:ListTagsForResource"],
   "application-autoscaling": ["application-autoscaling:Describe*", "application-autoscaling:ListTagsForResource"],
   ecr: ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
+  // SES v2 e-mail identity of the alert sender (aws.sesv2.EmailIdentity reads GetEmailIdentity).
+  ses: ["ses:GetEmailIdentity", "ses:ListTagsForResource"],
+  // Secrets the stack generates (aws.secretsmanager.Secret/SecretVersion): metadata and policy, never the value.
+  secretsmanager: ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy", "secretsmanager:ListSecretVersionIds"],
 };
 
 /** IAM service prefix of a Pulumi AWS resource type (`aws:rds/cluster:Cluster` → `rds`). */
@@ -38,7 +42,7 @@ export function iamServiceOf(type: string): string | undefined {
   const moduleToService: Record<string, string> = {
     vpc: "ec2", ec2: "ec2", eks: "eks", iam: "iam", rds: "rds", elasticache: "elasticache", msk: "kafka", opensearch: "es",
     sqs: "sqs", sns: "sns", cloudwatch: "cloudwatch", kms: "kms", budgets: "budgets", costexplorer: "ce",
-    appautoscaling: "application-autoscaling", ecr: "ecr",
+    appautoscaling: "application-autoscaling", ecr: "ecr", sesv2: "ses", secretsmanager: "secretsmanager",
   };
   const mod = m[1]!;
   // cloudwatch:LogGroup / LogResourcePolicy are CloudWatch Logs; EventRule / EventTarget are EventBridge.

@@ -101,6 +101,8 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, partit
     case "aws:iam/accessKey:AccessKey":
       // Provider-computed secrets: a stand-in that the SDK marks secret (additionalSecretOutputs).
       return { ...base, secret: "mock-secret-access-key", sesSmtpPasswordV4: "mock-ses-smtp-password" };
+    case "aws:ecr/repository:Repository":
+      return { ...base, registryId: accountId, repositoryUrl: `${accountId}.dkr.ecr.${region}.amazonaws.com/${physicalName}` };
     case "aws:sqs/queue:Queue":
       return { ...base, url: `https://sqs.${region}.amazonaws.com/${accountId}/${physicalName}` };
     default:

@@ -4,7 +4,8 @@ import { planStack, type StackPlan } from "../support/plans";
 import { loadStackSettings } from "../support/stacks";
 import { kubernetesObjects } from "../../lib/plan/manifests";
 import { validateManifest } from "../../lib/k8s/schemaValidator";
-import { estimatePlan, loadPolicyConfig, policyConfigPath } from "../../lib/plan/review";
+import { estimatePlan, loadPolicyConfig, pinEvaluationDate, policyConfigPath } from "../../lib/plan/review";
+import { testEvaluationDate } from "../support/clock";
 import { repoRoot } from "../support/stacks";
 import { awsSecretsManagerStore, databaseUrlKey } from "../../components/automationDatabase";
 
@@ -51,7 +52,7 @@ describe("the automation service's database (prod)", function () {
   it("admits only the automation service's pods (their own security group); the platform database does not admit them", () => {
     const rules = ofType(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs as R);
     const intoAutomation = rules.filter((r) => String(r.securityGroupId).includes("automation-db-sg"));
-    assert.deepEqual(intoAutomation.map((r) => [r.referencedSecurityGroupId, r.fromPort, r.toPort]), [["pyairtable-prod-automation-db-clients-automation-service-id", 5432, 5432]]);
+    assert.deepEqual(intoAutomation.map((r) => [r.referencedSecurityGroupId, r.fromPort, r.toPort]), [["pyairtable-prod-automation-db-clients-automation-service-id", loadStackSettings("prod").database.port, loadStackSettings("prod").database.port]]);
     const intoPlatform = rules.filter((r) => String(r.securityGroupId).startsWith("pyairtable-prod-database-sg"));
     assert.ok(intoPlatform.length > 0);
     assert.ok(intoPlatform.every((r) => !String(r.referencedSecurityGroupId).includes("automation")));
@@ -70,8 +71,11 @@ describe("the automation service's database (prod)", function () {
     assert.equal(prod.outputs.automationDatabaseSecretArn, secretArn, "exported for the ClusterSecretStore's role");
     // The service reads that key from that Secret.
     const deployment = ofType(prod, "kubernetes:apps/v1:Deployment").find((r) => (r.inputs as R).metadata.name === "pyairtable-automation")!.inputs as R;
-    const env = deployment.spec.template.spec.containers[0].env as R[];
-    assert.deepEqual(env.find((e) => e.name === databaseUrlKey)!.valueFrom.secretKeyRef, { name: settings.automation.databaseSecretName, key: databaseUrlKey });
+    const pod = deployment.spec.template.spec;
+    const volume = (pod.volumes as R[]).find((v) => v.secret?.secretName === settings.automation.databaseSecretName)!;
+    assert.deepEqual(volume.secret.items, [{ key: databaseUrlKey, path: databaseUrlKey }]);
+    const mount = (pod.containers[0].volumeMounts as R[]).find((m) => m.name === volume.name)!;
+    assert.equal((pod.containers[0].env as R[]).find((e) => e.name === "DATABASE_URL_FILE")!.value, `${mount.mountPath}/${databaseUrlKey}`);
 
     // The template, filled as ESO fills it (urlquery = Go's QueryEscape), gives pg the right connection:
     // an RDS-generated password may hold any printable ASCII but / " @ and space.
@@ -81,12 +85,12 @@ describe("the automation service's database (prod)", function () {
       .replace("{{ .password | urlquery }}", goQueryEscape(password));
     // As the service's store opens it (automation/store/db.ts: new Client({ connectionString })), without connecting.
     const parsed = (new Client({ connectionString: url }) as unknown as { connectionParameters: R }).connectionParameters;
-    assert.deepEqual([parsed.user, parsed.password, parsed.host, parsed.port, parsed.database], ["automation", password, "pyairtable-prod-automation-db-cluster.cluster.us-east-1.rds.amazonaws.com", 5432, "automation"]);
+    assert.deepEqual([parsed.user, parsed.password, parsed.host, parsed.port, parsed.database], ["automation", password, "pyairtable-prod-automation-db-cluster.cluster.us-east-1.rds.amazonaws.com", settings.database.port, "automation"]);
     assert.ok(parsed.ssl, "TLS on (the cluster's parameter group forces it)");
   });
 
   it("is priced apart from the platform's database, at its minimum capacity", () => {
-    const estimate = estimatePlan(prod.resources, "prod", loadPolicyConfig(policyConfigPath(repoRoot, "prod")));
+    const estimate = estimatePlan(prod.resources, "prod", pinEvaluationDate(loadPolicyConfig(policyConfigPath(repoRoot, "prod")), testEvaluationDate));
     const lines = estimate.items.filter((i) => i.category === "automation-database");
     assert.deepEqual(lines.map((l) => [l.line, l.quantity]).sort(), [["ACU", 0.5], ["I/O (assumption)", 1], ["storage (assumption)", 2]]);
     const acu = lines.find((l) => l.line === "ACU")!;
