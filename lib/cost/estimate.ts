@@ -20,7 +20,7 @@ import { eksVersion, isoDay, supportPhase } from "../catalog/eksVersions";
 import { isUnknownMarker } from "../policy/wire";
 import type { Environment } from "../config/settings";
 import { expectedNodesAnnotation } from "../scaling/capacity";
-import { hasSpotFacts, spotFacts } from "./ec2";
+import { hasOnDemandPrice, hasSpotFacts, onDemandHourly, spotFacts } from "./ec2";
 import {
   daysPerMonth,
   formatUnitPrice,
@@ -291,7 +291,14 @@ class Pricing {
   constructor(readonly r: PlannedResource, readonly component: string, readonly ctx: Context) {}
 
   entry(key: string): PriceEntry {
-    return priceEntry(key, this.ctx.catalog);
+    try {
+      return priceEntry(key, this.ctx.catalog);
+    } catch (error) {
+      // EC2 types beyond the catalog's: the on-demand table of data/aws (Karpenter's generated AWS prices, S2).
+      const type = /^ec2\.(.+)\.hour$/.exec(key)?.[1];
+      if (!(error instanceof UnknownPriceError) || !type || !hasOnDemandPrice(type)) throw error;
+      return { key, item: `EC2 ${type} Linux on-demand`, unit: "hour", usd: onDemandHourly(type), sourceId: "S2", snapshot: "2026-07-20", confidence: "high", notes: "data/aws/ec2-on-demand-us-east-1.json" };
+    }
   }
 
   /**
