@@ -23,19 +23,18 @@ function md(header: string[], rows: string[][]): string[] {
 }
 
 export function scenarioRows(r: ReplayReport): { header: string[]; rows: string[][] } {
-  const header = ["scenario", "$/month", "savings", "availability", "HPA s p50/p95/max", "KEDA s p50/p95/max", "CPU used/req", "req/alloc CPU", "req/alloc mem", "node-h OD/spot", "interruptions", "evicted"];
+  const header = ["scenario", "$/month", "savings", "avail.", "HPA s 50/95/max", "KEDA s 50/95/max", "CPU used/req", "CPU/mem req/alloc", "node-h OD/spot", "interr.", "evicted"];
   const rows = scenarioNames.map((n) => {
     const s = r.scenarios[n];
     return [
       n,
       usd(s.monthlyUsd),
       pct(s.savingsPercent / 100),
-      pct(s.availability, 3),
+      pct(s.availability, 2),
       secs(s.responseSeconds.hpa),
       secs(s.responseSeconds.keda),
       pct(s.efficiency.cpu.usedOfRequested, 0),
-      pct(s.efficiency.cpu.requestedOfAllocatable, 0),
-      pct(s.efficiency.memory.requestedOfAllocatable, 0),
+      `${pct(s.efficiency.cpu.requestedOfAllocatable, 0)}/${pct(s.efficiency.memory.requestedOfAllocatable, 0)}`,
       `${s.nodeHours.onDemand.toFixed(0)}/${s.nodeHours.spot.toFixed(0)}`,
       String(s.interruptions),
       String(s.podsEvicted),
@@ -45,7 +44,7 @@ export function scenarioRows(r: ReplayReport): { header: string[]; rows: string[
 }
 
 export function kpiRows(r: ReplayReport): { header: string[]; rows: string[][] } {
-  return { header: ["KPI", "design", "measured", "", "why"], rows: r.kpis.map((k) => [k.name, k.design, k.measured, k.pass ? "PASS" : "MISS", k.note ?? ""]) };
+  return { header: ["KPI", "design", "measured", "result", "why"], rows: r.kpis.map((k) => [k.name, k.design, k.measured, k.pass ? "PASS" : "MISS", k.note ?? ""]) };
 }
 
 function componentRows(r: ReplayReport): { header: string[]; rows: string[][] } {
@@ -62,10 +61,10 @@ function spikeLine(r: ReplayReport): string | undefined {
 
 export function formatText(r: ReplayReport): string {
   const lines: string[] = [];
-  lines.push(`Replay of stack ${r.stack}: ${r.days} days from ${r.startedAt.slice(0, 10)}, seed ${r.seed}, ${Object.keys(r.loads).length} services (load sources: --json)`);
+  lines.push(`Replay of stack ${r.stack}: ${r.days} days from ${r.startedAt.slice(0, 10)}, seed ${r.seed}, ${Object.keys(r.loads).length} services (loads and per-service results: --json)`);
   lines.push("");
   const s = scenarioRows(r);
-  lines.push(...table(s.header, s.rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])));
+  lines.push(...table(s.header, s.rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
   lines.push("");
   const c = componentRows(r);
   lines.push(...table(c.header, c.rows, new Set([1, 2, 3, 4])));
@@ -74,7 +73,12 @@ export function formatText(r: ReplayReport): string {
   if (sp) lines.push(sp, "");
   lines.push("Design KPIs (predictive = the full design):");
   const k = kpiRows(r);
-  lines.push(...table(k.header, k.rows, new Set()));
+  const kt = table(k.header.slice(0, 4), k.rows.map((x) => x.slice(0, 4)), new Set());
+  lines.push(...kt.slice(0, 2));
+  k.rows.forEach((x, i) => {
+    lines.push(kt[i + 2]!);
+    if (x[4]) lines.push(`    why: ${x[4]}`);
+  });
   lines.push("");
   lines.push(`Reservation: ${r.reservation.note}`);
   for (const n of r.notes) lines.push(`Note: ${n}`);

@@ -38,7 +38,7 @@ describe("npm run replay (CLI)", function () {
     const svg = path.join(dir, "r.svg");
     const r = replay(["--stack", "prod", "--plan", planFile, "--days", "7", "--seed", "3", "--json", out, "--svg", svg]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^scenario +\$\/month +savings +availability/m);
+    assert.match(r.stdout, /^scenario +\$\/month +savings +avail\./m);
     for (const s of ["static", "reactive", "scheduled", "predictive"]) assert.match(r.stdout, new RegExp(`^${s} +\\$[\\d,]+ `, "m"));
     assert.match(r.stdout, /Design KPIs/);
     assert.match(r.stdout, /(PASS|MISS)/);
