@@ -40,6 +40,7 @@
  */
 import { HpaSimulator } from "../backtest/hpa";
 import { mulberry32 } from "../backtest/synthetic";
+import { neededReplicas } from "../backtest/simulate";
 import { hasSpotFacts, onDemandHourly, allocatable, spotFacts } from "../../lib/cost/ec2";
 import { priceOf } from "../../lib/cost/prices";
 import { acuStep, hourlyInterruptionHazard, percentile, replayConstants as K, triangular } from "./model";
@@ -138,8 +139,6 @@ interface NodeState {
   lastChange: number;
 }
 
-/** Needed replicas at 100% of a replica's capacity. */
-const needOf = (load: number, c: number) => Math.max(0, Math.ceil(load / c - 1e-9));
 
 export function runScenario(input: EngineInput): ScenarioResult {
   const { stack, scenario } = input;
@@ -502,19 +501,8 @@ export function runScenario(input: EngineInput): ScenarioResult {
         continue;
       }
       const seen = loadAt(i, Math.max(input.startMs, t - K.metricDelaySeconds * 1000));
-      const before = hpas[i]!.replicas;
       replicas[i] = hpas[i]!.sync(t, seen, floorAt(i, t));
-      if (replicas[i]! < before) {
-        // The ReplicaSet removes the unready (newest) pods first: drop their lag records.
-        let drop = before - replicas[i]!;
-        const l = lags[i]!;
-        for (let j = l.length - 1; j >= 0 && drop > 0; j--) {
-          if (l[j]!.downFrom >= t - podStartMs && l[j]!.readyAt > t) {
-            l.splice(j, 1);
-            drop--;
-          }
-        }
-      }
+      // Fewer replicas: step 3 removes pending pods (and their lag) first, then pods from nodes.
     }
     // 2. Spot interruptions: notice → cordon, replacements now; the node goes 2 minutes later.
     for (const n of nodes) {
@@ -643,7 +631,7 @@ export function runScenario(input: EngineInput): ScenarioResult {
     for (let i = 0; i < S; i++) {
       const s = services[i]!;
       const load = loadAt(i, t);
-      const need = needOf(load, C[i]!);
+      const need = neededReplicas(load, C[i]!);
       let ready: number;
       if (isStatic) ready = replicas[i]!;
       else {
