@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   const targets: [string, boolean, string][] = [];
   targets.push([`replay of 30 days x 11 services, all four scenarios <= ${targetSeconds} s on one core`, cpuSeconds <= targetSeconds, `${cpuSeconds.toFixed(1)} s CPU`]);
   for (const [name, s] of Object.entries(report.scenarios.predictive.perService)) {
-    targets.push([`predictive availability >= 99.9%: ${name} (${report.loads[name]})`, s.availability >= 0.999, `${(s.availability * 100).toFixed(3)}%, ${s.underMinutes.toFixed(0)} min under`]);
+    const why = s.availability >= 0.999 ? "" : "; the load rises faster than the HPA's reaction plus a 60 s pod start, and the predictive floor falls back while the forecaster has no confident model";
+    targets.push([`predictive availability >= 99.9%: ${name} (${report.loads[name]})`, s.availability >= 0.999, `${(s.availability * 100).toFixed(3)}%, ${s.underMinutes.toFixed(0)} min under${why}`]);
   }
   const savings = report.kpis.find((k) => k.name.startsWith("Cost reduction"))!;
   targets.push([`predictive savings against static vs the design's 39%`, savings.pass, `${savings.measured}${savings.note ? ` (${savings.note})` : ""}`]);
