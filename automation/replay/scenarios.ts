@@ -337,6 +337,13 @@ export function designKpis(s: Record<ScenarioName, ScenarioReport>, spike?: Spik
       ...(p.savingsPercent < 39 ? { note: `Redis, MSK, OpenSearch and the fixed lines ($${fixedUsd(p).toFixed(0)}/month) do not scale with load in any scenario` } : {}),
     },
     {
+      name: "Immediate savings (reactive vs static)",
+      design: "$1,273/month (25%)",
+      measured: `$${(s.static.monthlyUsd - s.reactive.monthlyUsd).toFixed(0)}/month (${s.reactive.savingsPercent.toFixed(1)}%)`,
+      pass: s.reactive.savingsPercent >= 25,
+      ...(s.reactive.savingsPercent < 25 ? { note: "Redis, MSK, OpenSearch and the fixed lines do not scale with load" } : {}),
+    },
+    {
       name: "Scale response p95, HPA (pod+node start incl.)",
       design: "< 60 s",
       measured: `${p.responseSeconds.hpa.p95.toFixed(0)} s (p50 ${p.responseSeconds.hpa.p50.toFixed(0)} s, ${p.responseSeconds.hpa.events} rises)`,
