@@ -160,5 +160,8 @@ export function renderSvg(r: ReplayReport): string {
   const w = (svg: string) => Number(/width="(\d+(?:\.\d+)?)"/.exec(svg)?.[1] ?? 1200);
   const strip = (svg: string) => svg.replace(/^<\?xml[^>]*>\s*/, "");
   const nest = (svg: string, y: number) => strip(svg).replace(/^<svg /, `<svg y="${y}" `);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w(cost)}" height="${h(cost) + h(capacity)}" viewBox="0 0 ${w(cost)} ${h(cost) + h(capacity)}">\n${nest(cost, 0)}\n${nest(capacity, h(cost))}\n</svg>\n`;
+  // The backtest's chart labels its y axis "replicas": the cost chart's axis is $/hour, the other's pods.
+  const costChart = cost.replace(/fill="#555">replicas<\/text>/, 'fill="#555">$/hour</text>');
+  const podChart = capacity.replace(/fill="#555">replicas<\/text>/, 'fill="#555">pods</text>');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w(cost)}" height="${h(cost) + h(capacity)}" viewBox="0 0 ${w(cost)} ${h(cost) + h(capacity)}">\n${nest(costChart, 0)}\n${nest(podChart, h(cost))}\n</svg>\n`;
 }
