@@ -13,10 +13,9 @@ import { runScenario } from "../../automation/replay/engine";
 import { layOnto, mondayOnOrAfter, readLoadCsv, ReplayInputError } from "../../automation/replay/load";
 import { acuStep, hourlyInterruptionHazard, replayConstants, triangular } from "../../automation/replay/model";
 import { cronWindow } from "../../automation/replay/scenarios";
-import { durationSeconds, type ReplayStack, type ServiceModel } from "../../automation/replay/stack";
+import { durationSeconds } from "../../automation/replay/stack";
+import { tinyStack } from "./support/replayStacks";
 import { mulberry32 } from "../../automation/backtest/synthetic";
-import { scalingBehavior } from "../../lib/scaling/responseTime";
-import type { HpaBehavior } from "../../automation/backtest/hpa";
 
 const shared = "/work/shared/data/aws";
 
@@ -48,7 +47,7 @@ describe("replay model parts against their sources", () => {
     assert.equal(replayConstants.batchMaxSeconds, 10);
     // Behaviour: a scale-up that needs a new node launches it 1 s after the pods are pending, and the
     // pods are Ready launch-to-ready + pod start later (not before 1 + 30 + 60 s).
-    const stack = tinyStack({ max: 40, min: 1, types: ["m5.large"], capacityType: "on-demand" });
+    const stack = tinyStack({ max: 40, types: ["m5.large"] });
     const minutes = 30;
     const load = new Float64Array(minutes).fill(1);
     for (let m = 10; m < minutes; m++) load[m] = 38; // peak 38 → C = 38 / (0.7 × 40)
@@ -97,7 +96,7 @@ describe("replay model parts against their sources", () => {
   it("the static scenario's node cost equals the hand computation for one small case", () => {
     // 20 replicas of 150m / 192Mi on m5.large (1930m, 6903Mi, 29 pods): 12 pods a node by CPU →
     // 2 nodes (12 + 8), 24 h on-demand at $0.096 = $4.608, plus 2 × 50 GiB gp3 at $0.08/GB-month.
-    const stack = tinyStack({ max: 20, min: 1, types: ["m5.large"], capacityType: "on-demand" });
+    const stack = tinyStack({ max: 20, types: ["m5.large"] });
     const minutes = 24 * 60;
     const load = new Float64Array(minutes).map((_, m) => 1 + (m % 60));
     const r = runScenario({ stack, loads: [load], startMs: 0, minutes, seed: 1, scenario: "static" });
@@ -157,33 +156,4 @@ describe("replay load input", () => {
 
 function pick(a: ReturnType<typeof allocatable>) {
   return { cpuMillis: a.cpuMillis, allocatableMemoryMiB: a.allocatableMemoryMiB, pods: a.pods };
-}
-
-/** One HPA service on one pool: the smallest stack the engine runs. */
-function tinyStack(o: { max: number; min: number; types: string[]; capacityType: "spot" | "on-demand" }): ReplayStack {
-  const service: ServiceModel = {
-    name: "svc",
-    scaler: "hpa",
-    workloadClass: "api",
-    min: o.min,
-    max: o.max,
-    targetUtilization: 0.7,
-    behavior: scalingBehavior as unknown as HpaBehavior,
-    cooldownSeconds: 300,
-    requests: { cpuMillis: 150, memoryMiB: 192 },
-    spotPods: Array.from({ length: o.max + 1 }, () => 0),
-  };
-  return {
-    stack: "tiny",
-    environment: "prod",
-    services: [service],
-    pools: [{ name: "api-on-demand", workloadClass: "api", capacityType: o.capacityType, instanceTypes: o.types, weight: 0, maxNodes: 10, consolidationPolicy: "WhenEmptyOrUnderutilized", consolidateAfterSeconds: 60, budgetPercent: 10 }],
-    system: { instanceType: "m5.large", nodes: 0 },
-    rootVolumeGiB: 50,
-    aurora: { minAcu: 0.5, maxAcu: 1, readers: 0 },
-    fixed: [],
-    calendar: { timezone: "UTC", businessHours: { start: "08:00", end: "18:00", days: ["mon", "tue", "wed", "thu", "fri"] }, holidays: [] },
-    spotToSpotConsolidation: false,
-    settings: { cluster: { systemNodeGroup: { diskSizeGiB: 50 } } } as unknown as ReplayStack["settings"],
-  };
 }

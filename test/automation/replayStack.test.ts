@@ -6,10 +6,9 @@
  */
 import { strict as assert } from "node:assert";
 import { planStack } from "../support/plans";
-import { replayStackFromPlan, type ReplayStack, type ServiceModel } from "../../automation/replay/stack";
+import { replayStackFromPlan } from "../../automation/replay/stack";
+import { tinyStack } from "./support/replayStacks";
 import { runScenario } from "../../automation/replay/engine";
-import { scalingBehavior } from "../../lib/scaling/responseTime";
-import type { HpaBehavior } from "../../automation/backtest/hpa";
 import { hourlyInterruptionHazard } from "../../automation/replay/model";
 import { spotFacts } from "../../lib/cost/ec2";
 
@@ -58,10 +57,10 @@ describe("replay: Karpenter behaviours of the node model", () => {
   it("empty nodes go after consolidateAfter; a node limit leaves pods pending (unavailable)", () => {
     const minutes = 120;
     const load = new Float64Array(minutes).map((_, m) => (m >= 20 && m < 50 ? 38 : 1));
-    const roomy = runScenario({ stack: tiny({ maxNodes: 10 }), loads: [load], startMs: 0, minutes, seed: 1, scenario: "reactive" });
+    const roomy = runScenario({ stack: tinyStack({ max: 40, maxNodes: 10 }), loads: [load], startMs: 0, minutes, seed: 1, scenario: "reactive" });
     assert.ok(roomy.nodesLaunched >= 3, `scale-up launches nodes (${roomy.nodesLaunched})`);
     assert.ok(roomy.consolidations.empty + roomy.consolidations.deleted >= 1, "after the load falls, nodes are consolidated away");
-    const tight = runScenario({ stack: tiny({ maxNodes: 1 }), loads: [load], startMs: 0, minutes, seed: 1, scenario: "reactive" });
+    const tight = runScenario({ stack: tinyStack({ max: 40, maxNodes: 1 }), loads: [load], startMs: 0, minutes, seed: 1, scenario: "reactive" });
     assert.equal(tight.peakNodes, 1, "limits.nodes holds");
     assert.ok(tight.perService.svc!.underMinutes > roomy.perService.svc!.underMinutes + 10, `pending pods are not Ready (${tight.perService.svc!.underMinutes} vs ${roomy.perService.svc!.underMinutes} min)`);
   });
@@ -76,7 +75,7 @@ describe("replay: Karpenter behaviours of the node model", () => {
     let nodeHours = 0;
     let worstAvailability = 1;
     for (let seed = 1; seed <= 10; seed++) {
-      const r = runScenario({ stack: tiny({ maxNodes: 10, types: ["m5.xlarge"], spot: true }), loads: [load], startMs: 0, minutes, seed, scenario: "reactive" });
+      const r = runScenario({ stack: tinyStack({ max: 40, maxNodes: 10, types: ["m5.xlarge"], spot: true }), loads: [load], startMs: 0, minutes, seed, scenario: "reactive" });
       assert.equal(r.nodeHours.onDemand, 0);
       interruptions += r.interruptions;
       evicted += r.podsEvicted;
@@ -91,33 +90,3 @@ describe("replay: Karpenter behaviours of the node model", () => {
     assert.ok(worstAvailability > 0.999, `${worstAvailability}`);
   });
 });
-
-function tiny(o: { maxNodes: number; types?: string[]; spot?: boolean }): ReplayStack {
-  const max = 40;
-  const service: ServiceModel = {
-    name: "svc",
-    scaler: "hpa",
-    workloadClass: "api",
-    min: 1,
-    max,
-    targetUtilization: 0.7,
-    behavior: scalingBehavior as unknown as HpaBehavior,
-    cooldownSeconds: 300,
-    requests: { cpuMillis: 150, memoryMiB: 192 },
-    spotPods: Array.from({ length: max + 1 }, (_, n) => (o.spot ? n : 0)),
-  };
-  const pool = (capacityType: "spot" | "on-demand") => ({ name: `api-${capacityType}`, workloadClass: "api", capacityType, instanceTypes: o.types ?? ["m5.large"], weight: 0, maxNodes: o.maxNodes, consolidationPolicy: "WhenEmptyOrUnderutilized" as const, consolidateAfterSeconds: 60, budgetPercent: 10 });
-  return {
-    stack: "tiny",
-    environment: "prod",
-    services: [service],
-    pools: o.spot ? [pool("spot"), pool("on-demand")] : [pool("on-demand")],
-    system: { instanceType: "m5.large", nodes: 0 },
-    rootVolumeGiB: 50,
-    aurora: { minAcu: 0.5, maxAcu: 1, readers: 0 },
-    fixed: [],
-    calendar: { timezone: "UTC", businessHours: { start: "08:00", end: "18:00", days: ["mon", "tue", "wed", "thu", "fri"] }, holidays: [] },
-    spotToSpotConsolidation: false,
-    settings: { cluster: { systemNodeGroup: { diskSizeGiB: 50 } } } as unknown as ReplayStack["settings"],
-  };
-}
