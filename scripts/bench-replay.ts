@@ -8,6 +8,7 @@
  * - predictive availability ≥ 99.9% on every default trace, per service.
  * - predictive savings against static vs the design's 39%, with the reason where it misses.
  */
+import { replayConstants } from "../automation/replay/model";
 import { planStack } from "../lib/plan/plan";
 import { serviceNames } from "../lib/catalog/services";
 import { defaultLoad } from "../automation/replay/load";
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const targets: [string, boolean, string][] = [];
   targets.push([`replay of 30 days x 11 services, all four scenarios <= ${targetSeconds} s on one core`, cpuSeconds <= targetSeconds, `${cpuSeconds.toFixed(1)} s CPU`]);
   for (const [name, s] of Object.entries(report.scenarios.predictive.perService)) {
-    const why = s.availability >= 0.999 ? "" : "; the load rises faster than the HPA's reaction plus a 60 s pod start, and the predictive floor falls back while the forecaster has no confident model";
+    const why = s.availability >= 0.999 ? "" : `; the load rises faster than the autoscaler's decision plus a ${replayConstants.podStartSeconds} s pod start (and a node launch when no node has room), and the predictive floor falls back while the forecaster has no confident model`;
     targets.push([`predictive availability >= 99.9%: ${name} (${report.loads[name]})`, s.availability >= 0.999, `${(s.availability * 100).toFixed(3)}%, ${s.underMinutes.toFixed(0)} min under${why}`]);
   }
   const savings = report.kpis.find((k) => k.name.startsWith("Cost reduction"))!;

@@ -1,7 +1,7 @@
 /**
  * `npm run -s replay -- --stack <name> [--load <service>=<csv> ...] [--from-store <DATABASE_URL>]
  *   [--days N] [--seed N] [--json out.json] [--svg out.svg] [--format text|markdown]
- *   [--plan <saved plan.json>] [--traces <dir>] [--start YYYY-MM-DD]`
+ *   [--plan <saved plan.json>] [--traces <dir>] [--start YYYY-MM-DD] [--pod-start-seconds N]`
  *
  * Replays per-service load through the stack's own rendered configuration (the offline plan, or a
  * plan saved with `npm run plan -- --stack <name> --json <file>`), in four scenarios (static,
@@ -27,7 +27,7 @@ import { runReplay } from "../automation/replay/scenarios";
 import { formatMarkdown, formatText, renderSvg, toJson } from "../automation/replay/report";
 
 const usage =
-  "usage: npm run -s replay -- --stack <name> [--load <service>=<csv> ...] [--from-store <DATABASE_URL>] [--days N] [--seed N] [--json out.json] [--svg out.svg] [--format text|markdown] [--plan <plan.json>] [--traces <dir>] [--start YYYY-MM-DD]";
+  "usage: npm run -s replay -- --stack <name> [--load <service>=<csv> ...] [--from-store <DATABASE_URL>] [--days N] [--seed N] [--json out.json] [--svg out.svg] [--format text|markdown] [--plan <plan.json>] [--traces <dir>] [--start YYYY-MM-DD] [--pod-start-seconds N]";
 
 /** Default replay calendar start: a Monday (so weekdays stay weekdays) clear of the stack's holidays. */
 export const defaultReplayStart = "2026-11-02";
@@ -87,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
         plan: { type: "string" },
         traces: { type: "string" },
         start: { type: "string" },
+        "pod-start-seconds": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -103,6 +104,9 @@ async function main(argv: string[]): Promise<number> {
   if (!stack) throw new UsageError(`--stack is required\n${usage}`);
   const days = int("--days", values.days as string | undefined, 30, 1, 366);
   const seed = int("--seed", values.seed as string | undefined, 1, 0, 2 ** 31 - 1);
+  // Pod creation to Ready: the model's default (the pod startup SLO + the contract's readiness probe)
+  // leaves out image pulls and an application's warm-up; a team that measured its own sets it here.
+  const podStartSeconds = values["pod-start-seconds"] === undefined ? undefined : int("--pod-start-seconds", values["pod-start-seconds"] as string, 0, 0, 3600);
   const format = (values.format as string | undefined) ?? "text";
   if (format !== "text" && format !== "markdown") throw new UsageError(`--format = '${format}': must be text or markdown`);
   const startText = (values.start as string | undefined) ?? defaultReplayStart;
@@ -133,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
   const plan = planFile ? readPlanFile(planFile) : await planStack(stack);
   if (plan.stack !== stack) throw new UsageError(`--plan ${planFile}: is a plan of stack '${plan.stack}', not '${stack}'`);
   const model = replayStackFromPlan({ stack, settings, resources: plan.resources });
-  const report = runReplay({ stack: model, loads, startMs, days, seed, projectDir });
+  const report = runReplay({ stack: model, loads, startMs, days, seed, projectDir, ...(podStartSeconds !== undefined ? { podStartSeconds } : {}) });
   if (values.json) fs.writeFileSync(values.json as string, `${JSON.stringify(toJson(report), null, 2)}\n`);
   if (values.svg) fs.writeFileSync(values.svg as string, renderSvg(report));
   console.log(format === "markdown" ? formatMarkdown(report) : formatText(report));

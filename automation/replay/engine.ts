@@ -3,12 +3,14 @@
  * rendered HPA/KEDA settings), nodes (a Karpenter model over the rendered NodePools) and the data
  * tier, stepped together every HPA sync (15 s), priced per second of use.
  *
- * Pods. Each service's load (per minute) is read by its HPA `metricDelaySeconds` late; C, the load
+ * Pods. Each service's load (per minute) is read by its autoscaler `metricDelaySeconds` late (HPA:
+ * scrape + metrics-server; KEDA: read at the sync); C, the load
  * one replica carries at 100% of its CPU request, is peak / (u × max): the load's peak needs the
  * service's maximum at its target u. A service needs ceil(load / C) READY replicas; a tick where it
  * has fewer counts as unavailable. Floors: the rendered minimum; KEDA's business-hours cron trigger
  * and the automation service's scheduled profiles (scheduled, predictive); predictive floors
- * (predictive). Pods are Ready `podStartSeconds` after creation on a node that is Ready, or that long
+ * (predictive). Pods are Ready `podStartSeconds` (model.ts: the pod startup SLO + the contract's
+ * readiness probe) after creation on a node that is Ready, or that long
  * after their node becomes Ready.
  *
  * Nodes (Karpenter v1.14 behaviour, data/aws/SOURCES.md):
@@ -77,6 +79,8 @@ export interface EngineInput {
   readonly peaks?: readonly number[];
   /** Simulate only these minutes [from, to) (spike runs). */
   readonly window?: { readonly fromMinute: number; readonly toMinute: number };
+  /** Pod creation to Ready on a Ready node, seconds (default replayConstants.podStartSeconds). */
+  readonly podStartSeconds?: number;
   /** Chart sample every N minutes (default 60). */
   readonly chartEveryMinutes?: number;
 }
@@ -95,7 +99,10 @@ export interface ScenarioResult {
   readonly hours: number;
   readonly availability: number;
   readonly perService: Record<string, { availability: number; replicaHours: number; underMinutes: number; peakReplicas: number }>;
+  /** From a rise that finds ready capacity short to Ready ≥ needed (pod and node start included). */
   readonly responseSeconds: { hpa: ResponseStats; keda: ResponseStats };
+  /** The design's KPI: from a rise that finds the requested replicas short to replicas requested ≥ needed (the scaling decision). */
+  readonly decisionSeconds: { hpa: ResponseStats; keda: ResponseStats };
   readonly efficiency: { cpu: { usedOfRequested: number; requestedOfAllocatable: number; usedOfAllocatable: number }; memory: { requestedOfAllocatable: number } };
   readonly nodeHours: { onDemand: number; spot: number; system: number };
   readonly interruptions: number;
@@ -145,7 +152,9 @@ export function runScenario(input: EngineInput): ScenarioResult {
   const services = stack.services;
   const S = services.length;
   const tickMs = K.tickSeconds * 1000;
-  const podStartMs = K.podStartSeconds * 1000;
+  const podStartSeconds = input.podStartSeconds ?? K.podStartSeconds;
+  if (!(podStartSeconds >= 0)) throw new RangeError(`podStartSeconds ${podStartSeconds}: must be >= 0`);
+  const podStartMs = podStartSeconds * 1000;
   const rng = mulberry32(input.seed);
   const fromMin = input.window?.fromMinute ?? 0;
   const toMin = input.window?.toMinute ?? input.minutes;
@@ -203,7 +212,7 @@ export function runScenario(input: EngineInput): ScenarioResult {
   const hpas = services.map((s, i) => {
     const initial = Math.max(floorAt(i, t0), Math.min(s.max, Math.ceil(loadAt(i, t0) / (s.targetUtilization * C[i]!) - 1e-9)));
     return new HpaSimulator(
-      { targetUtilization: s.targetUtilization, capacityPerReplica: C[i]!, minReplicas: s.min, maxReplicas: s.max, podStartSeconds: K.podStartSeconds, behavior: s.behavior, cooldownSeconds: s.cooldownSeconds },
+      { targetUtilization: s.targetUtilization, capacityPerReplica: C[i]!, minReplicas: s.min, maxReplicas: s.max, podStartSeconds, behavior: s.behavior, cooldownSeconds: s.cooldownSeconds },
       isStatic ? staticReplicas[i]! : initial,
       t0,
     );
@@ -459,9 +468,13 @@ export function runScenario(input: EngineInput): ScenarioResult {
   let allocCpuSum = 0;
   let allocMemSum = 0;
   let peakNodes = 0;
+  // Response episodes, per service: a rise of the needed replicas (at most the maximum: no scaling
+  // reaches past it) that finds ready capacity short / the requested replicas short.
   const shortSince = new Float64Array(S).fill(Number.NaN);
+  const decideSince = new Float64Array(S).fill(Number.NaN);
   const prevNeed = new Int32Array(S);
   const responses: { hpa: number[]; keda: number[] } = { hpa: [], keda: [] };
+  const decisions: { hpa: number[]; keda: number[] } = { hpa: [], keda: [] };
   const chartEvery = (input.chartEveryMinutes ?? 60) * 60_000;
   const chart = { minute: [] as number[], usdPerHour: [] as number[], pods: [] as number[], neededPods: [] as number[], nodes: [] as number[] };
   let nextChart = t0;
@@ -500,7 +513,10 @@ export function runScenario(input: EngineInput): ScenarioResult {
         replicas[i] = staticReplicas[i]!;
         continue;
       }
-      const seen = loadAt(i, Math.max(input.startMs, t - K.metricDelaySeconds * 1000));
+      // The replay's loads change on minute boundaries, which are also sync instants: a real change
+      // lands anywhere in a sync period, so the sync sees it up to one period later (the worst case,
+      // as lib/scaling/responseTime.ts counts it: HPA 15 + 15 + 15 s, KEDA 15 s).
+      const seen = loadAt(i, Math.max(input.startMs, t - (services[i]!.metricDelaySeconds + K.tickSeconds) * 1000));
       replicas[i] = hpas[i]!.sync(t, seen, floorAt(i, t));
       // Fewer replicas: step 3 removes pending pods (and their lag) first, then pods from nodes.
     }
@@ -654,14 +670,21 @@ export function runScenario(input: EngineInput): ScenarioResult {
         tickRecord.ready[i]!.push(ready);
         tickRecord.need[i]!.push(need);
       }
-      if (ready < need) {
-        under[i]!++;
-        if (Number.isNaN(shortSince[i]!) && need > prevNeed[i]!) shortSince[i] = t;
+      if (ready < need) under[i]!++;
+      const reachable = Math.min(need, s.max);
+      if (ready < reachable) {
+        if (Number.isNaN(shortSince[i]!) && reachable > prevNeed[i]!) shortSince[i] = t;
       } else if (!Number.isNaN(shortSince[i]!)) {
         (s.scaler === "hpa" ? responses.hpa : responses.keda).push((t - shortSince[i]!) / 1000);
         shortSince[i] = Number.NaN;
       }
-      prevNeed[i] = need;
+      if (replicas[i]! < reachable) {
+        if (Number.isNaN(decideSince[i]!) && reachable > prevNeed[i]!) decideSince[i] = t;
+      } else if (!Number.isNaN(decideSince[i]!)) {
+        (s.scaler === "hpa" ? decisions.hpa : decisions.keda).push((t - decideSince[i]!) / 1000);
+        decideSince[i] = Number.NaN;
+      }
+      prevNeed[i] = reachable;
       replicaTicks[i]! += replicas[i]!;
       peakReplicas[i] = Math.max(peakReplicas[i]!, replicas[i]!);
       pods += replicas[i]!;
@@ -692,6 +715,7 @@ export function runScenario(input: EngineInput): ScenarioResult {
   if (rates.length > 1) rates[0] = rates[1]!;
   for (let i = 0; i < S; i++) {
     if (!Number.isNaN(shortSince[i]!)) (services[i]!.scaler === "hpa" ? responses.hpa : responses.keda).push((tEnd - shortSince[i]!) / 1000);
+    if (!Number.isNaN(decideSince[i]!)) (services[i]!.scaler === "hpa" ? decisions.hpa : decisions.keda).push((tEnd - decideSince[i]!) / 1000);
   }
   const stats = (xs: number[]): ResponseStats => {
     const s = [...xs].sort((a, b) => a - b);
@@ -710,6 +734,7 @@ export function runScenario(input: EngineInput): ScenarioResult {
     availability: ticks ? 1 - totalUnder / (ticks * S) : 1,
     perService,
     responseSeconds: { hpa: stats(responses.hpa), keda: stats(responses.keda) },
+    decisionSeconds: { hpa: stats(decisions.hpa), keda: stats(decisions.keda) },
     efficiency: {
       cpu: { usedOfRequested: reqCpuSum ? usedCpuSum / reqCpuSum : 0, requestedOfAllocatable: allocCpuSum ? reqCpuSum / allocCpuSum : 0, usedOfAllocatable: allocCpuSum ? usedCpuSum / allocCpuSum : 0 },
       memory: { requestedOfAllocatable: allocMemSum ? reqMemSum / allocMemSum : 0 },

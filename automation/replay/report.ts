@@ -8,7 +8,8 @@ import type { ReplayReport } from "./scenarios";
 
 const usd = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 0, maximumFractionDigits: 0 })}`;
 const pct = (x: number, d = 1) => `${(x * 100).toFixed(d)}%`;
-const secs = (s: { p50: number; p95: number; max: number }) => `${s.p50.toFixed(0)}/${s.p95.toFixed(0)}/${s.max.toFixed(0)}`;
+/** p95 of the scaling decision / p95 of ready capacity, seconds. */
+const secs = (decide: { p95: number }, ready: { p95: number }) => `${decide.p95.toFixed(0)}/${ready.p95.toFixed(0)}`;
 
 const componentOrder = ["nodes-on-demand", "nodes-spot", "system-nodes", "node-volumes", "aurora", "elasticache", "msk", "opensearch", "other"];
 
@@ -23,7 +24,7 @@ function md(header: string[], rows: string[][]): string[] {
 }
 
 export function scenarioRows(r: ReplayReport): { header: string[]; rows: string[][] } {
-  const header = ["scenario", "$/month", "savings", "avail.", "HPA s 50/95/max", "KEDA s 50/95/max", "CPU used/req", "CPU/mem req/alloc", "node-h OD/spot", "interr.", "evicted"];
+  const header = ["scenario", "$/month", "savings", "avail.", "HPA p95 s decide/ready", "KEDA p95 s decide/ready", "CPU used/req", "CPU/mem req/alloc", "node-h OD/spot", "interr.", "evicted"];
   const rows = scenarioNames.map((n) => {
     const s = r.scenarios[n];
     return [
@@ -31,8 +32,8 @@ export function scenarioRows(r: ReplayReport): { header: string[]; rows: string[
       usd(s.monthlyUsd),
       pct(s.savingsPercent / 100),
       pct(s.availability, 2),
-      secs(s.responseSeconds.hpa),
-      secs(s.responseSeconds.keda),
+      secs(s.decisionSeconds.hpa, s.responseSeconds.hpa),
+      secs(s.decisionSeconds.keda, s.responseSeconds.keda),
       pct(s.efficiency.cpu.usedOfRequested, 0),
       `${pct(s.efficiency.cpu.requestedOfAllocatable, 0)}/${pct(s.efficiency.memory.requestedOfAllocatable, 0)}`,
       `${s.nodeHours.onDemand.toFixed(0)}/${s.nodeHours.spot.toFixed(0)}`,
@@ -113,6 +114,7 @@ export function toJson(r: ReplayReport): unknown {
           savingsPercent: s.savingsPercent,
           availability: s.availability,
           responseSeconds: { hpa: s.responseSeconds.hpa, keda: s.responseSeconds.keda },
+          decisionSeconds: { hpa: s.decisionSeconds.hpa, keda: s.decisionSeconds.keda },
           efficiency: s.efficiency,
           nodeHours: s.nodeHours,
           interruptions: s.interruptions,

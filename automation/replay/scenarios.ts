@@ -18,7 +18,8 @@ import { costCategories, type CostItem } from "../../lib/cost/estimate";
 import { hoursPerMonth } from "../../lib/cost/prices";
 import { runScenario, scenarioNames, type ProfileTimeline, type ScenarioName, type ScenarioResult } from "./engine";
 import type { ServiceLoad } from "./load";
-import { percentile } from "./model";
+import { percentile, replayConstants } from "./model";
+import { designReactionTargets } from "../../lib/scaling/responseTime";
 import { predictiveFloorsFor, type PredictiveFloors } from "./predictive";
 import type { ReplayStack } from "./stack";
 
@@ -33,6 +34,8 @@ export interface ReplayOptions {
   /** The automation service's configuration (default automation/config/<stack>.yaml). */
   readonly automation?: AutomationConfig;
   readonly projectDir?: string;
+  /** Pod creation to Ready, seconds (default: the model's, docs/replay.md). */
+  readonly podStartSeconds?: number;
   /** Skip the spike run (tests of other parts). */
   readonly noSpike?: boolean;
 }
@@ -43,6 +46,7 @@ export interface ScenarioReport {
   readonly savingsPercent: number;
   readonly availability: number;
   readonly responseSeconds: ScenarioResult["responseSeconds"];
+  readonly decisionSeconds: ScenarioResult["decisionSeconds"];
   readonly efficiency: ScenarioResult["efficiency"];
   readonly nodeHours: ScenarioResult["nodeHours"];
   readonly interruptions: number;
@@ -207,7 +211,7 @@ export function runReplay(o: ReplayOptions): ReplayReport {
   notes.push(`predictive floors fell back to reactive scaling in ${(fallbackShare * 100).toFixed(0)}% of the 15-minute buckets (no model in the first days, low confidence)`);
 
   const ts = process.hrtime.bigint();
-  const base = { stack, loads, startMs, minutes, seed, cronActive, profiles, capacityPerReplica: C, peaks, chartEveryMinutes: 60 } as const;
+  const base = { stack, loads, startMs, minutes, seed, cronActive, profiles, capacityPerReplica: C, peaks, chartEveryMinutes: 60, ...(o.podStartSeconds !== undefined ? { podStartSeconds: o.podStartSeconds } : {}) } as const;
   const results = {} as Record<ScenarioName, ScenarioResult>;
   for (const scenario of scenarioNames) {
     results[scenario] = runScenario({ ...base, scenario, predictiveFloors: floors.map((f) => f?.floors), predictiveBucketMinutes: floors.find((f) => f)?.bucketMinutes ?? 15 });
@@ -224,6 +228,7 @@ export function runReplay(o: ReplayOptions): ReplayReport {
       savingsPercent: staticMonthly > 0 ? Math.round((1 - m.total / staticMonthly) * 1000) / 10 : 0,
       availability: r.availability,
       responseSeconds: r.responseSeconds,
+      decisionSeconds: r.decisionSeconds,
       efficiency: r.efficiency,
       nodeHours: r.nodeHours,
       interruptions: r.interruptions,
@@ -343,20 +348,20 @@ export function designKpis(s: Record<ScenarioName, ScenarioReport>, spike?: Spik
       pass: s.reactive.savingsPercent >= 25,
       ...(s.reactive.savingsPercent < 25 ? { note: "Redis, MSK, OpenSearch and the fixed lines do not scale with load" } : {}),
     },
-    {
-      name: "Scale response p95, HPA (pod+node start incl.)",
-      design: "< 60 s",
-      measured: `${p.responseSeconds.hpa.p95.toFixed(0)} s (p50 ${p.responseSeconds.hpa.p50.toFixed(0)} s, ${p.responseSeconds.hpa.events} rises)`,
-      pass: p.responseSeconds.hpa.p95 < 60,
-      ...(p.responseSeconds.hpa.p95 >= 60 ? { note: "the HPA reacts in 15-45 s, then a pod needs 60 s to be Ready: the design counts the decision only" } : {}),
-    },
-    {
-      name: "Scale response p95, KEDA (pod+node start incl.)",
-      design: "< 30 s",
-      measured: `${p.responseSeconds.keda.p95.toFixed(0)} s (p50 ${p.responseSeconds.keda.p50.toFixed(0)} s, ${p.responseSeconds.keda.events} rises)`,
-      pass: p.responseSeconds.keda.p95 < 30,
-      ...(p.responseSeconds.keda.p95 >= 30 ? { note: "the 60 s pod start alone exceeds it" } : {}),
-    },
+    // The design's "Scaling Response Time" is the autoscaler's decision (load change -> replicas
+    // requested; lib/scaling/responseTime.ts): judged on it, with ready capacity beside it.
+    ...(["hpa", "keda"] as const).map((c): Kpi => {
+      const limit = c === "hpa" ? designReactionTargets.hpaSeconds : designReactionTargets.kedaSeconds;
+      const d = p.decisionSeconds[c];
+      const r = p.responseSeconds[c];
+      return {
+        name: `Scaling decision p95, ${c === "hpa" ? "HPA" : "KEDA"}`,
+        design: `< ${limit} s`,
+        measured: `${d.p95.toFixed(0)} s (${d.events} rises); ready p95 ${r.p95.toFixed(0)} s, max ${r.max.toFixed(0)} s`,
+        pass: d.p95 < limit,
+        ...(d.p95 >= limit ? { note: `the ${c === "hpa" ? "HPA" : "KEDA"} decision takes longer than the design allows (metric delay + sync + rate limits)` } : {}),
+      };
+    }),
     {
       name: "CPU efficiency (used ÷ allocatable)",
       design: "> 70%",
@@ -376,7 +381,7 @@ export function designKpis(s: Record<ScenarioName, ScenarioReport>, spike?: Spik
       design: "99.9%",
       measured: `${pct(p.availability, 2)}; lowest ${worst ? `${worst[0]} ` : ""}${pct(minAvail, 2)}`,
       pass: minAvail >= 0.999,
-      ...(minAvail < 0.999 ? { note: "load rises faster than the HPA reaction plus a 60 s pod start; predictive floors fall back while the forecaster has no confident model" } : {}),
+      ...(minAvail < 0.999 ? { note: `load rises faster than the autoscaler's decision plus a ${replayConstants.podStartSeconds} s pod start (and a node launch when no node has room); predictive floors fall back while the forecaster has no confident model` } : {}),
     },
   ];
   if (spike) {

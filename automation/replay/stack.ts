@@ -22,6 +22,8 @@ import { kubernetesObjects, type KubernetesObject } from "../../lib/plan/manifes
 import { nodePoolCapacityType, type NodeSelectorRequirement } from "../../lib/scaling/nodePoolRequirements";
 import { poolOrders, poolsForPod, simulateScaleUp } from "../../lib/scaling/spotSimulation";
 import { containerBounds } from "../../lib/scaling/workloads";
+import { hpaSyncPeriodSeconds, kedaScaleOutWorstCaseSeconds } from "../../lib/scaling/responseTime";
+import { replayConstants } from "./model";
 import { workloadContract } from "../../lib/workloads/contract";
 import { defaultTargetUtilization } from "../backtest/service";
 import type { HpaBehavior } from "../backtest/hpa";
@@ -44,6 +46,12 @@ export interface ServiceModel {
   /** u: the HPA's CPU averageUtilization, or (KEDA) the backtest's default 0.7 of a replica's capacity at the trigger's target. */
   readonly targetUtilization: number;
   readonly behavior: HpaBehavior;
+  /**
+   * Seconds from a load change to what the autoscaler reads: an HPA's CPU metric goes through a
+   * scrape and metrics-server (30 s); KEDA reads a Kafka, Redis or SQS scaler when the HPA asks at
+   * its sync (0 s), a Prometheus trigger one scrape late (lib/scaling/responseTime.ts).
+   */
+  readonly metricDelaySeconds: number;
   /** KEDA cooldownPeriod (seconds) before scaling to zero. */
   readonly cooldownSeconds: number;
   /** KEDA's business-hours cron trigger, when rendered. */
@@ -133,6 +141,7 @@ function serviceModel(def: ServiceDefinition, scaler: KubernetesObject, pods: { 
   let behavior: HpaBehavior;
   let cooldownSeconds = 300;
   let cron: CronFloor | undefined;
+  let metricDelaySeconds = replayConstants.metricDelaySeconds;
   if (scaler.kind === "HorizontalPodAutoscaler") {
     min = Number(spec.minReplicas ?? 1);
     max = Number(spec.maxReplicas);
@@ -146,6 +155,9 @@ function serviceModel(def: ServiceDefinition, scaler: KubernetesObject, pods: { 
     behavior = behaviorOf(spec.advanced?.horizontalPodAutoscalerConfig?.behavior, where);
     const c = ((spec.triggers ?? []) as Json[]).find((t) => t.type === "cron");
     if (c) cron = { start: String(c.metadata.start), end: String(c.metadata.end), timezone: String(c.metadata.timezone), replicas: Number(c.metadata.desiredReplicas) };
+    // KEDA 1 -> N: the scaler is read at the HPA's sync; only a Prometheus trigger adds a scrape.
+    const loadTriggers = ((spec.triggers ?? []) as Json[]).map((t) => String(t.type)).filter((t) => t !== "cron");
+    metricDelaySeconds = kedaScaleOutWorstCaseSeconds(loadTriggers) - hpaSyncPeriodSeconds;
   }
   if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < 1 || min > max) fail(`${where}: replica range ${min}-${max} is not usable`);
   if (!(u > 0 && u <= 1)) fail(`${where}: CPU target ${u} must be in (0, 1]`);
@@ -163,6 +175,7 @@ function serviceModel(def: ServiceDefinition, scaler: KubernetesObject, pods: { 
     max,
     targetUtilization: u,
     behavior,
+    metricDelaySeconds,
     cooldownSeconds,
     ...(cron ? { cron } : {}),
     requests: { cpuMillis: cpu, memoryMiB: mem },

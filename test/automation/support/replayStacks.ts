@@ -21,6 +21,7 @@ export function tinyStack(o: TinyStackOptions): ReplayStack {
     max: o.max,
     targetUtilization: 0.7,
     behavior: scalingBehavior as unknown as HpaBehavior,
+    metricDelaySeconds: 30,
     cooldownSeconds: 300,
     requests: { cpuMillis: 150, memoryMiB: 192 },
     spotPods: Array.from({ length: o.max + 1 }, (_, n) => (o.spot ? n : 0)),
