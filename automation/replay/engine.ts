@@ -403,8 +403,24 @@ export function runScenario(input: EngineInput): ScenarioResult {
     return allowed - inPool.filter((n) => n.draining).length;
   };
 
-  /** One pass of Karpenter's disruption loop: at most one action. */
-  const disrupt = (t: number) => {
+  type Command = { kind: "empty"; nodes: NodeState[] } | { kind: "delete"; node: NodeState } | { kind: "replace"; node: NodeState; type: number };
+  /** A command waiting out Karpenter's 15 s validation: the candidates keep serving (and take pods) meanwhile. */
+  let validating: { cmd: Command; decidedAt: number; due: number } | undefined;
+
+  /** The cheapest cheaper type of n's pool that holds all its pods, or −1 (spot→spot only behind the gate). */
+  const replacementType = (n: NodeState): number => {
+    const p = pools[n.pool]!;
+    const cheaper = p.instanceTypes.map((_, ti) => ti).filter((ti) => poolHourly[n.pool]![ti]! < n.hourly - 1e-9);
+    if (n.spot && !(stack.spotToSpotConsolidation && cheaper.length >= K.minTypesForSpotToSpot)) return -1;
+    const fitting = cheaper.filter((ti) => {
+      const a = poolAlloc[n.pool]![ti]!;
+      return n.usedCpu <= a.cpuMillis && n.usedMem <= a.allocatableMemoryMiB && n.usedPods <= a.pods;
+    });
+    return fitting.length === 0 ? -1 : fitting.reduce((b, x) => (poolHourly[n.pool]![x]! < poolHourly[n.pool]![b]! ? x : b));
+  };
+
+  /** What one pass of the disruption loop would do at t (no side effects). */
+  const decide = (t: number): Command | undefined => {
     // Emptiness: every empty node past consolidateAfter in one pool, within its budget.
     for (let pool = 0; pool < pools.length; pool++) {
       const p = pools[pool]!;
@@ -412,12 +428,7 @@ export function runScenario(input: EngineInput): ScenarioResult {
       if (empty.length === 0) continue;
       const k = Math.min(empty.length, budgetLeft(pool));
       if (k <= 0) continue;
-      for (const n of empty.slice(0, k)) {
-        n.draining = true;
-        n.terminateAt = t + K.consolidationValidationSeconds * 1000;
-        consolidations.empty++;
-      }
-      return;
+      return { kind: "empty", nodes: empty.slice(0, k) };
     }
     // Single-node consolidation of an underutilised node: the one with the fewest pods first.
     const candidates = nodes
@@ -425,26 +436,47 @@ export function runScenario(input: EngineInput): ScenarioResult {
       .sort((a, b) => a.usedPods - b.usedPods);
     for (const n of candidates) {
       if (budgetLeft(n.pool) <= 0) continue;
-      const plan = reschedulePlan(n, t);
-      if (plan) {
+      if (reschedulePlan(n, t)) return { kind: "delete", node: n };
+      const ti = replacementType(n);
+      if (ti >= 0) return { kind: "replace", node: n, type: ti };
+    }
+    return undefined;
+  };
+
+  /**
+   * One pass of Karpenter's disruption loop: at most one action. A command is decided, then
+   * re-validated after 15 s before anything is tainted: a candidate whose pods changed in the
+   * meantime (a scale-up landed on it) or that no longer qualifies is dropped, as Karpenter's
+   * validation does; until then the candidates stay schedulable.
+   */
+  const disrupt = (t: number) => {
+    if (validating) {
+      if (t < validating.due) return;
+      const { cmd, decidedAt, due } = validating;
+      validating = undefined;
+      const cands = cmd.kind === "empty" ? cmd.nodes : [cmd.node];
+      if (cands.some((n) => n.draining || n.lastChange > decidedAt || !nodes.includes(n))) return;
+      if (cmd.kind === "empty") {
+        for (const n of cmd.nodes) {
+          if (n.usedPods > 0) continue;
+          n.draining = true;
+          n.terminateAt = due;
+          consolidations.empty++;
+        }
+        return;
+      }
+      const n = cmd.node;
+      if (cmd.kind === "delete") {
+        const plan = reschedulePlan(n, due);
+        if (!plan) return;
         n.draining = true;
-        const drain = evictPaced(n, t + K.consolidationValidationSeconds * 1000, plan);
-        n.terminateAt = t + K.consolidationValidationSeconds * 1000 + drain;
+        const drain = evictPaced(n, due, plan);
+        n.terminateAt = due + drain;
         consolidations.deleted++;
         return;
       }
-      // Replace with one cheaper type that holds all its pods.
-      const p = pools[n.pool]!;
-      const cheaper = p.instanceTypes.map((_, ti) => ti).filter((ti) => poolHourly[n.pool]![ti]! < n.hourly - 1e-9);
-      if (n.spot && !(stack.spotToSpotConsolidation && cheaper.length >= K.minTypesForSpotToSpot)) continue;
-      const fitting = cheaper.filter((ti) => {
-        const a = poolAlloc[n.pool]![ti]!;
-        return n.usedCpu <= a.cpuMillis && n.usedMem <= a.allocatableMemoryMiB && n.usedPods <= a.pods;
-      });
-      if (fitting.length === 0) continue;
-      const ti = fitting.reduce((b, x) => (poolHourly[n.pool]![x]! < poolHourly[n.pool]![b]! ? x : b));
-      const at = t + K.consolidationValidationSeconds * 1000;
-      const repl = launchNode(n.pool, ti, at, at + triangular(rng(), K.launchToReady.min, K.launchToReady.mode, K.launchToReady.max) * 1000);
+      if (replacementType(n) !== cmd.type) return;
+      const repl = launchNode(n.pool, cmd.type, due, due + triangular(rng(), K.launchToReady.min, K.launchToReady.mode, K.launchToReady.max) * 1000);
       n.draining = true;
       const moves = new Map<number, NodeState[]>();
       for (let i = 0; i < S; i++) moves.set(i, Array.from({ length: n.perSvc[i]! }, () => repl));
@@ -453,6 +485,8 @@ export function runScenario(input: EngineInput): ScenarioResult {
       consolidations.replaced++;
       return;
     }
+    const cmd = decide(t);
+    if (cmd) validating = { cmd, decidedAt: t, due: t + K.consolidationValidationSeconds * 1000 };
   };
 
   // Accumulators.

@@ -26,6 +26,13 @@ describe("replay: the stack model is the rendered configuration", function () {
     assert.equal(m.services.find((x) => x.name === "api-gateway")!.targetUtilization, 0.7);
     assert.equal(m.services.find((x) => x.name === "platform-services")!.targetUtilization, 0.75);
     assert.equal(m.services.find((x) => x.name === "webhooks")!.cron!.replicas, 3, "25% of 12");
+    // What each autoscaler reads, from the rendered triggers: the HPA's CPU metric through the
+    // pipeline (30 s); KEDA's Kafka lag and Redis list at the sync (0 s); a Prometheus trigger one scrape.
+    assert.equal(m.services.find((x) => x.name === "api-gateway")!.metricDelaySeconds, 30);
+    assert.equal(m.services.find((x) => x.name === "saga-orchestrator")!.metricDelaySeconds, 0);
+    const ai = plan.resources.find((r) => r.inputs.kind === "ScaledObject" && (r.inputs.metadata as { name: string }).name === "ai-llm")!;
+    const aiTriggers = ((ai.inputs.spec as { triggers: { type: string }[] }).triggers).map((t) => t.type);
+    assert.equal(m.services.find((x) => x.name === "ai-llm")!.metricDelaySeconds, aiTriggers.includes("prometheus") ? 15 : 0);
     // The spread over the rendered pools: 3 of 10 api pods and 9 of 10 batch pods on spot.
     assert.equal(m.services.find((x) => x.name === "api-gateway")!.spotPods[10], 3);
     assert.equal(m.services.find((x) => x.name === "automation")!.spotPods[10], 9);
