@@ -98,7 +98,12 @@ export interface ScenarioResult {
   readonly usd: Record<string, number>;
   readonly hours: number;
   readonly availability: number;
-  readonly perService: Record<string, { availability: number; replicaHours: number; underMinutes: number; peakReplicas: number }>;
+  /**
+   * backlogMaxSeconds (KEDA services, queue consumers): the work that queued while Ready capacity was
+   * short, at its worst, in seconds of the Ready replicas' capacity (a short minute delays messages,
+   * it does not lose them); 0 for HPA services.
+   */
+  readonly perService: Record<string, { availability: number; replicaHours: number; underMinutes: number; peakReplicas: number; backlogMaxSeconds: number }>;
   /** From a rise that finds ready capacity short to Ready ≥ needed (pod and node start included). */
   readonly responseSeconds: { hpa: ResponseStats; keda: ResponseStats };
   /** The design's KPI: from a rise that finds the requested replicas short to replicas requested ≥ needed (the scaling decision). */
@@ -507,6 +512,9 @@ export function runScenario(input: EngineInput): ScenarioResult {
   const shortSince = new Float64Array(S).fill(Number.NaN);
   const decideSince = new Float64Array(S).fill(Number.NaN);
   const prevNeed = new Int32Array(S);
+  // KEDA consumers: load-minutes not yet served (arrivals beyond the Ready replicas' 100% capacity).
+  const backlog = new Float64Array(S);
+  const backlogMax = new Float64Array(S);
   const responses: { hpa: number[]; keda: number[] } = { hpa: [], keda: [] };
   const decisions: { hpa: number[]; keda: number[] } = { hpa: [], keda: [] };
   const chartEvery = (input.chartEveryMinutes ?? 60) * 60_000;
@@ -705,6 +713,11 @@ export function runScenario(input: EngineInput): ScenarioResult {
         tickRecord.need[i]!.push(need);
       }
       if (ready < need) under[i]!++;
+      if (s.scaler === "keda") {
+        const capacity = ready * C[i]!;
+        backlog[i] = Math.max(0, backlog[i]! + (load - capacity) * (K.tickSeconds / 60));
+        if (backlog[i]! > 0) backlogMax[i] = Math.max(backlogMax[i]!, capacity > 0 ? (backlog[i]! / capacity) * 60 : Number.POSITIVE_INFINITY);
+      }
       const reachable = Math.min(need, s.max);
       if (ready < reachable) {
         if (Number.isNaN(shortSince[i]!) && reachable > prevNeed[i]!) shortSince[i] = t;
@@ -758,7 +771,7 @@ export function runScenario(input: EngineInput): ScenarioResult {
   const hours = (ticks * K.tickSeconds) / 3600;
   const perService: ScenarioResult["perService"] = {};
   services.forEach((s, i) => {
-    perService[s.name] = { availability: ticks ? 1 - under[i]! / ticks : 1, replicaHours: (replicaTicks[i]! * K.tickSeconds) / 3600, underMinutes: (under[i]! * K.tickSeconds) / 60, peakReplicas: peakReplicas[i]! };
+    perService[s.name] = { availability: ticks ? 1 - under[i]! / ticks : 1, replicaHours: (replicaTicks[i]! * K.tickSeconds) / 3600, underMinutes: (under[i]! * K.tickSeconds) / 60, peakReplicas: peakReplicas[i]!, backlogMaxSeconds: backlogMax[i]! };
   });
   const totalUnder = under.reduce((a, b) => a + b, 0);
   return {

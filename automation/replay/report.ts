@@ -124,7 +124,7 @@ export function toJson(r: ReplayReport): unknown {
           peakNodes: s.peakNodes,
           launchesByType: s.launchesByType,
           aurora: s.aurora,
-          perService: Object.fromEntries(Object.entries(s.perService).map(([name, v]) => [name, { availability: v.availability, replicaHours: Math.round(v.replicaHours * 100) / 100, underMinutes: v.underMinutes, peakReplicas: v.peakReplicas }])),
+          perService: Object.fromEntries(Object.entries(s.perService).map(([name, v]) => [name, { availability: v.availability, replicaHours: Math.round(v.replicaHours * 100) / 100, underMinutes: v.underMinutes, peakReplicas: v.peakReplicas, ...(v.backlogMaxSeconds > 0 ? { backlogMaxSeconds: Math.round(v.backlogMaxSeconds) } : {}) }])),
         },
       ];
     }),

@@ -77,4 +77,16 @@ describe("replay: what is counted and how fast", () => {
     assert.equal(slow.decisionSeconds.hpa.max, fast.decisionSeconds.hpa.max);
     assert.ok(slow.responseSeconds.hpa.max >= fast.responseSeconds.hpa.max + 45, `${fast.responseSeconds.hpa.max} → ${slow.responseSeconds.hpa.max}`);
   });
+
+  it("a KEDA consumer's short minutes queue work (backlog in seconds of Ready capacity); an HPA service has none", () => {
+    const load = new Float64Array(30).fill(1.4);
+    for (let m = 10; m < 30; m++) load[m] = 2.8;
+    const keda = run(withDelay(tinyStack({ max: 10 }), "keda", 0), load);
+    const hpa = run(withDelay(tinyStack({ max: 10 }), "hpa", 30), load);
+    // 2 Ready replicas (C = 1) take 2.8 until the new pods are Ready: 0.8 load-minutes a minute queue up.
+    const short = keda.responseSeconds.keda.max;
+    const b = keda.perService.svc!.backlogMaxSeconds;
+    assert.ok(b > 0 && b <= (0.8 * (short / 60) / 2) * 60 + 1e-9, `backlog ${b} s after ${short} s short`);
+    assert.equal(hpa.perService.svc!.backlogMaxSeconds, 0);
+  });
 });
