@@ -17,6 +17,7 @@ import { defaultLoad } from "../automation/replay/load";
 import { replayStackFromPlan } from "../automation/replay/stack";
 import { runReplay } from "../automation/replay/scenarios";
 import { formatMarkdown } from "../automation/replay/report";
+import { replayInputsFingerprint } from "../automation/replay/fingerprint";
 
 const repoRoot = path.resolve(__dirname, "..");
 
@@ -33,7 +34,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const stack = replayStackFromPlan(plan);
   const loads = serviceNames.map((s) => defaultLoad(s, startMs, days));
   const report = runReplay({ stack, loads, startMs, days, seed: 1 });
-  const body = generatedSectionBody(`${formatMarkdown(report)}\n\nCommand: \`npm run -s replay -- --stack prod --format markdown\` (defaults: 30 days from 2026-11-02, seed 1).`, "npm run readme:replay");
+  const body = generatedSectionBody(`${formatMarkdown(report)}\n\nCommand: \`npm run -s replay -- --stack prod --format markdown\` (defaults: 30 days from 2026-11-02, seed 1). Inputs fingerprint: \`${replayInputsFingerprint(repoRoot)}\` (automation/replay/fingerprint.ts; a test compares it).`, "npm run readme:replay");
   const readmePath = path.join(repoRoot, "README.md");
   const readme = fs.readFileSync(readmePath, "utf8");
   if (readmeSection(readme, "replay") === body) {
