@@ -10,7 +10,9 @@
  *   quantity unknown until deploy). A resource can also have priced lines and an unpriced part.
  *
  * Monthly = 730 h (`hoursPerMonth`); daily run-rate = monthly / (730 / 24) (`daysPerMonth`).
- * Prices are us-east-1 on-demand list prices; spot is on-demand x (1 - `spotDiscount`).
+ * Prices are us-east-1 on-demand list prices; spot is on-demand x (1 - the type's AWS Spot Advisor
+ * savings) (`lib/cost/ec2.ts`, data/aws/spot-advisor-us-east-1.json), or x (1 - `spotDiscount`) when
+ * that assumption is set (an override for every type).
  */
 import { z } from "zod";
 import type { PlannedResource } from "../plan/mockRuntime";
@@ -18,6 +20,7 @@ import { calendarDay, eksVersion, isoDay, supportPhase } from "../catalog/eksVer
 import { isUnknownMarker } from "../policy/wire";
 import type { Environment } from "../config/settings";
 import { expectedNodesAnnotation } from "../scaling/capacity";
+import { hasOnDemandPrice, hasSpotFacts, onDemandHourly, spotFacts } from "./ec2";
 import {
   daysPerMonth,
   formatUnitPrice,
@@ -41,7 +44,7 @@ const usd = (what: string) => z.number().nonnegative().describe(`${what}, USD pe
  * field descriptions; `defaultUsageAssumptions(environment)` says where each default comes from.
  */
 export const usageAssumptionsSchema = z.strictObject({
-  spotDiscount: z.number().min(0).max(0.95).describe("Spot discount against on-demand, 0-0.95 (0.70 = 70% cheaper)"),
+  spotDiscount: z.number().min(0).max(0.95).optional().describe("Spot discount against on-demand for every type, 0-0.95 (0.70 = 70% cheaper); unset (the default) = each type's AWS Spot Advisor savings (data/aws/spot-advisor-us-east-1.json)"),
   auroraAverageAcuFraction: z.number().min(0).max(1).describe("Average Aurora Serverless v2 capacity of every instance as a fraction of its [minCapacity, maxCapacity] range, 0-1"),
   auroraAverageAcu: z.number().positive().optional().describe("Average ACU of every instance; overrides auroraAverageAcuFraction (clamped to the range)"),
   auroraStorageGb: z.number().nonnegative().describe("Aurora cluster storage, GB-month"),
@@ -69,7 +72,8 @@ export type UsageAssumptions = z.infer<typeof usageAssumptionsSchema>;
 export function defaultUsageAssumptions(environment: Environment): UsageAssumptions {
   if (environment === "prod") {
     return {
-      spotDiscount: 0.7, // design: "Spot Instances ... 70% savings" / "Up to 70% reduction on compute costs"
+      // Spot: each type's AWS Spot Advisor savings (54-68% for the prod spot list), not the design's flat
+      // "70% savings": set spotDiscount to override.
       auroraAverageAcuFraction: 3 / 7, // design: "2-16 ACU, Average 8 ACU" -> (8 - 2) / (16 - 2); not the midpoint (9 ACU)
       auroraStorageGb: 100, // assumption (the design has no storage figure)
       auroraIoMillionRequests: 100, // assumption: 100M I/O requests/month on standard storage ($20)
@@ -87,7 +91,6 @@ export function defaultUsageAssumptions(environment: Environment): UsageAssumpti
     };
   }
   return {
-    spotDiscount: 0.7, // design: 70% spot savings (the dev table itself applies none, see compareWithDesign)
     auroraAverageAcuFraction: 0.25, // derived: design dev $120 for 0.5-4 ACU -> 1.37 ACU; 0.5 + 0.25 x 3.5 = 1.375 ACU
     auroraStorageGb: 20, // assumption
     auroraIoMillionRequests: 5, // assumption ($1)
@@ -109,6 +112,16 @@ export function defaultUsageAssumptions(environment: Environment): UsageAssumpti
 /** Defaults of `environment` with `overrides` applied, validated (the policy config's shape). */
 export function resolveUsageAssumptions(environment: Environment, overrides: Partial<UsageAssumptions> = {}): UsageAssumptions {
   return usageAssumptionsSchema.parse({ ...defaultUsageAssumptions(environment), ...overrides });
+}
+
+/**
+ * The spot discount of an instance type: the `spotDiscount` assumption when set, else AWS Spot
+ * Advisor's savings for the type (undefined when the advisor does not list it).
+ */
+export function spotDiscountFor(instanceType: string, assumptions: Pick<UsageAssumptions, "spotDiscount">): { discount: number; source: string } | undefined {
+  if (assumptions.spotDiscount !== undefined) return { discount: assumptions.spotDiscount, source: "spotDiscount assumption" };
+  if (!hasSpotFacts(instanceType)) return undefined;
+  return { discount: spotFacts(instanceType).savingsPercent / 100, source: `AWS Spot Advisor savings for ${instanceType}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +298,14 @@ class Pricing {
   constructor(readonly r: PlannedResource, readonly component: string, readonly ctx: Context) {}
 
   entry(key: string): PriceEntry {
-    return priceEntry(key, this.ctx.catalog);
+    try {
+      return priceEntry(key, this.ctx.catalog);
+    } catch (error) {
+      // EC2 types beyond the catalog's: the on-demand table of data/aws (Karpenter's generated AWS prices, S2).
+      const type = /^ec2\.(.+)\.hour$/.exec(key)?.[1];
+      if (!(error instanceof UnknownPriceError) || !type || !hasOnDemandPrice(type)) throw error;
+      return { key, item: `EC2 ${type} Linux on-demand`, unit: "hour", usd: onDemandHourly(type), sourceId: "S2", snapshot: "2026-07-20", confidence: "high", notes: "data/aws/ec2-on-demand-us-east-1.json" };
+    }
   }
 
   /**
@@ -301,6 +321,8 @@ class Pricing {
     priceKey: string;
     hourly: boolean;
     capacityType?: "spot" | "on-demand";
+    /** The instance type whose Spot Advisor savings a spot line takes. */
+    instanceType?: string;
     note?: string;
   }): void {
     let entry: PriceEntry;
@@ -314,12 +336,22 @@ class Pricing {
       throw error;
     }
     const spot = spec.capacityType === "spot";
-    const discount = this.ctx.assumptions.spotDiscount;
+    let discount = 0;
+    let discountSource = "";
+    if (spot) {
+      const d = spotDiscountFor(spec.instanceType ?? "", this.ctx.assumptions);
+      if (d === undefined) {
+        this.unpriced.push(`${spec.line}: ${formatQuantity(spec.quantity)} x ${spec.what}: no AWS Spot Advisor savings for '${spec.instanceType}' and no spotDiscount assumption`);
+        return;
+      }
+      discount = d.discount;
+      discountSource = d.source;
+    }
     const monthly = round2(spec.quantity * entry.usd * (spec.hourly ? hoursPerMonth : 1) * (spot ? 1 - discount : 1));
     const confidence = entry.confidence === "high" ? "" : ` (price confidence ${entry.confidence}, ${entry.sourceId})`;
     const basis =
       `${formatQuantity(spec.quantity)} x ${spec.what}${spec.hourly ? ` x ${hoursPerMonth} h` : ""} x ${formatUnitPrice(entry.usd)}/${entry.unit}` +
-      `${spot ? ` x (1 - ${discount} spot discount)` : ""} = ${formatUsd(monthly)}${confidence}${spec.note ? `; ${spec.note}` : ""}`;
+      `${spot ? ` x (1 - ${discount} spot discount, ${discountSource})` : ""} = ${formatUsd(monthly)}${confidence}${spec.note ? `; ${spec.note}` : ""}`;
     this.items.push({
       urn: this.r.urn,
       type: this.r.type,
@@ -463,6 +495,7 @@ function eksNodeGroup(p: Pricing): void {
     priceKey: `ec2.${instanceType}.hour`,
     hourly: true,
     capacityType: spot ? "spot" : "on-demand",
+    instanceType,
   });
   const lt = launchTemplateOf(p);
   if (lt) {
@@ -504,6 +537,7 @@ function karpenterNodePool(p: Pricing): void {
     priceKey: `ec2.${types[0]}.hour`,
     hourly: true,
     capacityType: spot ? "spot" : "on-demand",
+    instanceType: types[0],
   });
   if (expected === 0) return;
   const className = str(obj(templateSpec?.nodeClassRef)?.name);

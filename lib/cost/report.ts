@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import type { Environment } from "../config/settings";
-import { costCategories, type CostCategory, type CostEstimate, type CostItem } from "./estimate";
+import { costCategories, spotDiscountFor, type CostCategory, type CostEstimate, type CostItem } from "./estimate";
 import { daysPerMonth, formatUnitPrice, formatUsd, hoursPerMonth, priceCatalog, priceEntry, type PriceCatalog } from "./prices";
 
 const round2 = (n: number) => Math.round((n + Number.EPSILON) * 100) / 100;
@@ -177,7 +177,7 @@ function explainRow(row: DesignCostRow, items: readonly CostItem[], estimate: Co
     const check = row.check;
     const entry = priceEntry(check.priceKey, catalog);
     const hourly = entry.unit === "hour" || entry.unit.endsWith("-hour");
-    const discount = check.spot ? estimate.assumptions.spotDiscount : 0;
+    const discount = check.spot ? (spotDiscountFor(check.priceKey.replace(/^ec2\.|\.hour$/g, ""), estimate.assumptions)?.discount ?? 0) : 0;
     const onDemand = round2(check.quantity * entry.usd * (hourly ? hoursPerMonth : 1));
     const included = items.filter((i) => check.includesLines?.includes(i.line));
     const includedUsd = round2(sum(included.map((i) => i.monthlyUsd)));
@@ -282,7 +282,7 @@ function assumptionSummary(estimate: CostEstimate): string {
   const a = estimate.assumptions;
   const acu = a.auroraAverageAcu !== undefined ? `Aurora average ${a.auroraAverageAcu} ACU` : `Aurora average ${fmtQ(a.auroraAverageAcuFraction)} of the ACU range`;
   return [
-    `spot discount ${Math.round(a.spotDiscount * 100)}%`,
+    a.spotDiscount !== undefined ? `spot discount ${Math.round(a.spotDiscount * 100)}% (override)` : "spot at each type's AWS Spot Advisor savings",
     acu,
     `Aurora storage ${a.auroraStorageGb} GB, ${a.auroraIoMillionRequests}M I/O`,
     `NAT ${a.natGbPerMonth} GB/month`,

@@ -14,6 +14,7 @@ import { nodeCountCeiling } from "./nodeCountCeiling";
 import { spotShareByWorkloadClass } from "./spotShareByWorkloadClass";
 import { noStatefulWorkloadsOnSpot } from "./noStatefulWorkloadsOnSpot";
 import { spotDiversification } from "./spotDiversification";
+import { spotInterruptionBand } from "./spotInterruptionBand";
 // Budgets
 import { costWithinBudget } from "./costWithinBudget";
 import { budgetNotifications } from "./budgetNotifications";
@@ -51,6 +52,7 @@ export const allPolicies: Policies = [
   spotShareByWorkloadClass,
   noStatefulWorkloadsOnSpot,
   spotDiversification,
+  spotInterruptionBand,
   costWithinBudget,
   budgetNotifications,
   vpaDoesNotFightHorizontalScaler,
