@@ -148,3 +148,21 @@ export function serviceRange(config: AutomationConfig, service: string, profileN
   const max = profile?.overrides[`services.${service}.maxReplicas`] ?? (getPath(base, `${service}.maxReplicas`) as number);
   return { min, max, policyCeiling: ceilingFor(config.policyLimits, `services.${service}.maxReplicas`) ?? Number.POSITIVE_INFINITY };
 }
+
+/**
+ * The floor's range over [fromMs, toMs] as the service computes it: the minimum of the scheduled
+ * profile in force (the service leaves it when the floor falls back), the stack's maximum. One
+ * function for the backtest (automation/backtest/run.ts) and the cost replay (automation/replay/).
+ */
+export function floorRangeTimeline(config: AutomationConfig, service: string, range: { min: number; max: number }, fromMs: number, toMs: number, o: { ignoreProfiles?: boolean } = {}): (tMs: number) => { min: number; max: number } {
+  const profileAt = scheduledProfileTimeline(config, fromMs, toMs);
+  const profileMin = new Map<string, number>();
+  return (t) => {
+    if (o.ignoreProfiles) return range;
+    const p = profileAt(t);
+    if (!p) return range;
+    let m = profileMin.get(p.name);
+    if (m === undefined) profileMin.set(p.name, (m = Math.min(range.max, serviceRange(config, service, p.name).min)));
+    return { min: m, max: range.max };
+  };
+}

@@ -14,7 +14,7 @@
 import { Calendar, type CalendarOptions } from "../forecast/calendar";
 import type { ForecastOptionsInput } from "../forecast/options";
 import { defaultConfigFile, loadAutomationConfig, type AutomationConfig } from "../config";
-import { decisionSettings, forecastOptionsFor, liveSettingsFor, scheduledProfileTimeline, serviceRange, type DecisionSettings } from "../predictiveSettings";
+import { decisionSettings, floorRangeTimeline, forecastOptionsFor, liveSettingsFor, type DecisionSettings } from "../predictiveSettings";
 import { type ModelAccuracy, replayPredictive, type PredictiveReplay } from "./predictive";
 import type { ServiceContext } from "./service";
 import { oracleReplicas, simulatePolicy, timelineFromSamples, type PolicyScore, type PolicySpec, type SimSettings } from "./simulate";
@@ -108,21 +108,12 @@ export function runBacktest(trace: Trace, o: BacktestOptions): BacktestResult {
   const podStartSeconds = o.podStartSeconds ?? 60;
   const metricDelaySeconds = o.metricDelaySeconds ?? 30;
   const applyDelayMs = decision.applyDelaySeconds * 1000;
-  // The floor's minimum: the scheduled profile in force (the service leaves it when the floor falls back).
-  const profileAt = scheduledProfileTimeline(automation, trace.startMs, trace.endMs);
-  const profileMin = new Map<string, number>();
-  const minAt = (t: number): number => {
-    if (o.ignoreProfiles) return svc.range.min;
-    const p = profileAt(t);
-    if (!p) return svc.range.min;
-    let m = profileMin.get(p.name);
-    if (m === undefined) profileMin.set(p.name, (m = Math.min(svc.range.max, serviceRange(automation, svc.name, p.name).min)));
-    return m;
-  };
+  // The floor's range: the scheduled profile's minimum in force (predictiveSettings.ts, as the service).
+  const rangeAt = floorRangeTimeline(automation, svc.name, svc.range, trace.startMs, trace.endMs, { ignoreProfiles: o.ignoreProfiles });
   const t0 = process.hrtime.bigint();
   const replay = replayPredictive(trace.samples, fopts, {
     capacityPerReplica: C,
-    rangeAt: (t) => ({ min: minAt(t), max: svc.range.max }),
+    rangeAt,
     policyCeiling: o.policyCeiling ?? Number.POSITIVE_INFINITY,
     decision,
     live: { ...liveSettingsFor(automation), coverSteps: decision.coverSteps, flatMinutes: decision.flatMinutes },
@@ -149,7 +140,7 @@ export function runBacktest(trace: Trace, o: BacktestOptions): BacktestResult {
           // The floor decided at bucket k's start is in force from then + the apply delay.
           const k = Math.floor((t - applyDelayMs - series.startMs) / stepMs);
           const f = k >= 0 && k < floors.length ? floors[k]! : -1;
-          return f >= 0 ? f : minAt(t);
+          return f >= 0 ? f : rangeAt(t).min;
         },
       },
     },

@@ -1,55 +1,64 @@
 /**
- * THE adapter between the replay and the automation service's predictive decision path. It is the
- * only place the replay reaches it: when the decision path moves (issue 20 unifies the service and
- * the bench onto one), switch this one function.
+ * THE adapter between the replay and the automation service's predictive decision path; the only
+ * place the replay reaches it.
  *
- * Today: the backtest's causal replay of the forecaster (automation/backtest/predictive.ts
- * `replayPredictive`: daily refits, a forecast every 15-minute bucket) whose floors come from
- * automation/forecast/decision.ts `predictiveFloor`, with the service's predictive settings
- * (automation/config/<stack>.yaml `predictive`: confidence threshold, max step up/down).
+ * It runs what the service runs (issue 20): automation/backtest/predictive.ts `replayPredictive`, a
+ * simulated collector feeding the service's engine (automation/forecast/live.ts LiveForecaster:
+ * complete buckets, daily chained fits, the gate) and the service's decision
+ * (automation/forecast/decision.ts `decideFloor`), with the settings read where the service reads
+ * them (automation/predictiveSettings.ts: forecast options, engine and decision settings, the floor's
+ * range from the scheduled profile in force) - the same construction as the backtest's
+ * (automation/backtest/run.ts), so the bench, the replay and the service agree by construction.
+ * The floor decided at a bucket's start is in force from then plus the decision's apply delay.
  */
 import { replayPredictive } from "../backtest/predictive";
+import type { AutomationConfig } from "../config";
 import type { CalendarOptions } from "../forecast/calendar";
-import { resolveForecastOptions } from "../forecast/options";
+import { decisionSettings, floorRangeTimeline, forecastOptionsFor, liveSettingsFor } from "../predictiveSettings";
 
 export interface PredictiveFloorRequest {
+  /** The service's automation configuration (automation/config/<stack>.yaml): every predictive setting. */
+  readonly automation: AutomationConfig;
+  readonly service: string;
   /** Load samples: history before the replay start, then the replay's own minutes (no look-ahead is used). */
   readonly samples: readonly { t: number; v: number }[];
   readonly replayStartMs: number;
   readonly minutes: number;
-  /** Load one replica carries at 100% (C) and the target utilisation u. */
+  /** Load one replica carries at 100% (C). */
   readonly capacityPerReplica: number;
-  readonly targetUtilization: number;
+  /** The stack's replica range (the floor's minimum follows the scheduled profile in force). */
   readonly range: { readonly min: number; readonly max: number };
   readonly policyCeiling: number;
-  readonly maxStepUp: number;
-  readonly maxStepDown: number;
-  readonly confidenceThreshold: number;
+  /** The stack's calendar (the replay's traces may add holidays). */
   readonly calendar: CalendarOptions;
 }
 
 export interface PredictiveFloors {
-  /** Floor per 15-minute bucket from the replay start; −1 where the decision fell back to reactive. */
+  /** Floor per 15-minute bucket from the replay start, already shifted by the apply delay; −1 where the decision fell back to reactive. */
   readonly floors: Int32Array;
   readonly bucketMinutes: number;
   readonly fallbackBuckets: number;
 }
 
 export function predictiveFloorsFor(r: PredictiveFloorRequest): PredictiveFloors {
-  const opts = resolveForecastOptions({ calendar: r.calendar, confidenceThreshold: r.confidenceThreshold });
+  const decision = decisionSettings(r.automation);
+  const opts = forecastOptionsFor(r.automation, { holidays: r.calendar.holidays });
+  const first = r.samples[0]?.t ?? r.replayStartMs;
   const replay = replayPredictive(r.samples, opts, {
-    capacityPerReplica: r.targetUtilization * r.capacityPerReplica,
-    peakCapacityPerReplica: r.capacityPerReplica,
-    range: r.range,
+    capacityPerReplica: r.capacityPerReplica,
+    rangeAt: floorRangeTimeline(r.automation, r.service, r.range, first, r.replayStartMs + r.minutes * 60_000),
     policyCeiling: r.policyCeiling,
-    maxStepUp: r.maxStepUp,
-    maxStepDown: r.maxStepDown,
-    coverSteps: 2,
+    decision,
+    live: liveSettingsFor(r.automation),
+    collectorStepSeconds: r.automation.collector.stepSeconds,
   });
   const stepMs = replay.series.stepMs;
   const buckets = Math.ceil((r.minutes * 60_000) / stepMs);
   const floors = new Int32Array(buckets).fill(-1);
-  const offset = Math.round((r.replayStartMs - replay.series.startMs) / stepMs);
+  // A floor decided at bucket k's start is in force after the apply delay: bucket-granular here, so a
+  // delay of up to one bucket moves the floor one bucket later (conservative for the replay).
+  const delayBuckets = Math.ceil((decision.applyDelaySeconds * 1000) / stepMs);
+  const offset = Math.round((r.replayStartMs - replay.series.startMs) / stepMs) - delayBuckets;
   let fallbackBuckets = 0;
   for (let b = 0; b < buckets; b++) {
     const k = b + offset;

@@ -193,16 +193,14 @@ export function runReplay(o: ReplayOptions): ReplayReport {
     const series = Array.from(loads[i]!, (v, m) => ({ t: startMs + m * minuteMs, v }));
     const ceiling = ceilingFor(config.policyLimits, `services.${s.name}.maxReplicas`) ?? Number.POSITIVE_INFINITY;
     return predictiveFloorsFor({
+      automation: config,
+      service: s.name,
       samples: [...o.loads[o.loads.findIndex((l) => l.service === s.name)]!.history, ...series],
       replayStartMs: startMs,
       minutes,
       capacityPerReplica: C[i]!,
-      targetUtilization: s.targetUtilization,
       range: { min: s.min, max: s.max },
       policyCeiling: ceiling,
-      maxStepUp: config.predictive.maxStepUp,
-      maxStepDown: config.predictive.maxStepDown,
-      confidenceThreshold: config.predictive.confidenceThreshold,
       calendar: stack.calendar,
     });
   });
