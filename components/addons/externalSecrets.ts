@@ -38,7 +38,7 @@ export const secretStore = {
  * How often each ExternalSecret re-reads Secrets Manager: after RDS rotates the master password
  * (or someone changes the Grafana secret), the Kubernetes Secret follows within this interval.
  * One hour: 2 secrets x 24 reads a day stays far inside Secrets Manager's free API tier's noise
- * ($0.05 per 10,000 calls, prices `secretsManager.apiCalls10k`).
+ * ($0.05 per 10,000 calls, not in the price catalog).
  */
 export const externalSecretRefreshInterval = "1h";
 

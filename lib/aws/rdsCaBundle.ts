@@ -53,7 +53,8 @@ export function checkRdsCaBundle(pem: string, now: Date = new Date()): RdsCaBund
   });
   for (const [i, c] of certs.entries()) {
     if (!c.ca) throw new Error(`RDS CA bundle: certificate ${i + 1} (${c.subject.replace(/\n/g, ", ")}) is not a CA certificate`);
-    if (!/O=Amazon Web Services, Inc\./.test(c.issuer) || !/Amazon RDS/.test(c.issuer)) {
+    // Node escapes the comma inside the RDN value: `O=Amazon Web Services\, Inc.`.
+    if (!/^O=Amazon Web Services\\?, Inc\.$/m.test(c.issuer) || !/Amazon RDS/.test(c.issuer)) {
       throw new Error(`RDS CA bundle: certificate ${i + 1} is issued by ${c.issuer.replace(/\n/g, ", ")}, not an Amazon RDS CA of Amazon Web Services, Inc.`);
     }
   }

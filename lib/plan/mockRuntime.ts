@@ -95,6 +95,9 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string, partit
         // RDS names the managed master secret `rds!cluster-<uuid>` (manageMasterUserPassword).
         ...(args.inputs.manageMasterUserPassword ? { masterUserSecrets: [{ secretArn: `arn:${partition}:secretsmanager:${region}:${accountId}:secret:rds!cluster-mock-${args.name}-AbCdEf`, kmsKeyId: args.inputs.masterUserSecretKmsKeyId, secretStatus: "active" }] } : {}),
       };
+    case "aws:secretsmanager/secret:Secret":
+      // Secrets Manager appends a 6-character suffix to the name in the ARN.
+      return { ...base, arn: `arn:${partition}:secretsmanager:${region}:${accountId}:secret:${physicalName}-AbCdEf` };
     case "pulumi-nodejs:dynamic/pyairtable:RdsCaBundle":
       // Dynamic providers compute their outputs at deploy time (the RDS CA bundle is downloaded then).
       return typeof args.inputs.url === "string" && args.inputs.url.startsWith("https://truststore.pki.rds.amazonaws.com/")
