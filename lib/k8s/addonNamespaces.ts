@@ -10,8 +10,9 @@
  */
 import { applicationNamespaces, namespaces } from "../catalog/cluster";
 import {
-  defaultDenyPolicyName,
+  defaultDenyAndDns,
   namespaceNameLabel,
+  networkPolicyFactory,
   prometheusPodLabels,
   type NetworkPolicyManifest,
 } from "./networkPolicies";
@@ -75,20 +76,10 @@ export function addonNamespaceNetworkPolicies(namespace: AddonNamespaceName, vpc
     throw new Error(`addonNamespaceNetworkPolicies: vpcCidr = ${JSON.stringify(vpcCidr)}: must be an IPv4 CIDR block such as 10.40.0.0/16`);
   }
   const need = profile.network;
-  const policy = (name: string, spec: NetworkPolicyManifest["spec"]): NetworkPolicyManifest => ({
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: { name, namespace, labels },
-    spec,
-  });
+  const policy = networkPolicyFactory(namespace, labels);
   const all = { podSelector: {} };
   const out: NetworkPolicyManifest[] = [
-    policy(defaultDenyPolicyName, { ...all, policyTypes: ["Ingress", "Egress"] }),
-    policy("allow-dns", {
-      ...all,
-      policyTypes: ["Egress"],
-      egress: [{ to: [{ namespaceSelector: { matchLabels: { [namespaceNameLabel]: "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }], ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }],
-    }),
+    ...defaultDenyAndDns(namespace, labels),
     // Controllers watch and write through the API server (private endpoint ENIs, in the VPC).
     policy("allow-kubernetes-api", { ...all, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: vpcCidr } }], ports: [tcp(443)] }] }),
   ];
