@@ -61,6 +61,9 @@ export function istioValues(environment: "prod" | "dev") {
       replicaCount: sizing.controllerReplicas,
       nodeSelector: systemNodeSelector,
       resources: { requests: { cpu: "200m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+      // Pod Security `restricted` (istio-system and the application namespaces) requires a seccomp
+      // profile; the chart's templates set one only when asked (deployment.yaml, injection-template.yaml).
+      seccompProfile: { type: "RuntimeDefault" },
       global: {
         priorityClassName: criticalPriorityClass,
         logAsJson: true,
@@ -68,6 +71,8 @@ export function istioValues(environment: "prod" | "dev") {
         proxy: {
           // The sidecar's own requests: the namespace quotas count them (requiredNamespaceCapacity).
           resources: resourcesOf(istioSidecarResources),
+          privileged: false,
+          seccompProfile: { type: "RuntimeDefault" },
         },
       },
     },

@@ -202,6 +202,10 @@ describe("secrets, TLS and the mesh", function () {
         if (withIstio) {
           const istiod = plan.resources.find((r) => r.inputs.chart === "istiod")!.inputs as R;
           assert.equal(istiod.values.cni.enabled, true, "sidecars without NET_ADMIN init containers (restricted namespaces)");
+          // restricted needs a seccomp profile; the chart renders one only when set (istiod and the injected containers).
+          assert.deepEqual(istiod.values.seccompProfile, { type: "RuntimeDefault" });
+          assert.deepEqual(istiod.values.global.proxy.seccompProfile, { type: "RuntimeDefault" });
+          assert.equal(istiod.values.global.proxy.privileged, false);
           assert.equal(plan.resources.find((r) => r.inputs.chart === "cni")!.inputs.namespace, "kube-system");
         }
       });
