@@ -318,6 +318,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       pool: v.pool,
       namespace: ns(namespaces.data),
       monitoringReady: kubePrometheusStack,
+      serverCaBundleSha256: certManager.rdsCaBundleSha256,
       dependsOn: [...quotas.priorityClasses, ...quotas.quotas, ...podSgPolicies, ...certManager.pgbouncerTlsReady, externalSecrets.pgbouncerUserlist, ...(istio ? [istio.istiod] : []), ...capacity],
     }, parent);
 
