@@ -110,7 +110,12 @@ export interface EksAddonPin {
 export const eksAddons = {
   /**
    * aws-ebs-csi-driver v1.64.0 (kubernetes-sigs/aws-ebs-csi-driver tag v1.64.0, 2026-08-17; its IAM
-   * example policy and parameters are read at that tag), first EKS build.
+   * example policy and parameters are read at that tag), first EKS build. `v1.64.0-eksbuild.1` is
+   * found pinned beside `kube-proxy v1.35.3-eksbuild.18` for EKS 1.35 clusters in public
+   * repositories (one Terraform test asserts them as "the reviewed Kubernetes 1.35 versions"; an
+   * add-on's tags show it created 2026-08-20). Newer builds exist (v1.66.0-eksbuild.1 is AWS's
+   * default for 1.36 per a public pin bump of 2026-09-21): move with the driver's policy re-read at
+   * the new tag.
    */
   ebsCsiDriver: { name: "aws-ebs-csi-driver", version: "v1.64.0-eksbuild.1", kubernetesVersions: ["1.33", "1.34", "1.35"] },
 } as const satisfies Record<string, EksAddonPin>;
