@@ -79,9 +79,11 @@ export const addonCharts = {
    */
   certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.21.1" },
   /**
-   * Istio 1.30.3 (newest patch of the newest minor read here, 2026-07-13; istioctl's minimum
-   * Kubernetes is 1.32, MinK8SVersion in istioctl/pkg/install/k8sversion at the tag, and the 1.30
-   * line is tested up to 1.35). Three charts of one release, upgraded together: `base` (CRDs and
+   * Istio 1.30.3 (newest tag of the repository snapshot read here, 2026-07-13; istio.io lists
+   * 1.30.4 of 2026-08-27, not read: bump with its values re-checked). Kubernetes: istioctl 1.30.3
+   * requires at least 1.32 (MinK8SVersion, istioctl/pkg/install/k8sversion); Istio's support table
+   * was only found for 1.29 (1.31-1.35, endoflife.date's copy), so 1.35 for 1.30 is assumed from
+   * the one-minor-per-release pattern, not read. Three charts of one release, upgraded together: `base` (CRDs and
    * cluster roles), `istiod` (the control plane) and `cni` (the node agent that sets up the sidecars'
    * traffic redirection, so application pods need no NET_ADMIN init container and stay `restricted`).
    * Values checked against manifests/charts/{base,istio-control/istio-discovery,istio-cni} at the tag.
