@@ -3,11 +3,15 @@
  * (components/addons/): namespaces with network isolation, quotas and priority classes, the
  * file-events SQS queue, kube-prometheus-stack, metrics-server, KEDA (IRSA for SQS and MSK, cluster
  * trigger authentications), VPA, prometheus-adapter (custom metrics) and PgBouncer in front of
- * Aurora with its own HPA.
+ * Aurora with its own HPA; and what those need from the cluster (issue 19, docs/cluster-addons.md):
+ * the EBS CSI managed add-on with the encrypted `gp3` default StorageClass, External Secrets with the
+ * `aws-secrets-manager` ClusterSecretStore (PgBouncer's userlist, grafana-admin), cert-manager with
+ * the private CA, PgBouncer's certificate and the RDS CA bundle, and Istio when sidecars are on.
  *
  * Every add-on component takes this component's name and its resources keep their names; each
  * resource is aliased to its URN from before the split, when this component was its parent (see
- * components/addons/shared.ts), so an existing stack updates in place.
+ * components/addons/shared.ts), so an existing stack updates in place. The issue-19 add-ons never
+ * had such a URN and carry no alias.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
