@@ -801,6 +801,12 @@ describe("ClusterAddons", function () {
       await rejects({ storageClassName: "GP3 Encrypted" }, /storageClassName = "GP3 Encrypted": must be a Kubernetes object name/);
     });
 
+    it("rejects an EBS CSI build not chosen for the cluster version, a non-KMS volume key and a wildcard secret ARN, before anything exists", async () => {
+      await rejects({ kubernetesVersion: "1.36" }, /EbsCsiDriver pyairtable-prod-addons: kubernetesVersion = "1\.36": the pinned aws-ebs-csi-driver/);
+      await rejects({ ebsKmsKeyArn: "alias/aws/ebs" }, /kmsKeyArn = "alias\/aws\/ebs": must be the ARN of the customer-managed KMS key/);
+      await rejects({ secretStoreSecretArns: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:*"] }, /secretArns\[0\] = .*no wildcards/);
+    });
+
     it("rejects a malformed Redis token without echoing it", async () => {
       await rejects({ redis: { endpoint: "r.cache.amazonaws.com", port: 6379, authToken: `${tokenPlaceholder} with spaces` } }, /redis\.authToken: must be 16-128 printable characters/);
     });
