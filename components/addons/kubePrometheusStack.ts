@@ -19,8 +19,8 @@ export interface KubePrometheusStackArgs extends HelmAddonArgs {
   /** EKS cluster name: Prometheus's `cluster` external label. */
   clusterName: string;
   /**
-   * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class,
-   * which must be an encrypted gp3 class of the EBS CSI driver.
+   * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class
+   * (ClusterAddons passes `gp3`, the encrypted class of the EBS CSI driver it creates).
    */
   storageClassName?: string;
 }
@@ -74,10 +74,9 @@ export const vpaCustomResourceStateConfig = {
 };
 
 /**
- * Grafana's admin credentials: a Secret in the monitoring namespace, created out of band before the
- * first deploy (the Grafana pod waits for it), e.g.
- * `kubectl -n monitoring create secret generic grafana-admin --from-literal=admin-user=admin
- * --from-literal=admin-password="$(openssl rand -base64 24)"`. Keys are the Grafana chart's
+ * Grafana's admin credentials: a Secret in the monitoring namespace, rendered by External Secrets
+ * from the Secrets Manager secret the stack generates (components/addons/externalSecrets.ts; the
+ * Grafana pod and this release wait for it). Keys are the Grafana chart's
  * `admin.userKey`/`admin.passwordKey` defaults (grafana-community/helm-charts grafana-12.11.1 values.yaml).
  */
 export const grafanaAdminSecret = { name: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" } as const;

@@ -30,6 +30,11 @@ export const helmReleaseNames = {
   vpa: "vpa",
   kubePrometheusStack: "kube-prometheus-stack",
   prometheusAdapter: "prometheus-adapter",
+  externalSecrets: "external-secrets",
+  certManager: "cert-manager",
+  istioBase: "istio-base",
+  istiod: "istiod",
+  istioCni: "istio-cni",
 } as const;
 export type AddonKey = keyof typeof helmReleaseNames;
 

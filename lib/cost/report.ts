@@ -145,6 +145,8 @@ const categoryLabels: Record<CostCategory, string> = {
   "sns-sqs": "SNS/SQS",
   kms: "KMS keys",
   budgets: "AWS Budgets actions",
+  "ebs-volumes": "EBS volumes (Prometheus, Alertmanager)",
+  "secrets-manager": "Secrets Manager",
 };
 
 const fmtQ = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toFixed(4))));

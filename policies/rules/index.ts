@@ -40,6 +40,7 @@ import { kmsServicePrincipalsConditioned } from "./kmsServicePrincipalsCondition
 import { noLatestImagesOrAmis } from "./noLatestImagesOrAmis";
 import { imagesPinnedByDigest } from "./imagesPinnedByDigest";
 import { dataStoresAdmitOnlyClients } from "./dataStoresAdmitOnlyClients";
+import { defaultStorageClassEncrypted } from "./defaultStorageClassEncrypted";
 
 export const allPolicies: Policies = [
   replicaCeilings,
@@ -73,4 +74,5 @@ export const allPolicies: Policies = [
   noLatestImagesOrAmis,
   imagesPinnedByDigest,
   dataStoresAdmitOnlyClients,
+  defaultStorageClassEncrypted,
 ];

@@ -42,6 +42,7 @@ import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
 import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
 import { parseSettings, type PlatformSettings } from "../../lib/config/settings";
 import { validateManifest } from "../../lib/k8s/schemaValidator";
+import { addonNamespaces } from "../../lib/k8s/addonNamespaces";
 import { addonCustomMetricNames, applicationMetrics, queryableSeriesNames } from "../../lib/monitoring/metricNames";
 import { type PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 import { scalingBehavior } from "../../lib/scaling/responseTime";
@@ -84,6 +85,12 @@ function argsFor(stack: Stack, provider: k8s.Provider, overrides: Partial<Cluste
     services: s.services,
     istioSidecars: stack === "prod",
     vpcCidr: s.network.cidrBlock,
+    kubernetesVersion: s.cluster.kubernetesVersion,
+    ebsKmsKeyArn: `arn:aws:kms:us-east-1:${account}:key/0000ebs0-0000-0000-0000-000000000000`,
+    databaseMasterSecret: {
+      arn: `arn:aws:secretsmanager:us-east-1:${account}:secret:rds!cluster-0a1b2c3d-aBcDeF`,
+      kmsKeyArn: `arn:aws:kms:us-east-1:${account}:key/0000db00-0000-0000-0000-000000000000`,
+    },
     ...overrides,
   };
 }
@@ -187,16 +194,20 @@ describe("ClusterAddons", function () {
   });
 
   describe("Helm releases", () => {
-    it("installs the five add-ons, each pinned to the chart table's version and repository, atomically", () => {
+    it("installs the add-ons (Istio's three charts only with sidecars on), each pinned to the chart table's version and repository, atomically", () => {
+      const istio = ["istioBase", "istioCni", "istiod"] as const;
       for (const stack of ["prod", "dev"] as const) {
         const releases = ofType(runs[stack], T.release);
-        assert.deepEqual(releases.map((r) => r.inputs.name).sort(), Object.values(helmReleaseNames).sort());
-        for (const [key, releaseName] of Object.entries(helmReleaseNames) as [keyof typeof helmReleaseNames, string][]) {
+        const keys = (Object.keys(helmReleaseNames) as (keyof typeof helmReleaseNames)[]).filter((k) => stack === "prod" || !(istio as readonly string[]).includes(k));
+        assert.deepEqual(releases.map((r) => r.inputs.name).sort(), keys.map((k) => helmReleaseNames[k]).sort());
+        for (const key of keys) {
+          const releaseName = helmReleaseNames[key];
           const r = release(runs[stack], releaseName);
           const chart = addonCharts[key];
           assert.equal(r.chart, chart.chart, `${releaseName} chart`);
           assert.equal(r.version, chart.version, `${releaseName} version`);
-          assert.match(r.version, /^\d+\.\d+\.\d+$/, `${releaseName} must be pinned to an exact version`);
+          // Exact versions (Jetstack names cert-manager's chart versions with a leading v).
+          assert.match(r.version, /^v?\d+\.\d+\.\d+$/, `${releaseName} must be pinned to an exact version`);
           assert.deepEqual(r.repositoryOpts, { repo: chart.repo }, `${releaseName} repository`);
           assert.equal(r.atomic, true);
         }
@@ -205,8 +216,14 @@ describe("ClusterAddons", function () {
         assert.equal(release(runs[stack], "vpa").namespace, namespaces.vpa);
         assert.equal(release(runs[stack], "kube-prometheus-stack").namespace, namespaces.monitoring);
         assert.equal(release(runs[stack], "prometheus-adapter").namespace, namespaces.monitoring);
+        assert.equal(release(runs[stack], "external-secrets").namespace, addonNamespaces.externalSecrets);
+        assert.equal(release(runs[stack], "cert-manager").namespace, addonNamespaces.certManager);
       }
-      assert.deepEqual(runs.prod.outputs.releases, ["kube-prometheus-stack", "metrics-server", "keda", "vpa", "prometheus-adapter"]);
+      assert.equal(release(runs.prod, "istiod").namespace, addonNamespaces.istio);
+      assert.equal(release(runs.prod, "istio-base").namespace, addonNamespaces.istio);
+      assert.equal(release(runs.prod, "istio-cni").namespace, "kube-system");
+      assert.deepEqual(runs.prod.outputs.releases, ["external-secrets", "kube-prometheus-stack", "cert-manager", "metrics-server", "keda", "vpa", "prometheus-adapter", "istio-base", "istio-cni", "istiod"]);
+      assert.deepEqual(runs.dev.outputs.releases, ["external-secrets", "kube-prometheus-stack", "cert-manager", "metrics-server", "keda", "vpa", "prometheus-adapter"]);
     });
 
     it("metrics-server resolves metrics every 15 s (the HPA's 60 s reaction budget)", () => {
@@ -247,7 +264,7 @@ describe("ClusterAddons", function () {
     });
 
     it("KEDA's role reads only the file-events queue depth and MSK consumer lag (no message contents)", () => {
-      const policy = json(one(runs.prod, T.rolePolicy).inputs.policy);
+      const policy = json(one(runs.prod, T.rolePolicy, (r) => r.name.endsWith("keda-operator-policy")).inputs.policy);
       const byAction = new Map<string, unknown>();
       for (const st of policy.Statement) {
         assert.equal(st.Effect, "Allow");
@@ -337,6 +354,20 @@ describe("ClusterAddons", function () {
         // The check bites: the pre-88 values this stack used to set are refused or flagged.
         assert.deepEqual(unknownValuesKeys({ grafana: { adminPasswordd: "" }, prometheus: { prometheusSpec: { scrapeIntervall: "15s" } } }, keys).length, 2);
       }
+      // The charts issue 19 added, at their pinned tags (Istio's only where it is installed).
+      for (const stack of ["prod", "dev"] as const) {
+        for (const key of ["externalSecrets", "certManager", "istioBase", "istiod", "istioCni"] as const) {
+          if (stack === "dev" && key.startsWith("istio")) continue;
+          const r = release(runs[stack], helmReleaseNames[key]);
+          assert.equal(r.version, addonCharts[key].version);
+          const keys = loadChartValuesKeys(addonCharts[key].chart, r.version);
+          assert.deepEqual(unknownValuesKeys(r.values, keys), [], `${stack}: ${addonCharts[key].chart} ${r.version}`);
+        }
+      }
+      // And bites on each: a misspelt or misplaced key is reported.
+      assert.equal(unknownValuesKeys({ installCRD: true }, loadChartValuesKeys("external-secrets", "2.9.0")).length, 1);
+      assert.equal(unknownValuesKeys({ crds: { enable: true } }, loadChartValuesKeys("cert-manager", "v1.21.1")).length, 1);
+      assert.equal(unknownValuesKeys({ pilot: { cni: { enabled: true } } }, loadChartValuesKeys("istiod", "1.30.3")).length, 1);
     });
 
     it("kube-prometheus-stack: kube-state-metrics exports the node labels and VPA targets the dashboards use", () => {
@@ -443,7 +474,8 @@ describe("ClusterAddons", function () {
     it("creates every namespace of the catalog, labelled as managed; Istio injection only on application namespaces when enabled", () => {
       for (const stack of ["prod", "dev"] as const) {
         const created = ofType(runs[stack], T.namespace);
-        assert.deepEqual(created.map(metaName).sort(), Object.values(namespaces).sort());
+        const addonSpaces = stack === "prod" ? Object.values(addonNamespaces) : Object.values(addonNamespaces).filter((n) => n !== addonNamespaces.istio);
+        assert.deepEqual(created.map(metaName).sort(), [...Object.values(namespaces), ...addonSpaces].sort());
         for (const r of created) {
           const labels = (r.inputs.metadata as { labels: Record<string, string> }).labels;
           assert.equal(labels["pyairtable.io/managed-by"], "pulumi");
@@ -565,7 +597,7 @@ describe("ClusterAddons", function () {
     it("is encrypted with the component's own KMS key and backed by a dead-letter queue", () => {
       const queues = ofType(runs.prod, T.queue);
       assert.deepEqual(queues.map((q) => q.inputs.name).sort(), [`pyairtable-prod-${fileEventsQueueName}`, `pyairtable-prod-${fileEventsQueueName}-dlq`]);
-      const key = one(runs.prod, T.key);
+      const key = one(runs.prod, T.key, (r) => r.name.includes("file-events"));
       assert.equal(key.inputs.enableKeyRotation, true);
       for (const q of queues) assert.equal(q.inputs.kmsMasterKeyId, runs.prod.outputs.fileEventsKmsKeyArn);
       const main = queues.find((q) => q.inputs.name === `pyairtable-prod-${fileEventsQueueName}`)!.inputs;
@@ -585,7 +617,7 @@ describe("ClusterAddons", function () {
       assert.deepEqual(allow.Condition, { StringEquals: { "aws:SourceAccount": account } });
       const deny = policy.Statement.find((s: Record<string, any>) => s.Effect === "Deny");
       assert.deepEqual(deny.Condition, { Bool: { "aws:SecureTransport": "false" } });
-      const keyPolicy = json(one(runs.prod, T.key).inputs.policy);
+      const keyPolicy = json(one(runs.prod, T.key, (r) => r.name.includes("file-events")).inputs.policy);
       const s3 = keyPolicy.Statement.find((s: Record<string, any>) => s.Sid === "S3EventNotifications");
       assert.deepEqual(s3.Condition, { StringEquals: { "aws:SourceAccount": account } });
     });
@@ -767,6 +799,12 @@ describe("ClusterAddons", function () {
       await rejects({ redis: { endpoint: "", port: 6379, authToken: tokenPlaceholder } }, /redis\.endpoint = "": must be a non-empty host name/);
       await rejects({ redis: { endpoint: "r.cache.amazonaws.com", port: 70000, authToken: tokenPlaceholder } }, /redis\.port = 70000: must be a TCP port from 1 to 65535/);
       await rejects({ storageClassName: "GP3 Encrypted" }, /storageClassName = "GP3 Encrypted": must be a Kubernetes object name/);
+    });
+
+    it("rejects an EBS CSI build not chosen for the cluster version, a non-KMS volume key and a wildcard secret ARN, before anything exists", async () => {
+      await rejects({ kubernetesVersion: "1.36" }, /EbsCsiDriver pyairtable-prod-addons: kubernetesVersion = "1\.36": the pinned aws-ebs-csi-driver/);
+      await rejects({ ebsKmsKeyArn: "alias/aws/ebs" }, /kmsKeyArn = "alias\/aws\/ebs": must be the ARN of the customer-managed KMS key/);
+      await rejects({ secretStoreSecretArns: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:*"] }, /secretArns\[0\] = .*no wildcards/);
     });
 
     it("rejects a malformed Redis token without echoing it", async () => {

@@ -71,6 +71,7 @@ const mutations: Mutation[] = [
       return [...rs, { urn: `${stack.urn.split("::pulumi:pulumi:Stack")[0]}::aws:s3/bucketV2:BucketV2::exports`, type: "aws:s3/bucketV2:BucketV2", name: "exports", parent: stack.urn, custom: true, inputs: { bucket: "pyairtable-exports" } }];
     },
   },
+  { policy: "default-storage-class-encrypted", what: "the default gp3 class unencrypted", pick: ofType("kubernetes:storage.k8s.io/v1:StorageClass"), change: (i) => (i.parameters.encrypted = "false") },
   { policy: "kms-key-rotation", what: "a key without rotation", pick: ofType("aws:kms/key:Key"), change: (i) => (i.enableKeyRotation = false) },
   { policy: "logging-enabled", what: "EKS without audit logs", pick: ofType("eks:index:Cluster"), change: (i) => (i.enabledClusterLogTypes = ["api"]) },
   {
