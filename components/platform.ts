@@ -191,6 +191,7 @@ export class Platform extends pulumi.ComponentResource {
       },
       services: s.services,
       istioSidecars: s.workloads.istioSidecars,
+      maxNodes: s.cluster.maxNodes,
       vpcCidr: s.network.cidrBlock,
       ...(this.dataStoreClients
         ? { podSecurityGroups: { clients, groupIds: this.dataStoreClients.groupIds, clusterSecurityGroupId: this.cluster.clusterSecurityGroupId } }

@@ -13,9 +13,19 @@ usage: keys.py <out.json> <chart> <version> <spec>...   spec = <prefix>=<repo-na
 import json, re, subprocess, sys
 import yaml
 
+# Fields of core/v1 SecurityContext and PodSecurityContext: a mapping whose keys are all among them is
+# a Kubernetes security context the templates pass whole (`toYaml`), so any of its fields is valid
+# ("open"); the rendered pods (contracts/charts/rendered/) show which ones reach the containers.
+SECURITY_CONTEXT_FIELDS = {"allowPrivilegeEscalation", "appArmorProfile", "capabilities", "privileged", "procMount",
+    "readOnlyRootFilesystem", "runAsGroup", "runAsNonRoot", "runAsUser", "seLinuxOptions", "seccompProfile", "windowsOptions",
+    "fsGroup", "fsGroupChangePolicy", "supplementalGroups", "supplementalGroupsPolicy", "sysctls", "seLinuxChangePolicy"}
+
 def walk(node, at, out):
     if isinstance(node, dict):
         if not node:
+            out[at] = "open"
+            return
+        if at and set(node) <= SECURITY_CONTEXT_FIELDS:
             out[at] = "open"
             return
         if at: out[at] = "map"
