@@ -127,7 +127,7 @@ export const platformIngressAllows: readonly IngressAllow[] = [
     ports: [{ port: P.kedaOperatorGrpc }],
     why: "the metrics API server asks the operator for scaler values (gRPC)",
   },
-  scrape(namespaces.vpa),
+  // vpa: nothing scrapes the VPA components (no monitor selects them), so no scrape allow.
   {
     namespace: namespaces.vpa, name: "allow-api-server-admission-controller", pods: { labels: L.vpaAdmissionController, what: "VPA admission controller" },
     from: [apiServer], ports: [{ port: P.vpaAdmissionController }],

@@ -28,6 +28,14 @@ def walk(node, at, out):
         if at and set(node) <= SECURITY_CONTEXT_FIELDS:
             out[at] = "open"
             return
+        # A ResourceRequirements (requests, limits, claims), passed whole like a security context.
+        if at and set(node) <= {"requests", "limits", "claims"}:
+            out[at] = "open"
+            return
+        # Keys like kubernetes.io/os: a label, annotation or node-selector map, free-form.
+        if at and all("/" in str(k) for k in node):
+            out[at] = "open"
+            return
         if at: out[at] = "map"
         for k, v in node.items():
             walk(v, f"{at}.{k}" if at else str(k), out)
