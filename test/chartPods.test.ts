@@ -6,7 +6,7 @@
  * LimitRange, and the platform quotas hold them.
  */
 import { strict as assert } from "node:assert";
-import { namespaceQuotaCapacity } from "./support/quotaCapacity";
+import { mib, milli, namespaceQuotaCapacity } from "./support/quotaCapacity";
 import { planStack, type StackPlan } from "./support/plans";
 import { stacks, loadStackSettings } from "./support/stacks";
 import { containerBounds, platformNamespaceQuota, type PlatformNamespace } from "../components/addons/quotas";
@@ -31,15 +31,6 @@ const chartOfRelease: Record<string, { chart: string; version: string }> = {
 
 /** The chart's name (an OCI reference's last segment). */
 const chartName = (release: string) => chartOfRelease[release]!.chart.split("/").pop()!;
-
-const milli = (v: string | number) => (typeof v === "number" ? v * 1000 : v.endsWith("m") ? Number(v.slice(0, -1)) : Number(v) * 1000);
-const mib = (v: string | number) => {
-  if (typeof v === "number") return v / 2 ** 20;
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|M|G)?$/.exec(v);
-  if (!m) throw new Error(`memory quantity ${v}`);
-  const f: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20, "": 1 / 2 ** 20 };
-  return Number(m[1]) * f[m[2] ?? ""]!;
-};
 
 /** Every container of a pod spec with the namespace's LimitRange bounds broken, one message each. */
 function outsideBounds(namespace: NamespaceName, spec: RenderedPod["spec"]): string[] {

@@ -1,6 +1,6 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { peek, peekList, UNKNOWN } from "../lib";
-import { namespaceType, networkPolicyType } from "./namespaceDefaultDenyNetworkPolicy";
+import { peek, UNKNOWN } from "../lib";
+import { deniesByDefault, namespaceType, networkPolicyType } from "./namespaceDefaultDenyNetworkPolicy";
 
 export interface EveryNamespaceDeniesIngressByDefaultConfig {
   /** Namespaces of the stack that may admit ingress without a default deny (none). */
@@ -8,18 +8,7 @@ export interface EveryNamespaceDeniesIngressByDefaultConfig {
 }
 
 /** Whether a NetworkPolicy denies all ingress in `namespace`: every pod selected, Ingress in policyTypes, no ingress rule. */
-export function deniesIngress(props: unknown, namespace: string): boolean | typeof UNKNOWN {
-  const ns = peek(props, "metadata", "namespace");
-  if (ns === UNKNOWN) return UNKNOWN;
-  if (ns !== namespace) return false;
-  const selector = peek(props, "spec", "podSelector");
-  const types = peekList(props, "spec", "policyTypes");
-  const ingress = peekList(props, "spec", "ingress");
-  if (selector === UNKNOWN || types === UNKNOWN || ingress === UNKNOWN) return UNKNOWN;
-  if (typeof selector !== "object" || selector === null) return false;
-  const selectsAll = Object.values(selector as Record<string, unknown>).every((v) => v === undefined || (Array.isArray(v) ? v.length === 0 : typeof v === "object" && v !== null && Object.keys(v).length === 0));
-  return selectsAll && (types ?? []).includes("Ingress") && (ingress ?? []).length === 0;
-}
+export const deniesIngress = (props: unknown, namespace: string) => deniesByDefault(props, namespace, ["Ingress"]);
 
 /**
  * Every Namespace the stack creates (application and platform) has a NetworkPolicy that selects all

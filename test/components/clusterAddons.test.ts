@@ -29,6 +29,7 @@ import {
   systemNodeSelector,
 } from "../../components/clusterAddons";
 import { monitoringChartValues } from "../../components/monitoring";
+import { mib, milli } from "../support/quotaCapacity";
 import { addonCharts, addonImages } from "../../lib/catalog/addons";
 import { loadChartValuesKeys, unknownValuesKeys, valuesLeafPaths } from "../../lib/catalog/chartValuesKeys";
 import {
@@ -495,8 +496,6 @@ describe("ClusterAddons", function () {
             ]);
           }
           // Defaults lie within min and max (the API server refuses a LimitRange otherwise).
-          const milli = (v: string) => (v.endsWith("m") ? Number(v.slice(0, -1)) : Number(v) * 1000);
-          const mib = (v: string) => (v.endsWith("Gi") ? Number(v.slice(0, -2)) * 1024 : Number(v.slice(0, -2)));
           for (const x of [item.defaultRequest, item.default]) {
             assert.ok(milli(x.cpu) >= b.min.cpuMillis && milli(x.cpu) <= b.max.cpuMillis, `${stack} ${ns} cpu ${x.cpu}`);
             assert.ok(mib(x.memory) >= b.min.memoryMiB && mib(x.memory) <= b.max.memoryMiB, `${stack} ${ns} memory ${x.memory}`);

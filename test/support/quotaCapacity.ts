@@ -6,12 +6,15 @@
  */
 import type { RenderedPod } from "../../lib/k8s/chartPods";
 
-const milli = (v: string | number) => (typeof v === "number" ? v * 1000 : v.endsWith("m") ? Number(v.slice(0, -1)) : Number(v) * 1000);
-const mib = (v: string | number) => {
+/** A CPU quantity in millicores. */
+export const milli = (v: string | number) => (typeof v === "number" ? v * 1000 : v.endsWith("m") ? Number(v.slice(0, -1)) : Number(v) * 1000);
+/** A memory quantity in MiB (binary and decimal suffixes, or bytes). */
+export const mib = (v: string | number) => {
   if (typeof v === "number") return v / 2 ** 20;
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi)?$/.exec(v);
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|M|G)?$/.exec(v);
   if (!m) throw new Error(`memory quantity ${v}`);
-  return Number(m[1]) * ({ Ki: 1 / 1024, Mi: 1, Gi: 1024 } as Record<string, number>)[m[2] ?? "Mi"]! / (m[2] ? 1 : 2 ** 20);
+  const f: Record<string, number> = { Ki: 1 / 1024, Mi: 1, Gi: 1024, M: 1e6 / 2 ** 20, G: 1e9 / 2 ** 20, "": 1 / 2 ** 20 };
+  return Number(m[1]) * f[m[2] ?? ""]!;
 };
 
 export function namespaceQuotaCapacity(pods: readonly RenderedPod[], maxNodes: number) {
