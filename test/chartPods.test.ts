@@ -122,6 +122,16 @@ describe("add-on chart pods (rendered with Helm from the charts at their tags)",
         assert.deepEqual(outsideBounds(p.namespace as NamespaceName, p.spec), [], `${stack} ${p.workload}`);
       }
       assert.deepEqual(missingResources({ containers: [{ name: "x", resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "1Gi" } } }] }), ["container x: no limits.cpu"]);
+      // VPA never recommends outside the LimitRange (it would be capped there, silently).
+      const vpas = (kubernetesObjects(plans[stack]!.resources) as R[]).filter((o) => o.kind === "VerticalPodAutoscaler");
+      assert.ok(vpas.some((v) => v.spec.resourcePolicy?.containerPolicies?.some((p: R) => p.maxAllowed)), `${stack}: VPAs with maxAllowed`);
+      for (const v of vpas) {
+        const b = containerBounds[v.metadata.namespace as NamespaceName];
+        for (const p of v.spec.resourcePolicy?.containerPolicies ?? []) {
+          if (p.maxAllowed) assert.ok(milli(p.maxAllowed.cpu) <= b.max.cpuMillis && mib(p.maxAllowed.memory) <= b.max.memoryMiB, `${stack} VPA ${v.metadata.namespace}/${v.metadata.name} ${p.containerName}: maxAllowed over the LimitRange max`);
+          if (p.minAllowed) assert.ok(milli(p.minAllowed.cpu) >= b.min.cpuMillis && mib(p.minAllowed.memory) >= b.min.memoryMiB, `${stack} VPA ${v.metadata.name}: minAllowed under the LimitRange min`);
+        }
+      }
     });
 
     it(`${stack}: each platform namespace's quota holds its rendered pods at their replicas plus one rolling-update surge pod per Deployment`, () => {
