@@ -6,6 +6,8 @@
  * LimitRange, and the platform quotas hold them.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { mib, milli, namespaceQuotaCapacity } from "./support/quotaCapacity";
 import { planStack, type StackPlan } from "./support/plans";
 import { stacks, loadStackSettings } from "./support/stacks";
@@ -13,7 +15,7 @@ import { containerBounds, platformNamespaceQuota, type PlatformNamespace } from 
 import { addonCharts } from "../lib/catalog/addons";
 import { loadChartValuesKeys, unknownValuesKeys } from "../lib/catalog/chartValuesKeys";
 import { namespaces, type NamespaceName } from "../lib/catalog/cluster";
-import { chartValuesDigest, loadRenderedChart, missingResources, podsOfManifests, type RenderedChart, type RenderedPod } from "../lib/k8s/chartPods";
+import { chartValuesDigest, loadRenderedChart, renderedChartsDir, missingResources, podsOfManifests, type RenderedChart, type RenderedPod } from "../lib/k8s/chartPods";
 import { platformNamespaces } from "../lib/k8s/platformNetworkPolicies";
 import { namespacePodSecurity, podSecurityExceptions, restrictedViolations } from "../lib/k8s/podSecurity";
 import { kubernetesObjects } from "../lib/plan/manifests";
@@ -62,6 +64,8 @@ describe("add-on chart pods (rendered with Helm from the charts at their tags)",
   for (const stack of stacks) {
     it(`${stack}: every release is rendered from its chart version with the values the plan gives it (re-render with scripts/chart-render/render.ts after a values change)`, () => {
       assert.deepEqual(releases(stack).map((r) => r.name).sort(), Object.keys(chartOfRelease).sort());
+      // No stale render of a release the stack no longer has.
+      assert.deepEqual(fs.readdirSync(path.join(renderedChartsDir, stack)).sort(), releases(stack).map((r) => `${r.name}.pods.json`).sort());
       for (const r of releases(stack)) {
         const c = rendered[stack]!.find((x) => x.release === r.name)!;
         assert.equal(r.version, chartOfRelease[r.name]!.version);
