@@ -103,6 +103,7 @@ function extract(repos: string, src: ChartSource, into: string): string {
   execFileSync("tar", ["x", "-C", tmp], { input: tar });
   fs.mkdirSync(path.dirname(into), { recursive: true });
   fs.renameSync(path.join(tmp, src.path), into);
+  fs.rmSync(tmp, { recursive: true, force: true });
   // Symlinks out of the chart folder (Karpenter's crds/ point into its Go tree) dangle here; CRDs
   // carry no pod template, so they are dropped.
   for (const f of fs.readdirSync(into, { recursive: true }) as string[]) {
