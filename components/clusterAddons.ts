@@ -26,7 +26,8 @@ import { ClusterNamespaces } from "./addons/namespaces";
 import { PgBouncer } from "./addons/pgbouncer";
 import { pgbouncerSizing, planPgBouncerPool, type PgBouncerPoolPlan } from "./addons/pgbouncerPool";
 import { PrometheusAdapter } from "./addons/prometheusAdapter";
-import { budgetFields, namespaceQuotas, namespaceWorkloads, QuotasAndPriorityClasses, requiredNamespaceCapacity } from "./addons/quotas";
+import { QuotasAndPriorityClasses } from "./addons/quotas";
+import { namespaceQuotaProblems } from "./quotaCheck";
 import { helmReleaseNames, managedLabels, type AddonBaseArgs, type AddonKey } from "./addons/shared";
 import { Vpa } from "./addons/vpa";
 import { CertManager } from "./addons/certManager";
@@ -97,6 +98,8 @@ export interface ClusterAddonsArgs {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Label the application namespaces for Istio sidecar injection. Default false. */
   istioSidecars?: boolean;
+  /** The cluster's node ceiling (`cluster.maxNodes`): sizes the node-exporter namespace's quota (one pod per node). Default 500. */
+  maxNodes?: number;
   /**
    * VPC CIDR block (IPv4): the NetworkPolicies open egress to the data stores' ports only inside it,
    * and HTTPS to public AWS APIs only outside it.
@@ -193,16 +196,9 @@ export function validateClusterAddonsArgs(name: string, args: ClusterAddonsArgs)
     if (!(typeof max === "number" && Number.isInteger(max) && max >= 1)) fail(`services.${s.name}.maxReplicas = ${show(max)}: must be a whole number >= 1 (every catalog service needs a range)`);
   }
   const istioSidecars = args.istioSidecars ?? false;
-  const quotas = namespaceQuotas[args.environment];
-  for (const ns of applicationNamespaces) {
-    const need = requiredNamespaceCapacity(ns, args.environment, args.services, istioSidecars);
-    const have = quotas[ns];
-    const short = budgetFields.filter((f) => need[f] > have[f]);
-    if (short.length > 0) {
-      const services = namespaceWorkloads(ns, args.environment, args.services).map((w) => `${w.name} ${w.maxReplicas}`).join(", ");
-      fail(`services: the maximum replicas in ${ns} (${services}; ${need.replicas} in all) need ${short.map((f) => `${f} ${need[f]}`).join(", ")}, over its quota (${short.map((f) => `${f} ${have[f]}`).join(", ")}): raise namespaceQuotas.${args.environment}["${ns}"] in components/addons/quotas.ts deliberately, or lower the maxima`);
-    }
-  }
+  // The same check the settings run before anything is built (components/quotaCheck.ts).
+  const quotaProblems = namespaceQuotaProblems({ environment: args.environment, services: args.services, workloads: { istioSidecars } });
+  if (quotaProblems.length > 0) fail(`services: ${quotaProblems.map((p) => `${p.key.replace(/^[^:]+:/, "")} = ${p.value}: ${p.message}`).join("; ")}`);
 
   const expectedPrometheus = `http://${helmReleaseNames.kubePrometheusStack}-prometheus.${namespaces.monitoring}.svc:9090`;
   if (prometheusUrl !== expectedPrometheus) fail(`prometheusUrl = ${show(prometheusUrl)}: must be ${expectedPrometheus}, the service kube-prometheus-stack creates`);
@@ -258,7 +254,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
     const podSgPolicies = args.podSecurityGroups
       ? new PodSecurityGroups(`${name}-pod-sgs`, { ...args.podSecurityGroups, provider: args.provider, labels: managedLabels, dependsOn: Object.values(spaces.byName) }, parent).policies
       : [];
-    const quotas = new QuotasAndPriorityClasses(name, { ...base, namespaces: spaces.byName }, parent);
+    const quotas = new QuotasAndPriorityClasses(name, { ...base, namespaces: spaces.byName, maxNodes: args.maxNodes }, parent);
     const queue = new FileEventsQueue(name, {
       environment: args.environment, clusterName: args.clusterName, accountId: args.accountId, partition: args.partition, formerParent: this,
     }, parent);
@@ -292,7 +288,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       ...base,
       clusterName: args.clusterName,
       storageClassName: args.storageClassName ?? storage.storageClassName,
-      dependsOn: [ns(namespaces.monitoring), storage.storageClass, externalSecrets.grafanaAdmin, ...capacity],
+      dependsOn: [ns(namespaces.monitoring), ns(namespaces.nodeExporter), storage.storageClass, externalSecrets.grafanaAdmin, ...capacity],
     }, parent).release;
     externalSecrets.addServiceMonitor(kubePrometheusStack);
     const certManager = new CertManager(name, {

@@ -194,6 +194,7 @@ export class Platform extends pulumi.ComponentResource {
       kubernetesVersion: s.cluster.kubernetesVersion,
       ebsKmsKeyArn: this.cluster.ebsKmsKeyArn,
       databaseMasterSecret: { arn: this.database.masterUserSecretArn, kmsKeyArn: this.database.kmsKeyArn },
+      maxNodes: s.cluster.maxNodes,
       vpcCidr: s.network.cidrBlock,
       ...(this.dataStoreClients
         ? { podSecurityGroups: { clients, groupIds: this.dataStoreClients.groupIds, clusterSecurityGroupId: this.cluster.clusterSecurityGroupId } }

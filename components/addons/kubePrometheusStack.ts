@@ -11,6 +11,7 @@ import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
 import type { Environment } from "../../lib/config/settings";
 import { prometheusScrapeIntervalSeconds } from "../../lib/scaling/responseTime";
 import { monitoringChartValues } from "../monitoring";
+import { addonContainerResources as res, chartResources, prometheusResources, restrictedContainerSecurityContext } from "./workloadHygiene";
 import { addonSizing, alertmanagerConfigSecretName, criticalPriorityClass, failer, helmRelease, helmReleaseNames, k8sChildOptions, mergeValues, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
 const storageClassPattern = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -107,8 +108,12 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
     kubeProxy: { enabled: false },
     prometheusOperator: {
       nodeSelector: systemNodeSelector,
-      admissionWebhooks: { patch: { nodeSelector: systemNodeSelector } },
-      resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+      // Both certificate Jobs of the webhook (create and patch) read `patch.resources`.
+      admissionWebhooks: { patch: { nodeSelector: systemNodeSelector, resources: chartResources(res.admissionWebhookJob) } },
+      resources: chartResources(res.prometheusOperator),
+      // Passed to the operator as --config-reloader-{cpu,memory}-{request,limit}: the reloader
+      // sidecar and init container of every Prometheus and Alertmanager pod.
+      prometheusConfigReloader: { resources: chartResources(res.configReloader) },
     },
     prometheus: {
       podDisruptionBudget: { enabled: prod, minAvailable: 1 },
@@ -130,7 +135,7 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
         externalLabels: { cluster: clusterName, environment: env },
         nodeSelector: systemNodeSelector,
         priorityClassName: critical,
-        resources: { requests: sizing.prometheus.requests, limits: sizing.prometheus.limits },
+        resources: chartResources(prometheusResources[env]),
       },
     },
     alertmanager: {
@@ -144,7 +149,7 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
         storage: volume(sizing.alertmanager.storageGiB),
         nodeSelector: systemNodeSelector,
         priorityClassName: critical,
-        resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+        resources: chartResources(res.alertmanager),
       },
     },
     grafana: {
@@ -156,8 +161,14 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
       nodeSelector: systemNodeSelector,
       priorityClassName: critical,
       persistence: { enabled: false },
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      resources: chartResources(res.grafana),
+      // Read-only root filesystem: Grafana writes only to /var/lib/grafana (the chart's storage
+      // emptyDir), logs to the console (grafana.ini log.mode), and temporary files to /tmp.
+      containerSecurityContext: restrictedContainerSecurityContext,
+      extraEmptyDirMounts: [{ name: "tmp", mountPath: "/tmp" }],
       sidecar: {
+        resources: chartResources(res.grafanaSidecar),
+        securityContext: restrictedContainerSecurityContext,
         // Dashboards are ConfigMaps labelled grafana_dashboard: "1" in any namespace.
         dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
         datasources: { enabled: true },
@@ -170,9 +181,14 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
       rbac: { extraRules: [{ apiGroups: ["autoscaling.k8s.io"], resources: ["verticalpodautoscalers"], verbs: ["list", "watch"] }] },
       nodeSelector: systemNodeSelector,
       priorityClassName: critical,
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      resources: chartResources(res.kubeStateMetrics),
     },
     "prometheus-node-exporter": {
+      // Its own namespace (Pod Security privileged: host PID and network, hostPath): monitoring
+      // stays restricted. Everything the chart lets us tighten is tightened.
+      namespaceOverride: namespaces.nodeExporter,
+      resources: chartResources(res.nodeExporter),
+      containerSecurityContext: restrictedContainerSecurityContext,
       // Every node, tainted workload-class nodes included.
       priorityClassName: "system-node-critical",
       tolerations: [{ operator: "Exists", effect: "NoSchedule" }],

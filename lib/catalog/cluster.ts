@@ -20,7 +20,15 @@ export const namespaces = {
   keda: "keda",
   /** VPA recommender, updater and admission controller. */
   vpa: "vpa",
+  /**
+   * node-exporter alone: it needs the host's PID and network namespaces and hostPath mounts
+   * (Pod Security `privileged`), so it does not lower `monitoring`'s level.
+   */
+  nodeExporter: "node-exporter",
 } as const;
+
+/** Kubernetes name of a namespace the stack creates. */
+export type NamespaceName = (typeof namespaces)[keyof typeof namespaces];
 
 /** Namespaces where application workloads run: resource quotas and limit ranges apply to these. */
 export const applicationNamespaces = [namespaces.api, namespaces.workers, namespaces.data, namespaces.automation] as const;

@@ -35,6 +35,9 @@ import { kmsKeyRotation } from "./kmsKeyRotation";
 import { loggingEnabled } from "./loggingEnabled";
 import { namespaceDefaultDenyNetworkPolicy } from "./namespaceDefaultDenyNetworkPolicy";
 import { namespacePodSecurityEnforced } from "./namespacePodSecurityEnforced";
+import { everyNamespaceEnforcesPodSecurity } from "./everyNamespaceEnforcesPodSecurity";
+import { everyNamespaceDeniesIngressByDefault } from "./everyNamespaceDeniesIngressByDefault";
+import { defaultServiceAccountsDoNotMountTokens } from "./defaultServiceAccountsDoNotMountTokens";
 import { logRetentionMinimum } from "./logRetentionMinimum";
 import { kmsServicePrincipalsConditioned } from "./kmsServicePrincipalsConditioned";
 import { noLatestImagesOrAmis } from "./noLatestImagesOrAmis";
@@ -69,6 +72,9 @@ export const allPolicies: Policies = [
   loggingEnabled,
   namespaceDefaultDenyNetworkPolicy,
   namespacePodSecurityEnforced,
+  everyNamespaceEnforcesPodSecurity,
+  everyNamespaceDeniesIngressByDefault,
+  defaultServiceAccountsDoNotMountTokens,
   logRetentionMinimum,
   kmsServicePrincipalsConditioned,
   noLatestImagesOrAmis,

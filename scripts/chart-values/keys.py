@@ -14,10 +14,27 @@ import json, os, re, subprocess, sys
 import yaml
 
 INTERNAL_DEFAULTS = "_internal_defaults_do_not_set"
+# Fields of core/v1 SecurityContext and PodSecurityContext: a mapping whose keys are all among them is
+# a Kubernetes security context the templates pass whole (`toYaml`), so any of its fields is valid
+# ("open"); the rendered pods (contracts/charts/rendered/) show which ones reach the containers.
+SECURITY_CONTEXT_FIELDS = {"allowPrivilegeEscalation", "appArmorProfile", "capabilities", "privileged", "procMount",
+    "readOnlyRootFilesystem", "runAsGroup", "runAsNonRoot", "runAsUser", "seLinuxOptions", "seccompProfile", "windowsOptions",
+    "fsGroup", "fsGroupChangePolicy", "supplementalGroups", "supplementalGroupsPolicy", "sysctls", "seLinuxChangePolicy"}
 
 def walk(node, at, out):
     if isinstance(node, dict):
         if not node:
+            out[at] = "open"
+            return
+        if at and set(node) <= SECURITY_CONTEXT_FIELDS:
+            out[at] = "open"
+            return
+        # A ResourceRequirements (requests, limits, claims), passed whole like a security context.
+        if at and set(node) <= {"requests", "limits", "claims"}:
+            out[at] = "open"
+            return
+        # Keys like kubernetes.io/os: a label, annotation or node-selector map, free-form.
+        if at and all("/" in str(k) for k in node):
             out[at] = "open"
             return
         if at: out[at] = "map"

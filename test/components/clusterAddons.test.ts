@@ -8,7 +8,10 @@ import {
   auroraMaxConnections,
   ClusterAddons,
   type ClusterAddonsArgs,
+  containerBounds,
   containerDefaults,
+  platformNamespaceQuota,
+  type PlatformNamespace,
   cpuQuantity,
   customMetricNames,
   helmReleaseNames,
@@ -26,6 +29,7 @@ import {
   systemNodeSelector,
 } from "../../components/clusterAddons";
 import { monitoringChartValues } from "../../components/monitoring";
+import { mib, milli } from "../support/quotaCapacity";
 import { addonCharts, addonImages } from "../../lib/catalog/addons";
 import { loadChartValuesKeys, unknownValuesKeys, valuesLeafPaths } from "../../lib/catalog/chartValuesKeys";
 import {
@@ -84,6 +88,7 @@ function argsFor(stack: Stack, provider: k8s.Provider, overrides: Partial<Cluste
     database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: 5432, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
     services: s.services,
     istioSidecars: stack === "prod",
+    maxNodes: s.cluster.maxNodes,
     vpcCidr: s.network.cidrBlock,
     kubernetesVersion: s.cluster.kubernetesVersion,
     ebsKmsKeyArn: `arn:aws:kms:us-east-1:${account}:key/0000ebs0-0000-0000-0000-000000000000`,
@@ -497,27 +502,39 @@ describe("ClusterAddons", function () {
       }
     });
 
-    it("gives every application namespace the quota and container defaults of the table", () => {
+    it("gives every namespace a quota (application: the table; platform: its charts' workloads) and a LimitRange with defaults, min and max", () => {
       for (const stack of ["prod", "dev"] as const) {
-        for (const ns of applicationNamespaces) {
+        for (const ns of Object.values(namespaces)) {
           const q = one(runs[stack], T.quota, (r) => metaNamespace(r) === ns).inputs as { spec: { hard: Record<string, string> } };
-          const row = namespaceQuotas[stack][ns];
+          const app = (applicationNamespaces as readonly string[]).includes(ns);
+          const row = app ? namespaceQuotas[stack][ns as (typeof applicationNamespaces)[number]] : platformNamespaceQuota(ns as PlatformNamespace, stack, settingsOf(stack).cluster.maxNodes);
           assert.deepEqual(q.spec.hard, {
             pods: String(row.pods),
             "requests.cpu": cpuQuantity(row.requestsCpuMillis),
             "requests.memory": memoryQuantity(row.requestsMemoryMiB),
             "limits.cpu": cpuQuantity(row.limitsCpuMillis),
             "limits.memory": memoryQuantity(row.limitsMemoryMiB),
-          });
+          }, `${stack} ${ns}`);
           const lr = one(runs[stack], T.limitRange, (r) => metaNamespace(r) === ns).inputs as { spec: { limits: Record<string, any>[] } };
-          const d = containerDefaults[ns];
-          assert.deepEqual(lr.spec.limits, [{
-            type: "Container",
-            defaultRequest: { cpu: cpuQuantity(d.request.cpuMillis), memory: memoryQuantity(d.request.memoryMiB) },
-            default: { cpu: cpuQuantity(d.limit.cpuMillis), memory: memoryQuantity(d.limit.memoryMiB) },
-          }]);
+          const b = containerBounds[ns];
+          const item = lr.spec.limits[0]!;
+          assert.equal(lr.spec.limits.length, 1);
+          assert.deepEqual([item.type, item.min, item.max], ["Container", { cpu: cpuQuantity(b.min.cpuMillis), memory: memoryQuantity(b.min.memoryMiB) }, { cpu: cpuQuantity(b.max.cpuMillis), memory: memoryQuantity(b.max.memoryMiB) }], `${stack} ${ns}`);
+          if (app) {
+            const d = containerDefaults[ns as (typeof applicationNamespaces)[number]];
+            assert.deepEqual([item.defaultRequest, item.default], [
+              { cpu: cpuQuantity(d.request.cpuMillis), memory: memoryQuantity(d.request.memoryMiB) },
+              { cpu: cpuQuantity(d.limit.cpuMillis), memory: memoryQuantity(d.limit.memoryMiB) },
+            ]);
+          }
+          // Defaults lie within min and max (the API server refuses a LimitRange otherwise).
+          for (const x of [item.defaultRequest, item.default]) {
+            assert.ok(milli(x.cpu) >= b.min.cpuMillis && milli(x.cpu) <= b.max.cpuMillis, `${stack} ${ns} cpu ${x.cpu}`);
+            assert.ok(mib(x.memory) >= b.min.memoryMiB && mib(x.memory) <= b.max.memoryMiB, `${stack} ${ns} memory ${x.memory}`);
+          }
         }
-        assert.equal(ofType(runs[stack], T.quota).length, applicationNamespaces.length);
+        assert.equal(ofType(runs[stack], T.quota).length, Object.values(namespaces).length);
+        assert.equal(ofType(runs[stack], T.limitRange).length, Object.values(namespaces).length);
       }
       assert.deepEqual(namespaceQuotas.prod[namespaces.api].pods, 80);
       assert.equal(cpuQuantity(1600), "1600m");
@@ -548,7 +565,8 @@ describe("ClusterAddons", function () {
     it("refuses a service maximum that outgrows its namespace's quota, before creating anything", async () => {
       const services = { ...settingsOf("prod").services, "api-gateway": { minReplicas: 2, maxReplicas: 40 } };
       const { error, children } = await buildFailing("prod", { services });
-      assert.match(error.message, /services: the maximum replicas in pyairtable-api \(api-gateway 40, .*77 in all\) need pods 93.* over its quota \(pods 80/);
+      // The settings' quota check (components/quotaCheck.ts), run by the constructor too.
+      assert.match(error.message, /services: services\.api-gateway\.maxReplicas = 40: over the ResourceQuota of namespace pyairtable-api \(80 pods.*\): its maxima \(api-gateway 40, .*\) are 77 replicas and with the 20% surge headroom need 93 pods/);
       assert.match(error.message, /raise namespaceQuotas\.prod\["pyairtable-api"\]/);
       assert.deepEqual(children.map((r) => `${r.type} ${r.name}`), []);
     });

@@ -57,7 +57,8 @@ describe("isolation policies: default-deny NetworkPolicy and Pod Security enforc
       const resources = plans.prod!.resources.filter((r) => !(r.type === networkPolicyType && (r.inputs as R).metadata.namespace === ns && (r.inputs as R).metadata.name === "default-deny-all"));
       assert.equal(resources.length, plans.prod!.resources.length - 1);
       const { violations } = await review(resources);
-      assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel]), [["namespace-default-deny-network-policy", "mandatory"]]);
+      // every-namespace-denies-ingress-by-default (all namespaces, ingress) reports it too.
+      assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel]), [["namespace-default-deny-network-policy", "mandatory"], ["every-namespace-denies-ingress-by-default", "mandatory"]]);
       assert.match(violations[0]!.message, new RegExp(`Namespace ${ns}: no default-deny NetworkPolicy`));
     });
 
@@ -66,7 +67,8 @@ describe("isolation policies: default-deny NetworkPolicy and Pod Security enforc
       const target = resources.find((r) => r.type === namespaceType && (r.inputs as R).metadata.name === ns)!;
       delete (target.inputs as R).metadata.labels["pod-security.kubernetes.io/enforce"];
       const { violations } = await review(resources);
-      assert.deepEqual(violations.map((v) => [v.policy, v.urn]), [["namespace-pod-security-enforced", target.urn]]);
+      // every-namespace-enforces-pod-security (all namespaces) reports it too.
+      assert.deepEqual(violations.map((v) => [v.policy, v.urn]), [["namespace-pod-security-enforced", target.urn], ["every-namespace-enforces-pod-security", target.urn]]);
       assert.match(violations[0]!.message, /pod-security.kubernetes.io\/enforce = not set: must be 'restricted'/);
     });
   }
@@ -76,7 +78,10 @@ describe("isolation policies: default-deny NetworkPolicy and Pod Security enforc
     const target = resources.find((r) => r.type === namespaceType && (r.inputs as R).metadata.name === "pyairtable-api")!;
     (target.inputs as R).metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline";
     const { violations } = await review(resources, "dev");
-    assert.deepEqual(violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.message), ["Namespace pyairtable-api: label pod-security.kubernetes.io/enforce = 'baseline': must be at least 'restricted'"]);
+    assert.deepEqual(violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.message), [
+      "Namespace pyairtable-api: label pod-security.kubernetes.io/enforce = 'baseline': must be at least 'restricted'",
+      "Namespace pyairtable-api: label pod-security.kubernetes.io/enforce = 'baseline': must be at least 'restricted' (no exception names this namespace)",
+    ]);
   });
 
   describe("default-deny NetworkPolicy", () => {

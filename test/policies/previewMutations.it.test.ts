@@ -86,6 +86,19 @@ const mutations: Mutation[] = [
     policy: "namespace-pod-security-enforced", what: "pyairtable-api without the enforce label", pick: ofMeta("Namespace", "pyairtable-api"),
     change: (i) => delete i.metadata.labels["pod-security.kubernetes.io/enforce"],
   },
+  {
+    policy: "every-namespace-enforces-pod-security", what: "monitoring lowered to baseline", pick: ofMeta("Namespace", "monitoring"),
+    change: (i) => (i.metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline"),
+  },
+  {
+    policy: "every-namespace-denies-ingress-by-default", what: "keda without its default-deny-ingress",
+    resources: (rs) => rs.filter((r) => !(r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && (r.inputs as R).metadata.namespace === "keda" && (r.inputs as R).metadata.name === "default-deny-ingress")),
+  },
+  {
+    policy: "default-service-accounts-do-not-mount-tokens", what: "vpa's default ServiceAccount mounts its token",
+    pick: (r) => r.type === "kubernetes:core/v1:ServiceAccountPatch" && (r.inputs as R).metadata.namespace === "vpa",
+    change: (i) => (i.automountServiceAccountToken = true),
+  },
   { policy: "log-retention-minimum", what: "flow logs kept 30 days", pick: (r) => r.type === "aws:cloudwatch/logGroup:LogGroup" && /flow-logs$/.test(String((r.inputs as R).name)), change: (i) => (i.retentionInDays = 30) },
   {
     policy: "kms-service-principals-conditioned", what: "S3 may use the file-events key from any account", pick: (r) => r.type === "aws:kms/key:Key" && /file-events$/.test(r.name),
