@@ -254,7 +254,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
     const podSgPolicies = args.podSecurityGroups
       ? new PodSecurityGroups(`${name}-pod-sgs`, { ...args.podSecurityGroups, provider: args.provider, labels: managedLabels, dependsOn: Object.values(spaces.byName) }, parent).policies
       : [];
-    const quotas = new QuotasAndPriorityClasses(name, { ...base, namespaces: spaces.byName, maxNodes: args.maxNodes }, parent);
+    const quotas = new QuotasAndPriorityClasses(name, { ...base, namespaces: spaces.byName, maxNodes: args.maxNodes, istioSidecars: v.istioSidecars }, parent);
     const queue = new FileEventsQueue(name, {
       environment: args.environment, clusterName: args.clusterName, accountId: args.accountId, partition: args.partition, formerParent: this,
     }, parent);
@@ -277,7 +277,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       region: args.region,
       oidcProviderArn: args.oidcProviderArn,
       oidcIssuer: args.oidcIssuer,
-      vpcCidr: args.vpcCidr,
+      namespace: ns(namespaces.externalSecrets),
       databaseMasterSecret: args.databaseMasterSecret,
       secretArns: args.secretStoreSecretArns,
       secretKmsKeyArns: args.secretStoreKmsKeyArns,
@@ -292,9 +292,9 @@ export class ClusterAddons extends pulumi.ComponentResource {
     }, parent).release;
     externalSecrets.addServiceMonitor(kubePrometheusStack);
     const certManager = new CertManager(name, {
-      ...fresh, clusterName: args.clusterName, vpcCidr: args.vpcCidr, dataNamespace: ns(namespaces.data), dependsOn: [kubePrometheusStack, ...capacity],
+      ...fresh, clusterName: args.clusterName, namespace: ns(namespaces.certManager), dataNamespace: ns(namespaces.data), dependsOn: [kubePrometheusStack, ...capacity],
     }, parent);
-    const istio = v.istioSidecars ? new Istio(name, { ...fresh, vpcCidr: args.vpcCidr, dependsOn: capacity }, parent) : undefined;
+    const istio = v.istioSidecars ? new Istio(name, { ...fresh, namespace: ns(namespaces.istio), dependsOn: capacity }, parent) : undefined;
     const metricsServer = new MetricsServer(name, { ...base, dependsOn: capacity }, parent).release;
     const keda = new Keda(name, {
       ...base,

@@ -10,12 +10,12 @@
 import { strict as assert } from "node:assert";
 import { planStack, type StackPlan } from "./support/plans";
 import { loadStackSettings, stacks } from "./support/stacks";
-import { namespaces } from "../lib/catalog/cluster";
+import { applicationNamespaces, namespaces, stackNamespaces } from "../lib/catalog/cluster";
 import { loadRenderedChart, podsOfManifests, type RenderedChart, type RenderedPod, type RenderedService } from "../lib/k8s/chartPods";
 import { ingressAllowed, selects } from "../lib/k8s/networkPolicyEval";
 import { defaultDenyPolicyName, prometheusPodLabels } from "../lib/k8s/networkPolicies";
 import { defaultDenyIngressPolicyName, platformAccessTable, platformIngressAllows, platformNamespaces } from "../lib/k8s/platformNetworkPolicies";
-import { namespacePodSecurity, podSecurityExceptions, podSecurityLabelKeys } from "../lib/k8s/podSecurity";
+import { kubeSystemChartExceptions, namespacePodSecurity, podSecurityExceptions, podSecurityLabelKeys } from "../lib/k8s/podSecurity";
 import { kubernetesObjects } from "../lib/plan/manifests";
 import * as fs from "node:fs";
 import { readmeSection } from "../lib/readme";
@@ -58,7 +58,7 @@ describe("platform isolation: every namespace the stack creates, and every path 
   for (const stack of stacks) {
     it(`${stack}: every Namespace enforces its Pod Security level (restricted unless excepted with a reason), audit and warn alike`, () => {
       const names = planNamespaces(stack);
-      assert.deepEqual([...names].sort(), Object.values(namespaces).sort());
+      assert.deepEqual([...names].sort(), stackNamespaces({ istioSidecars: loadStackSettings(stack).workloads.istioSidecars }).sort());
       for (const ns of ofKind(stack, "Namespace")) {
         const level = (namespacePodSecurity as Record<string, string>)[ns.metadata.name];
         assert.ok(level, `${ns.metadata.name}: no Pod Security level in lib/k8s/podSecurity.ts`);
@@ -161,12 +161,15 @@ describe("platform isolation: every namespace the stack creates, and every path 
     it(`${stack}: every admission webhook, aggregated API and scrape target in a namespace of the stack has its allow`, () => {
       const policies = ofKind(stack, "NetworkPolicy");
       const paths = requiredPaths();
+      const created = new Set(planNamespaces(stack));
       const blocked = paths.filter((p) => !ingressAllowed(policies, p.target, p.port, p.from)).map((p) => p.what);
       assert.deepEqual(blocked, []);
       // The paths the issue names are among them.
       for (const expected of [/API server -> ValidatingWebhookConfiguration keda-admission/, /API server -> APIService v1beta1\.external\.metrics\.k8s\.io/, /API server -> APIService v1beta1\.custom\.metrics\.k8s\.io/,
         /API server -> MutatingWebhookConfiguration vpa-webhook-config/, /API server -> .*prometheusrulevalidate/, /Prometheus -> ServiceMonitor kube-prometheus-stack-kube-state-metrics/,
-        /Prometheus -> ServiceMonitor .*grafana/, /Prometheus -> ServiceMonitor .*keda/i, /Prometheus -> ServiceMonitor .*node-exporter/]) {
+        /Prometheus -> ServiceMonitor .*grafana/, /Prometheus -> ServiceMonitor .*keda/i, /Prometheus -> ServiceMonitor .*node-exporter/,
+        /API server -> ValidatingWebhookConfiguration externalsecret-validate/, /API server -> MutatingWebhookConfiguration cert-manager-webhook/, /Prometheus -> ServiceMonitor external-secrets/,
+        /Prometheus -> ServiceMonitor cert-manager/, ...(created.has(namespaces.istio) ? [/API server -> MutatingWebhookConfiguration istio-sidecar-injector/] : [])]) {
         assert.ok(paths.some((p) => expected.test(p.what)), `${expected}: not among ${paths.length} paths`);
       }
       // Grafana -> Prometheus and Prometheus -> Alertmanager, by the same rules.
@@ -176,12 +179,19 @@ describe("platform isolation: every namespace the stack creates, and every path 
       // ...and nothing else: Grafana may not reach Alertmanager, a workers pod may not reach Prometheus.
       assert.ok(!ingressAllowed(policies, { namespace: namespaces.monitoring, labels: { "app.kubernetes.io/name": "alertmanager" } }, { port: 9093 }, grafana));
       assert.ok(!ingressAllowed(policies, { namespace: namespaces.monitoring, labels: { ...prometheusPodLabels } }, { port: 9090 }, { namespace: namespaces.workers, labels: {} }));
+      // With sidecars: every application namespace's sidecars reach istiod's xDS, a platform pod does not.
+      if (created.has(namespaces.istio)) {
+        const istiod = { namespace: namespaces.istio, labels: { app: "istiod" } };
+        for (const app of applicationNamespaces) assert.ok(ingressAllowed(policies, istiod, { port: 15012 }, { namespace: app, labels: {} }), app);
+        assert.ok(!ingressAllowed(policies, istiod, { port: 15012 }, { namespace: namespaces.keda, labels: {} }));
+      }
     });
 
     it(`${stack}: removing any one platform allow blocks a path the components need`, () => {
       const policies = ofKind(stack, "NetworkPolicy");
       const paths = requiredPaths();
-      for (const allow of platformIngressAllows.filter((a) => a.from.some((s) => s.kind === "apiServer") || a.name === "allow-prometheus-scrape")) {
+      const created = new Set(planNamespaces(stack));
+      for (const allow of platformIngressAllows.filter((a) => created.has(a.namespace) && (a.from.some((s) => s.kind === "apiServer") || a.name === "allow-prometheus-scrape"))) {
         const without = policies.filter((p) => !(p.metadata.namespace === allow.namespace && p.metadata.name === allow.name));
         assert.equal(without.length, policies.length - 1, `${allow.namespace}/${allow.name}`);
         assert.ok(paths.some((p) => !ingressAllowed(without, p.target, p.port, p.from)), `${allow.namespace}/${allow.name}: nothing needs it`);
@@ -193,6 +203,9 @@ describe("platform isolation: every namespace the stack creates, and every path 
     const readme = fs.readFileSync(path.resolve(__dirname, "../README.md"), "utf8");
     for (const [ns, e] of Object.entries(podSecurityExceptions)) {
       assert.ok(readme.includes(`\`${ns}\``) && readme.includes(e!.reason), `README: exception ${ns}`);
+    }
+    for (const [workload, e] of Object.entries(kubeSystemChartExceptions)) {
+      assert.ok(readme.includes(`\`${workload}\``) && readme.includes(e.reason), `README: exception ${workload} (kube-system)`);
     }
     assert.equal(readmeSection(readme, readmeAccessSection), renderPlatformAccessSection(), "README: the platform-access section is stale (npm run readme:access)");
     assert.ok(renderPlatformAccessSection().includes(platformAccessTable()));

@@ -12,10 +12,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { rdsGlobalBundleUrl } from "../../lib/aws/rdsCaBundle";
-import { addonNamespaces } from "../../lib/k8s/addonNamespaces";
-import { createAddonNamespace } from "./addonNamespace";
+import { namespaces } from "../../lib/catalog/cluster";
 import { pgbouncer } from "./pgbouncerPool";
 import { RdsCaBundle } from "./rdsCaBundle";
+import { addonContainerResources as res, chartResources } from "./workloadHygiene";
 import { addonSizing, criticalPriorityClass, helmRelease, managedLabels, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
 /** The private CA's issuers and its certificate's Secret. */
@@ -46,8 +46,8 @@ export const pgbouncerCertificate = {
 export interface CertManagerArgs extends HelmAddonArgs {
   /** EKS cluster name: the CA's subject. */
   clusterName: string;
-  /** VPC CIDR (the API server's ENIs call the webhook from it; NetworkPolicies). */
-  vpcCidr: string;
+  /** The `cert-manager` Namespace (ClusterNamespaces: Pod Security, NetworkPolicies, quota). */
+  namespace: pulumi.Resource;
   /** The `pyairtable-data` Namespace (PgBouncer's Certificate and the RDS CA bundle live there). */
   dataNamespace: pulumi.Resource;
 }
@@ -62,8 +62,7 @@ export class CertManager extends pulumi.ComponentResource {
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:addons:CertManager", name, {}, opts);
     const k8sOpts = (...deps: pulumi.Input<pulumi.Resource>[]) => ({ parent: this, provider: args.provider, ...(deps.length ? { dependsOn: deps } : {}) });
-    const space = createAddonNamespace(this, name, addonNamespaces.certManager, args.vpcCidr, args.provider);
-    this.release = helmRelease(name, "certManager", addonNamespaces.certManager, certManagerValues(args.environment), k8sOpts(space.namespace, ...space.networkPolicies, ...(args.dependsOn ?? [])));
+    this.release = helmRelease(name, "certManager", namespaces.certManager, certManagerValues(args.environment), k8sOpts(args.namespace, ...(args.dependsOn ?? [])));
 
     const certManagerObject = (resourceName: string, kind: string, metadata: Record<string, unknown>, spec: Record<string, unknown>, ...deps: pulumi.Resource[]) =>
       new k8s.apiextensions.CustomResource(`${name}-${resourceName}`, {
@@ -74,7 +73,7 @@ export class CertManager extends pulumi.ComponentResource {
       }, k8sOpts(this.release, ...deps));
 
     const selfSigned = certManagerObject("selfsigned-issuer", "ClusterIssuer", { name: privateCa.selfSignedIssuer }, { selfSigned: {} });
-    const caCert = certManagerObject("ca-certificate", "Certificate", { name: privateCa.certificate, namespace: addonNamespaces.certManager }, {
+    const caCert = certManagerObject("ca-certificate", "Certificate", { name: privateCa.certificate, namespace: namespaces.certManager }, {
       isCA: true,
       commonName: `${args.clusterName} internal CA`,
       secretName: privateCa.secretName,
@@ -119,23 +118,25 @@ export function certManagerValues(environment: "prod" | "dev") {
   const prod = environment === "prod";
   return {
     crds: { enabled: true, keep: true },
-    global: { priorityClassName: criticalPriorityClass, leaderElection: { namespace: addonNamespaces.certManager } },
+    global: { priorityClassName: criticalPriorityClass, leaderElection: { namespace: namespaces.certManager } },
     replicaCount: sizing.controllerReplicas,
     nodeSelector: systemNodeSelector,
     podDisruptionBudget: { enabled: prod },
-    resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+    // Requests and limits of every container: workloadHygiene.ts (the namespace quota is sized from it).
+    // The chart's security contexts are already `restricted` with a read-only root filesystem.
+    resources: chartResources(res.certManagerController),
     prometheus: { enabled: true, servicemonitor: { enabled: true } },
     webhook: {
       replicaCount: sizing.controllerReplicas,
       nodeSelector: systemNodeSelector,
       podDisruptionBudget: { enabled: prod },
-      resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+      resources: chartResources(res.certManagerWebhook),
     },
     cainjector: {
       replicaCount: 1,
       nodeSelector: systemNodeSelector,
-      resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+      resources: chartResources(res.certManagerCainjector),
     },
-    startupapicheck: { nodeSelector: systemNodeSelector },
+    startupapicheck: { nodeSelector: systemNodeSelector, resources: chartResources(res.certManagerStartupApiCheck) },
   };
 }

@@ -18,10 +18,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { irsaTrustPolicy } from "../../lib/aws/irsa";
 import { customerManagedKey } from "../../lib/aws/kms";
 import { applicationNamespaces, namespaces } from "../../lib/catalog/cluster";
-import { addonNamespaces } from "../../lib/k8s/addonNamespaces";
-import { createAddonNamespace } from "./addonNamespace";
 import { grafanaAdminSecret } from "./kubePrometheusStack";
 import { pgbouncer } from "./pgbouncerPool";
+import { addonContainerResources as res, chartResources } from "./workloadHygiene";
 import { prometheusScrapeIntervalSeconds } from "../../lib/scaling/responseTime";
 import { addonSizing, criticalPriorityClass, failer, helmRelease, helmReleaseNames, managedLabels, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
@@ -31,7 +30,7 @@ export const secretStore = {
   kind: "ClusterSecretStore",
   /** Service account whose token the store exchanges for its IAM role (IRSA). */
   serviceAccount: "aws-secrets-manager",
-  namespace: addonNamespaces.externalSecrets,
+  namespace: namespaces.externalSecrets,
 } as const;
 
 /**
@@ -53,8 +52,8 @@ export interface ExternalSecretsArgs extends HelmAddonArgs {
   oidcProviderArn: pulumi.Input<string>;
   /** OIDC issuer without scheme. */
   oidcIssuer: pulumi.Input<string>;
-  /** VPC CIDR (the API server's ENIs call the webhook from it; NetworkPolicies). */
-  vpcCidr: string;
+  /** The `external-secrets` Namespace (ClusterNamespaces: Pod Security, NetworkPolicies, quota). */
+  namespace: pulumi.Resource;
   /** Aurora's master-user secret (RDS-managed, JSON `username`/`password`) and the KMS key it is encrypted with. */
   databaseMasterSecret: { arn: pulumi.Input<string>; kmsKeyArn: pulumi.Input<string> };
   /**
@@ -119,8 +118,6 @@ export class ExternalSecrets extends pulumi.ComponentResource {
     const parent = { parent: this };
     const k8sOpts = (...deps: pulumi.Input<pulumi.Resource>[]) => ({ parent: this, provider: args.provider, ...(deps.length ? { dependsOn: deps } : {}) });
 
-    const space = createAddonNamespace(this, name, addonNamespaces.externalSecrets, args.vpcCidr, args.provider);
-
     // --- Secrets this stack generates -------------------------------------------------------------
     const key = customerManagedKey(`${name}-platform-secrets`, `Secrets Manager secrets generated for ${args.clusterName}`, parent);
     this.kmsKeyArn = key.arn;
@@ -152,7 +149,7 @@ export class ExternalSecrets extends pulumi.ComponentResource {
     }, parent);
     this.storeRoleArn = role.arn;
 
-    this.release = helmRelease(name, "externalSecrets", addonNamespaces.externalSecrets, externalSecretsValues(args.environment), k8sOpts(space.namespace, ...space.networkPolicies, ...(args.dependsOn ?? [])));
+    this.release = helmRelease(name, "externalSecrets", namespaces.externalSecrets, externalSecretsValues(args.environment), k8sOpts(args.namespace, ...(args.dependsOn ?? [])));
 
     const storeAccount = new k8s.core.v1.ServiceAccount(`${name}-secret-store-sa`, {
       metadata: {
@@ -163,7 +160,7 @@ export class ExternalSecrets extends pulumi.ComponentResource {
       },
       // The store asks the API server for this account's token; no pod mounts it.
       automountServiceAccountToken: false,
-    }, k8sOpts(space.namespace));
+    }, k8sOpts(args.namespace));
 
     this.clusterSecretStore = new k8s.apiextensions.CustomResource(`${name}-cluster-secret-store`, {
       apiVersion: "external-secrets.io/v1",
@@ -222,7 +219,7 @@ export class ExternalSecrets extends pulumi.ComponentResource {
     return new k8s.apiextensions.CustomResource(`${this.namePrefix}-external-secrets-servicemonitor`, {
       apiVersion: "monitoring.coreos.com/v1",
       kind: "ServiceMonitor",
-      metadata: { name: "external-secrets", namespace: addonNamespaces.externalSecrets, labels: managedLabels },
+      metadata: { name: "external-secrets", namespace: namespaces.externalSecrets, labels: managedLabels },
       spec: {
         selector: { matchLabels: { "app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": helmReleaseNames.externalSecrets } },
         endpoints: [{ port: "metrics", path: "/metrics", interval: `${prometheusScrapeIntervalSeconds}s` }],
@@ -243,9 +240,13 @@ export function externalSecretsValues(environment: "prod" | "dev") {
     leaderElect: true,
     // The stack uses ExternalSecrets and one ClusterSecretStore: no PushSecret (nothing writes to AWS).
     processPushSecret: false,
+    // ClusterPushSecrets build on PushSecrets: the chart refuses one off without the other (rendered).
+    processClusterPushSecret: false,
     ...placement,
     podDisruptionBudget: { enabled: prod, minAvailable: 1 },
-    resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+    // Requests and limits of every container: workloadHygiene.ts (the namespace quota is sized from it).
+    // The chart's security contexts are already `restricted` with a read-only root filesystem.
+    resources: chartResources(res.externalSecretsController),
     // The metrics Service only: the ServiceMonitor is created by the component once the Prometheus
     // Operator CRDs exist (kube-prometheus-stack itself waits for the grafana-admin Secret rendered here).
     metrics: { service: { enabled: true } },
@@ -254,12 +255,12 @@ export function externalSecretsValues(environment: "prod" | "dev") {
       replicaCount: sizing.controllerReplicas,
       ...placement,
       podDisruptionBudget: { enabled: prod, minAvailable: 1 },
-      resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { memory: "128Mi" } },
+      resources: chartResources(res.externalSecretsWebhook),
     },
     certController: {
       replicaCount: 1,
       ...placement,
-      resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "192Mi" } },
+      resources: chartResources(res.externalSecretsCertController),
     },
   };
 }

@@ -8,24 +8,25 @@
  * application namespaces' level) refuses. The agent does that from the node instead; istiod is told
  * so (`cni.enabled`) and injects only the unprivileged validation container. The agent is
  * privileged (host network, host paths for the CNI binary and config): it runs in kube-system with
- * the other node agents, so istio-system keeps `restricted` (lib/k8s/addonNamespaces.ts).
+ * the other node agents, so istio-system keeps `restricted` (lib/k8s/podSecurity.ts; the agent's
+ * exception is `kubeSystemChartExceptions` there).
  *
  * The application namespaces get the `istio-injection=enabled` label (components/addons/namespaces.ts)
  * and NetworkPolicies that let the sidecars reach istiod (lib/k8s/networkPolicies.ts).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { addonNamespaces } from "../../lib/k8s/addonNamespaces";
-import { createAddonNamespace } from "./addonNamespace";
+import { namespaces } from "../../lib/catalog/cluster";
 import { istioSidecarResources } from "./quotas";
+import { addonContainerResources as res, chartResources, istiodMaxReplicas } from "./workloadHygiene";
 import { addonSizing, criticalPriorityClass, helmRelease, resourcesOf, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
 /** Namespace of the CNI node agent (with the cluster's other node agents). */
 export const istioCniNamespace = "kube-system";
 
 export interface IstioArgs extends HelmAddonArgs {
-  /** VPC CIDR (the API server's ENIs call istiod's webhook from it; NetworkPolicies). */
-  vpcCidr: string;
+  /** The `istio-system` Namespace (ClusterNamespaces: Pod Security, NetworkPolicies, quota). */
+  namespace: pulumi.Resource;
 }
 
 export class Istio extends pulumi.ComponentResource {
@@ -36,12 +37,11 @@ export class Istio extends pulumi.ComponentResource {
   constructor(name: string, args: IstioArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:addons:Istio", name, {}, opts);
     const k8sOpts = (...deps: pulumi.Input<pulumi.Resource>[]) => ({ parent: this, provider: args.provider, ...(deps.length ? { dependsOn: deps } : {}) });
-    const space = createAddonNamespace(this, name, addonNamespaces.istio, args.vpcCidr, args.provider);
     const values = istioValues(args.environment);
-    this.base = helmRelease(name, "istioBase", addonNamespaces.istio, values.base, k8sOpts(space.namespace, ...(args.dependsOn ?? [])));
+    this.base = helmRelease(name, "istioBase", namespaces.istio, values.base, k8sOpts(args.namespace, ...(args.dependsOn ?? [])));
     // The node agent before istiod: a pod injected for CNI mode must find the agent on its node.
     this.cni = helmRelease(name, "istioCni", istioCniNamespace, values.cni, k8sOpts(this.base, ...(args.dependsOn ?? [])));
-    this.istiod = helmRelease(name, "istiod", addonNamespaces.istio, values.istiod, k8sOpts(this.base, this.cni, space.namespace, ...space.networkPolicies));
+    this.istiod = helmRelease(name, "istiod", namespaces.istio, values.istiod, k8sOpts(this.base, this.cni, args.namespace));
     this.registerOutputs({});
   }
 }
@@ -57,10 +57,10 @@ export function istioValues(environment: "prod" | "dev") {
       cni: { enabled: true },
       autoscaleEnabled: prod,
       autoscaleMin: sizing.controllerReplicas,
-      autoscaleMax: prod ? 5 : 1,
+      autoscaleMax: istiodMaxReplicas[environment],
       replicaCount: sizing.controllerReplicas,
       nodeSelector: systemNodeSelector,
-      resources: { requests: { cpu: "200m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+      resources: chartResources(res.istiod),
       // Pod Security `restricted` (istio-system and the application namespaces) requires a seccomp
       // profile; the chart's templates set one only when asked (deployment.yaml, injection-template.yaml).
       seccompProfile: { type: "RuntimeDefault" },
@@ -81,8 +81,13 @@ export function istioValues(environment: "prod" | "dev") {
       cniBinDir: "/opt/cni/bin",
       cniConfDir: "/etc/cni/net.d",
       chained: true,
-      excludeNamespaces: ["kube-system", addonNamespaces.istio],
-      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+      excludeNamespaces: ["kube-system", namespaces.istio],
+      resources: chartResources(res.istioCni),
+      // The agent is root with NET_ADMIN, NET_RAW, SYS_ADMIN, SYS_PTRACE and DAC_OVERRIDE in the host
+      // network (hard-coded in the chart: it rewrites the node's pod networking), so it is a listed
+      // exception (lib/k8s/podSecurity.ts kubeSystemChartExceptions); the seccomp profile is the one
+      // restricted setting its template takes.
+      seccompProfile: { type: "RuntimeDefault" },
     },
   };
 }

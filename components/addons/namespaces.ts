@@ -8,7 +8,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { applicationNamespaces, namespaces } from "../../lib/catalog/cluster";
+import { applicationNamespaces, namespaces, stackNamespaces } from "../../lib/catalog/cluster";
 import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPorts } from "../../lib/k8s/networkPolicies";
 import { platformNamespaces, platformNetworkPolicies } from "../../lib/k8s/platformNetworkPolicies";
 import { podSecurityLabels } from "../../lib/k8s/podSecurity";
@@ -56,7 +56,7 @@ export interface ClusterNamespacesArgs extends AddonBaseArgs {
 }
 
 export class ClusterNamespaces extends pulumi.ComponentResource {
-  /** Every namespace of `lib/catalog/cluster.ts` `namespaces`, by Kubernetes name. */
+  /** Every namespace of the stack (`stackNamespaces` of lib/catalog/cluster.ts), by Kubernetes name. */
   public readonly byName: Readonly<Record<string, k8s.core.v1.Namespace>>;
   public readonly networkPolicies: readonly k8s.networking.v1.NetworkPolicy[];
   /** The `default` ServiceAccount patch of every namespace (no token mount), by namespace name. */
@@ -73,11 +73,12 @@ export class ClusterNamespaces extends pulumi.ComponentResource {
 
     const byName: Record<string, k8s.core.v1.Namespace> = {};
     const defaultServiceAccounts: Record<string, k8s.core.v1.ServiceAccountPatch> = {};
-    for (const [key, nsName] of Object.entries(namespaces)) {
+    const created = new Set<string>(stackNamespaces({ istioSidecars }));
+    for (const [key, nsName] of Object.entries(namespaces).filter(([, n]) => created.has(n))) {
       const app = (applicationNamespaces as readonly string[]).includes(nsName);
-      const created = createStackNamespace(`${name}-ns-${key}`, nsName, app && istioSidecars ? { "istio-injection": "enabled" } : {}, child());
-      byName[nsName] = created.namespace;
-      defaultServiceAccounts[nsName] = created.defaultServiceAccount;
+      const made = createStackNamespace(`${name}-ns-${key}`, nsName, app && istioSidecars ? { "istio-injection": "enabled" } : {}, child());
+      byName[nsName] = made.namespace;
+      defaultServiceAccounts[nsName] = made.defaultServiceAccount;
     }
     this.defaultServiceAccounts = defaultServiceAccounts;
     this.byName = byName;
@@ -92,7 +93,7 @@ export class ClusterNamespaces extends pulumi.ComponentResource {
         policies.push(new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${nsName}-${suffix}`, np, child(byName[nsName]!)));
       }
     }
-    for (const nsName of platformNamespaces) {
+    for (const nsName of platformNamespaces.filter((n) => created.has(n))) {
       for (const np of platformNetworkPolicies(nsName, { vpcCidr: args.vpcCidr }, managedLabels)) {
         policies.push(new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${nsName}-${np.metadata.name}`, np, child(byName[nsName]!)));
       }

@@ -8,12 +8,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { applicationNamespaces, namespaces, priorityClasses, type NamespaceName } from "../../lib/catalog/cluster";
+import { applicationNamespaces, namespaces, priorityClasses, stackNamespaces, type NamespaceName } from "../../lib/catalog/cluster";
 import { serviceCatalog } from "../../lib/catalog/services";
 import type { Environment, ServiceReplicaSettings } from "../../lib/config/settings";
 import { pgbouncer, pgbouncerContainerResources, pgbouncerSizing } from "./pgbouncerPool";
 import { addonSizing, cpuQuantity, failer, k8sChildOptions, managedLabels, memoryQuantity, resourcesOf, type AddonBaseArgs, type ContainerResources } from "./shared";
-import { addonContainerResources as res, prometheusResources } from "./workloadHygiene";
+import { addonContainerResources as res, istiodMaxReplicas, prometheusResources } from "./workloadHygiene";
 
 export type ApplicationNamespace = (typeof applicationNamespaces)[number];
 
@@ -44,6 +44,10 @@ export const containerBounds: Readonly<Record<NamespaceName, { readonly min: { c
   [namespaces.keda]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 2000, memoryMiB: 2048 } },
   [namespaces.vpa]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 2000, memoryMiB: 2048 } },
   [namespaces.nodeExporter]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 500, memoryMiB: 256 } },
+  [namespaces.externalSecrets]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 1000, memoryMiB: 1024 } },
+  [namespaces.certManager]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 1000, memoryMiB: 1024 } },
+  // istiod's limit is 1 CPU/2Gi (workloadHygiene.ts).
+  [namespaces.istio]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 2000, memoryMiB: 4096 } },
 };
 
 /** Namespaces the stack creates that are not application namespaces (the add-ons' own). */
@@ -89,6 +93,20 @@ export function platformNamespaceWorkloads(environment: Environment): Readonly<R
       { name: "vpa-admission-certgen-jobs", pods: 2, containers: [res.vpaCertGen] },
     ],
     [namespaces.nodeExporter]: [{ name: "prometheus-node-exporter", pods: "perNode", containers: [res.nodeExporter] }],
+    // externalSecrets.ts, certManager.ts, istio.ts.
+    [namespaces.externalSecrets]: [
+      { name: "external-secrets", pods: controllers, containers: [res.externalSecretsController] },
+      { name: "external-secrets-webhook", pods: controllers, containers: [res.externalSecretsWebhook] },
+      { name: "external-secrets-cert-controller", pods: 2, containers: [res.externalSecretsCertController] },
+    ],
+    [namespaces.certManager]: [
+      { name: "cert-manager", pods: controllers, containers: [res.certManagerController] },
+      { name: "cert-manager-webhook", pods: controllers, containers: [res.certManagerWebhook] },
+      { name: "cert-manager-cainjector", pods: 2, containers: [res.certManagerCainjector] },
+      { name: "cert-manager-startupapicheck-job", pods: 1, containers: [res.certManagerStartupApiCheck] },
+    ],
+    // istiod scales with its own HPA in prod (istioValues: autoscaleMax), surge on top.
+    [namespaces.istio]: [{ name: "istiod", pods: istiodMaxReplicas[environment] + 1, containers: [res.istiod] }],
   };
 }
 
@@ -241,6 +259,8 @@ export interface QuotasAndPriorityClassesArgs extends AddonBaseArgs {
   namespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
   /** The cluster's node ceiling (`cluster.maxNodes`): the node-exporter DaemonSet's pods. Default 500 (the setting's upper bound). */
   maxNodes?: number;
+  /** Sidecars on: istio-system exists and gets its quota (`stackNamespaces`). Default false. */
+  istioSidecars?: boolean;
 }
 
 export class QuotasAndPriorityClasses extends pulumi.ComponentResource {
@@ -252,7 +272,8 @@ export class QuotasAndPriorityClasses extends pulumi.ComponentResource {
     super("pyairtable:addons:QuotasAndPriorityClasses", name, {}, opts);
     const fail = failer("QuotasAndPriorityClasses", name);
     if (args.environment !== "prod" && args.environment !== "dev") fail(`environment = ${JSON.stringify(args.environment)}: must be prod or dev`);
-    const missing = Object.values(namespaces).filter((ns) => args.namespaces?.[ns] === undefined);
+    const stackSpaces = stackNamespaces({ istioSidecars: args.istioSidecars ?? false });
+    const missing = stackSpaces.filter((ns) => args.namespaces?.[ns] === undefined);
     if (missing.length > 0) fail(`namespaces: ${missing.join(", ")} missing (pass ClusterNamespaces.byName)`);
     const maxNodes = args.maxNodes ?? 500;
     if (!Number.isInteger(maxNodes) || maxNodes < 1 || maxNodes > 500) fail(`maxNodes = ${JSON.stringify(args.maxNodes)}: must be a whole number from 1 to 500 (cluster.maxNodes)`);
@@ -270,7 +291,7 @@ export class QuotasAndPriorityClasses extends pulumi.ComponentResource {
 
     const quotas: pulumi.Resource[] = [];
     const app = (ns: NamespaceName): ns is ApplicationNamespace => (applicationNamespaces as readonly string[]).includes(ns);
-    for (const nsName of Object.values(namespaces)) {
+    for (const nsName of stackSpaces) {
       const q = app(nsName) ? namespaceQuotas[args.environment][nsName] : platformNamespaceQuota(nsName, args.environment, maxNodes);
       const ns = args.namespaces[nsName]!;
       // Application namespaces keep their resource names from before the platform ones had quotas.

@@ -40,7 +40,21 @@ export const addonContainerResources = {
   /** VPA's admission certificate Jobs (certgen create, patch). */
   vpaCertGen: r(10, 32, 100, 64),
   karpenter: r(500, 768, 1000, 768),
+  externalSecretsController: r(50, 96, 500, 256),
+  externalSecretsWebhook: r(20, 48, 200, 128),
+  externalSecretsCertController: r(20, 64, 200, 192),
+  certManagerController: r(20, 64, 500, 256),
+  certManagerWebhook: r(10, 32, 200, 128),
+  certManagerCainjector: r(10, 64, 200, 256),
+  /** cert-manager's post-install Job that waits for the webhook. */
+  certManagerStartupApiCheck: r(10, 32, 100, 64),
+  istiod: r(200, 512, 1000, 2048),
+  /** Istio's CNI node agent (kube-system: outside the stack's quotas, limits all the same). */
+  istioCni: r(50, 64, 500, 256),
 } as const satisfies Record<string, ContainerResources>;
+
+/** istiod's replica ceiling per environment (its HorizontalPodAutoscaler in prod; one replica in dev). */
+export const istiodMaxReplicas: Readonly<Record<Environment, number>> = { prod: 5, dev: 1 };
 
 /** Prometheus' container per environment. */
 export const prometheusResources: Readonly<Record<Environment, ContainerResources>> = {

@@ -1,6 +1,7 @@
 /**
  * Network isolation of the platform namespaces (every namespace the stack creates that is not an
- * application namespace: monitoring, keda, vpa, node-exporter): default-deny ingress, then one
+ * application namespace: monitoring, keda, vpa, node-exporter, external-secrets, cert-manager,
+ * istio-system): default-deny ingress, then one
  * allow per path a component needs, from the table below. Egress stays open there except for
  * Alertmanager (its receivers are outside the cluster: SES and Slack); the controllers' egress is
  * the Kubernetes API, AWS APIs and every scrape target, which an allow list would only mirror.
@@ -55,6 +56,9 @@ export const platformPodLabels = {
   kedaMetricsApiServer: { app: "keda-operator-metrics-apiserver" },
   kedaWebhooks: { app: "keda-admission-webhooks" },
   vpaAdmissionController: { "app.kubernetes.io/name": "vpa", "app.kubernetes.io/component": "admission-controller" },
+  externalSecretsWebhook: { "app.kubernetes.io/name": "external-secrets-webhook" },
+  certManagerWebhook: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager" },
+  istiod: { app: "istiod" },
 } as const;
 
 /** Container ports the paths open (the charts' defaults at their tags). */
@@ -68,6 +72,12 @@ export const platformPorts = {
   kedaWebhooks: 9443,
   kedaOperatorGrpc: 9666,
   vpaAdmissionController: 8000,
+  externalSecretsWebhook: 10250,
+  certManagerWebhook: 10250,
+  /** istiod's sidecar injector and config validation webhooks. */
+  istiodWebhooks: 15017,
+  /** istiod's xDS over TLS (config and workload certificates for the sidecars). */
+  istiodXds: 15012,
   /** SES SMTP submission with STARTTLS (Alertmanager's e-mail receiver). */
   smtpSubmission: 587,
 } as const;
@@ -136,6 +146,32 @@ export const platformIngressAllows: readonly IngressAllow[] = [
   // node-exporter runs in the host network namespace, where NetworkPolicies do not apply (the VPC
   // CNI enforces them on pod interfaces only); the allow documents the one path it serves.
   scrape(namespaces.nodeExporter),
+  // external-secrets: the ServiceMonitor externalSecrets.ts creates scrapes the controller.
+  scrape(namespaces.externalSecrets),
+  {
+    namespace: namespaces.externalSecrets, name: "allow-api-server-webhook", pods: { labels: L.externalSecretsWebhook, what: "External Secrets webhook" },
+    from: [apiServer], ports: [{ port: P.externalSecretsWebhook }],
+    why: "validating webhooks of ExternalSecrets, SecretStores and ClusterSecretStores",
+  },
+  // cert-manager: the chart's ServiceMonitor scrapes controller, webhook and cainjector.
+  scrape(namespaces.certManager),
+  {
+    namespace: namespaces.certManager, name: "allow-api-server-webhook", pods: { labels: L.certManagerWebhook, what: "cert-manager webhook" },
+    from: [apiServer], ports: [{ port: P.certManagerWebhook }],
+    why: "validating and mutating webhooks of Certificates, Issuers and ClusterIssuers",
+  },
+  // istio-system (only with sidecars): nothing scrapes istiod (no monitor selects it), so no scrape allow.
+  {
+    namespace: namespaces.istio, name: "allow-api-server-webhooks", pods: { labels: L.istiod, what: "istiod" },
+    from: [apiServer], ports: [{ port: P.istiodWebhooks }],
+    why: "the sidecar injector (mutating) and Istio config validation webhooks",
+  },
+  {
+    namespace: namespaces.istio, name: "allow-sidecars-xds", pods: { labels: L.istiod, what: "istiod" },
+    from: applicationNamespaces.map((ns): IngressSource => ({ kind: "pods", namespace: ns, what: "sidecars" })),
+    ports: [{ port: P.istiodXds }],
+    why: "the application pods' sidecars fetch their config and workload certificates (xDS over TLS)",
+  },
 ];
 
 export interface PlatformNetworkContext {

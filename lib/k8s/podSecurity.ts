@@ -32,6 +32,30 @@ export const podSecurityExceptions: Readonly<Partial<Record<NamespaceName, { rea
   },
 };
 
+/**
+ * Chart pods in kube-system (not a namespace the stack creates: EKS's, at its own `privileged`
+ * level) are held to `restricted` too, except these, each with its reason (listed in the README's
+ * security section) and exactly the findings of restrictedViolations the reason accepts; a finding
+ * outside `accepted` fails test/chartPods.test.ts.
+ */
+export const kubeSystemChartExceptions: Readonly<Record<string, { readonly release: string; readonly reason: string; readonly accepted: readonly RegExp[]; readonly writableRootFilesystem: boolean }>> = {
+  "DaemonSet/istio-cni-node": {
+    release: "istio-cni",
+    reason:
+      "Istio's CNI node agent (only with `workloads.istioSidecars`) installs the Istio CNI plugin into the node's CNI configuration (hostPath " +
+      "/opt/cni/bin, /etc/cni/net.d) and sets up each injected pod's traffic redirection from the node (host /proc and the pods' " +
+      "network namespaces): the chart hard-codes root with NET_ADMIN, NET_RAW, SYS_ADMIN, SYS_PTRACE and DAC_OVERRIDE added " +
+      "(privileged: false, all else dropped) and a writable root filesystem. It is what keeps every application pod `restricted` (no " +
+      "istio-init container with NET_ADMIN); it runs in kube-system with EKS's other node agents, with RuntimeDefault seccomp and CPU and memory limits.",
+    accepted: [
+      /^volume cni-(bin-dir|net-dir|host-procfs|socket-dir|netns-dir|log-dir): type hostPath/,
+      /^container install-cni: (securityContext\.allowPrivilegeEscalation must be false|runAsNonRoot must be true|securityContext\.runAsUser = 0)/,
+      /^container install-cni: capability (NET_ADMIN|NET_RAW|SYS_ADMIN|SYS_PTRACE|DAC_OVERRIDE) added/,
+    ],
+    writableRootFilesystem: true,
+  },
+};
+
 /** Enforced level per namespace the stack creates (restricted unless excepted above). */
 export const namespacePodSecurity: Readonly<Record<NamespaceName, PodSecurityLevel>> = Object.fromEntries(
   Object.values(namespaces).map((ns) => [ns, podSecurityExceptions[ns]?.level ?? "restricted"]),

