@@ -146,7 +146,7 @@ export function namespaceNetworkPolicies(
     policy("allow-prometheus-scrape", { ...all, policyTypes: ["Ingress"], ingress: [{ from: [inNamespace(namespaces.monitoring, { ...prometheusPodLabels })] }] }),
   ];
   if (ctx.istioSidecars) {
-    out.push(policy("allow-istiod", { ...all, policyTypes: ["Egress"], egress: [{ to: [inNamespace("istio-system", { app: "istiod" })], ports: [tcp(15012), tcp(15017)] }] }));
+    out.push(policy("allow-istiod", { ...all, policyTypes: ["Egress"], egress: [{ to: [inNamespace(namespaces.istio, { app: "istiod" })], ports: [tcp(15012), tcp(15017)] }] }));
   }
   if (access.intraNamespace) {
     out.push(policy("allow-same-namespace", {

@@ -12,7 +12,7 @@
  * aggregated API and scrape target in the plan and the rendered charts has its allow.
  */
 import { applicationNamespaces, namespaces, type NamespaceName } from "../catalog/cluster";
-import { namespaceNameLabel, prometheusPodLabels, type NetworkPolicyManifest } from "./networkPolicies";
+import { namespaceNameLabel, networkPolicyFactory, prometheusPodLabels, type NetworkPolicyManifest } from "./networkPolicies";
 
 /** Namespaces the stack creates that are not application namespaces. */
 export const platformNamespaces = Object.values(namespaces).filter((n) => !(applicationNamespaces as readonly string[]).includes(n)) as NamespaceName[];
@@ -192,7 +192,7 @@ export function platformNetworkPolicies(namespace: NamespaceName, ctx: PlatformN
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(ctx.vpcCidr)) {
     throw new Error(`platformNetworkPolicies: vpcCidr = ${JSON.stringify(ctx.vpcCidr)}: must be an IPv4 CIDR block such as 10.40.0.0/16`);
   }
-  const policy = (name: string, spec: NetworkPolicyManifest["spec"]): NetworkPolicyManifest => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace, labels }, spec });
+  const policy = networkPolicyFactory(namespace, labels);
   const out = [policy(defaultDenyIngressPolicyName, { podSelector: {}, policyTypes: ["Ingress"] })];
   for (const a of platformIngressAllows.filter((x) => x.namespace === namespace)) {
     out.push(policy(a.name, {
