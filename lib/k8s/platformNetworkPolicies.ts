@@ -85,6 +85,11 @@ export const platformPorts = {
 const L = platformPodLabels;
 const P = platformPorts;
 
+/** The API server calling a webhook or aggregated API served by `pods` on `port`. */
+const fromApiServer = (namespace: NamespaceName, name: string, labels: Readonly<Record<string, string>>, what: string, port: number, why: string): IngressAllow => ({
+  namespace, name, pods: { labels, what }, from: [apiServer], ports: [{ port }], why,
+});
+
 /** Every ingress path into a platform namespace besides its default deny. */
 export const platformIngressAllows: readonly IngressAllow[] = [
   scrape(namespaces.monitoring),
@@ -110,27 +115,15 @@ export const platformIngressAllows: readonly IngressAllow[] = [
     ports: [{ port: P.alertmanagerMesh, protocol: "TCP" }, { port: P.alertmanagerMesh, protocol: "UDP" }],
     why: "the replicas gossip silences and notification state (no duplicate pages)",
   },
-  {
-    namespace: namespaces.monitoring, name: "allow-api-server-operator-webhook", pods: { labels: L.prometheusOperator, what: "prometheus-operator" },
-    from: [apiServer], ports: [{ port: P.prometheusOperatorWebhook }],
-    why: "admission webhooks validating and mutating PrometheusRules and AlertmanagerConfigs",
-  },
-  {
-    namespace: namespaces.monitoring, name: "allow-api-server-prometheus-adapter", pods: { labels: L.prometheusAdapter, what: "prometheus-adapter" },
-    from: [apiServer], ports: [{ port: P.prometheusAdapter }],
-    why: "the aggregated custom.metrics.k8s.io API the HPAs read",
-  },
+  fromApiServer(namespaces.monitoring, "allow-api-server-operator-webhook", L.prometheusOperator, "prometheus-operator", P.prometheusOperatorWebhook,
+    "admission webhooks validating and mutating PrometheusRules and AlertmanagerConfigs"),
+  fromApiServer(namespaces.monitoring, "allow-api-server-prometheus-adapter", L.prometheusAdapter, "prometheus-adapter", P.prometheusAdapter,
+    "the aggregated custom.metrics.k8s.io API the HPAs read"),
   scrape(namespaces.keda),
-  {
-    namespace: namespaces.keda, name: "allow-api-server-metrics-apiserver", pods: { labels: L.kedaMetricsApiServer, what: "KEDA metrics API server" },
-    from: [apiServer], ports: [{ port: P.kedaMetricsApiServer }],
-    why: "the aggregated external.metrics.k8s.io API the ScaledObjects' HPAs read",
-  },
-  {
-    namespace: namespaces.keda, name: "allow-api-server-webhooks", pods: { labels: L.kedaWebhooks, what: "KEDA admission webhooks" },
-    from: [apiServer], ports: [{ port: P.kedaWebhooks }],
-    why: "validating webhooks of ScaledObjects, ScaledJobs and trigger authentications",
-  },
+  fromApiServer(namespaces.keda, "allow-api-server-metrics-apiserver", L.kedaMetricsApiServer, "KEDA metrics API server", P.kedaMetricsApiServer,
+    "the aggregated external.metrics.k8s.io API the ScaledObjects' HPAs read"),
+  fromApiServer(namespaces.keda, "allow-api-server-webhooks", L.kedaWebhooks, "KEDA admission webhooks", P.kedaWebhooks,
+    "validating webhooks of ScaledObjects, ScaledJobs and trigger authentications"),
   {
     namespace: namespaces.keda, name: "allow-metrics-apiserver-to-operator", pods: { labels: L.kedaOperator, what: "KEDA operator" },
     from: [{ kind: "pods", namespace: namespaces.keda, labels: L.kedaMetricsApiServer, what: "KEDA metrics API server" }],
@@ -138,34 +131,22 @@ export const platformIngressAllows: readonly IngressAllow[] = [
     why: "the metrics API server asks the operator for scaler values (gRPC)",
   },
   // vpa: nothing scrapes the VPA components (no monitor selects them), so no scrape allow.
-  {
-    namespace: namespaces.vpa, name: "allow-api-server-admission-controller", pods: { labels: L.vpaAdmissionController, what: "VPA admission controller" },
-    from: [apiServer], ports: [{ port: P.vpaAdmissionController }],
-    why: "the mutating webhook that applies VPA recommendations to new pods",
-  },
+  fromApiServer(namespaces.vpa, "allow-api-server-admission-controller", L.vpaAdmissionController, "VPA admission controller", P.vpaAdmissionController,
+    "the mutating webhook that applies VPA recommendations to new pods"),
   // node-exporter runs in the host network namespace, where NetworkPolicies do not apply (the VPC
   // CNI enforces them on pod interfaces only); the allow documents the one path it serves.
   scrape(namespaces.nodeExporter),
   // external-secrets: the ServiceMonitor externalSecrets.ts creates scrapes the controller.
   scrape(namespaces.externalSecrets),
-  {
-    namespace: namespaces.externalSecrets, name: "allow-api-server-webhook", pods: { labels: L.externalSecretsWebhook, what: "External Secrets webhook" },
-    from: [apiServer], ports: [{ port: P.externalSecretsWebhook }],
-    why: "validating webhooks of ExternalSecrets, SecretStores and ClusterSecretStores",
-  },
+  fromApiServer(namespaces.externalSecrets, "allow-api-server-webhook", L.externalSecretsWebhook, "External Secrets webhook", P.externalSecretsWebhook,
+    "validating webhooks of ExternalSecrets, SecretStores and ClusterSecretStores"),
   // cert-manager: the chart's ServiceMonitor scrapes controller, webhook and cainjector.
   scrape(namespaces.certManager),
-  {
-    namespace: namespaces.certManager, name: "allow-api-server-webhook", pods: { labels: L.certManagerWebhook, what: "cert-manager webhook" },
-    from: [apiServer], ports: [{ port: P.certManagerWebhook }],
-    why: "validating and mutating webhooks of Certificates, Issuers and ClusterIssuers",
-  },
+  fromApiServer(namespaces.certManager, "allow-api-server-webhook", L.certManagerWebhook, "cert-manager webhook", P.certManagerWebhook,
+    "validating and mutating webhooks of Certificates, Issuers and ClusterIssuers"),
   // istio-system (only with sidecars): nothing scrapes istiod (no monitor selects it), so no scrape allow.
-  {
-    namespace: namespaces.istio, name: "allow-api-server-webhooks", pods: { labels: L.istiod, what: "istiod" },
-    from: [apiServer], ports: [{ port: P.istiodWebhooks }],
-    why: "the sidecar injector (mutating) and Istio config validation webhooks",
-  },
+  fromApiServer(namespaces.istio, "allow-api-server-webhooks", L.istiod, "istiod", P.istiodWebhooks,
+    "the sidecar injector (mutating) and Istio config validation webhooks"),
   {
     namespace: namespaces.istio, name: "allow-sidecars-xds", pods: { labels: L.istiod, what: "istiod" },
     from: applicationNamespaces.map((ns): IngressSource => ({ kind: "pods", namespace: ns, what: "sidecars" })),

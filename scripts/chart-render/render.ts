@@ -46,6 +46,11 @@ interface ReleaseSource {
 }
 
 const pc = "prometheus-community/helm-charts";
+
+/** A release of one chart without subcharts: chart name and version from lib/catalog/addons.ts. */
+const single = (c: { chart: string; version: string }, repo: string, tag: string, chartPath: string): ReleaseSource => ({
+  chart: c.chart, version: c.version, main: { name: c.chart, repo, tag, path: chartPath }, subcharts: [],
+});
 /** Chart sources per Helm release name: the tag of the version in lib/catalog/addons.ts. */
 const releaseSources: Record<string, ReleaseSource> = {
   "kube-prometheus-stack": {
@@ -85,24 +90,12 @@ const releaseSources: Record<string, ReleaseSource> = {
     main: { name: "external-secrets", repo: "external-secrets/external-secrets", tag: `helm-chart-${addonCharts.externalSecrets.version}`, path: "deploy/charts/external-secrets" }, subcharts: [],
     disabledDependencies: [{ name: "bitwarden-sdk-server", condition: "bitwarden-sdk-server.enabled" }],
   },
-  "cert-manager": {
-    // Chart.yaml at the tag says v0.0.0 (the release tool stamps the version): rendered as is.
-    chart: "cert-manager", version: addonCharts.certManager.version,
-    main: { name: "cert-manager", repo: "cert-manager/cert-manager", tag: addonCharts.certManager.version, path: "deploy/charts/cert-manager" }, subcharts: [],
-  },
+  // Chart.yaml at the tag says v0.0.0 (the release tool stamps the version): rendered as is.
+  "cert-manager": single(addonCharts.certManager, "cert-manager/cert-manager", addonCharts.certManager.version, "deploy/charts/cert-manager"),
   // Istio's three charts of one tag (Chart.yaml says 1.0.0 there: istio/release-builder stamps it).
-  "istio-base": {
-    chart: "base", version: addonCharts.istioBase.version,
-    main: { name: "base", repo: "istio/istio", tag: addonCharts.istioBase.version, path: "manifests/charts/base" }, subcharts: [],
-  },
-  istiod: {
-    chart: "istiod", version: addonCharts.istiod.version,
-    main: { name: "istiod", repo: "istio/istio", tag: addonCharts.istiod.version, path: "manifests/charts/istio-control/istio-discovery" }, subcharts: [],
-  },
-  "istio-cni": {
-    chart: "cni", version: addonCharts.istioCni.version,
-    main: { name: "cni", repo: "istio/istio", tag: addonCharts.istioCni.version, path: "manifests/charts/istio-cni" }, subcharts: [],
-  },
+  "istio-base": single(addonCharts.istioBase, "istio/istio", addonCharts.istioBase.version, "manifests/charts/base"),
+  istiod: single(addonCharts.istiod, "istio/istio", addonCharts.istiod.version, "manifests/charts/istio-control/istio-discovery"),
+  "istio-cni": single(addonCharts.istioCni, "istio/istio", addonCharts.istioCni.version, "manifests/charts/istio-cni"),
   karpenter: {
     chart: "karpenter", version: addonCharts.karpenter.version,
     main: { name: "karpenter", repo: "aws/karpenter-provider-aws", tag: `v${addonCharts.karpenter.version}`, path: "charts/karpenter" }, subcharts: [],
