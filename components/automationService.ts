@@ -163,7 +163,7 @@ export class AutomationService extends pulumi.ComponentResource {
               env,
               readinessProbe: { httpGet: { path: "/readyz", port: automationMetricsService.port }, periodSeconds: 10 },
               livenessProbe: { httpGet: { path: "/healthz", port: automationMetricsService.port }, periodSeconds: 20, failureThreshold: 3 },
-              resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+              resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
               volumeMounts: [{ name: "work", mountPath: workDir }, { name: "tmp", mountPath: "/tmp" }, ...(databaseVolume ? [databaseVolume.mount] : [])],
             }],

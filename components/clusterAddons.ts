@@ -3,11 +3,15 @@
  * (components/addons/): namespaces with network isolation, quotas and priority classes, the
  * file-events SQS queue, kube-prometheus-stack, metrics-server, KEDA (IRSA for SQS and MSK, cluster
  * trigger authentications), VPA, prometheus-adapter (custom metrics) and PgBouncer in front of
- * Aurora with its own HPA.
+ * Aurora with its own HPA; and what those need from the cluster (issue 19, docs/cluster-addons.md):
+ * the EBS CSI managed add-on with the encrypted `gp3` default StorageClass, External Secrets with the
+ * `aws-secrets-manager` ClusterSecretStore (PgBouncer's userlist, grafana-admin), cert-manager with
+ * the private CA, PgBouncer's certificate and the RDS CA bundle, and Istio when sidecars are on.
  *
  * Every add-on component takes this component's name and its resources keep their names; each
  * resource is aliased to its URN from before the split, when this component was its parent (see
- * components/addons/shared.ts), so an existing stack updates in place.
+ * components/addons/shared.ts), so an existing stack updates in place. The issue-19 add-ons never
+ * had such a URN and carry no alias.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,9 +26,14 @@ import { ClusterNamespaces } from "./addons/namespaces";
 import { PgBouncer } from "./addons/pgbouncer";
 import { pgbouncerSizing, planPgBouncerPool, type PgBouncerPoolPlan } from "./addons/pgbouncerPool";
 import { PrometheusAdapter } from "./addons/prometheusAdapter";
-import { budgetFields, namespaceQuotas, namespaceWorkloads, QuotasAndPriorityClasses, requiredNamespaceCapacity } from "./addons/quotas";
+import { QuotasAndPriorityClasses } from "./addons/quotas";
+import { namespaceQuotaProblems } from "./quotaCheck";
 import { helmReleaseNames, managedLabels, type AddonBaseArgs, type AddonKey } from "./addons/shared";
 import { Vpa } from "./addons/vpa";
+import { CertManager } from "./addons/certManager";
+import { EbsCsiDriver, validateEbsCsiDriverArgs } from "./addons/ebsCsiDriver";
+import { ExternalSecrets, validateExternalSecretsArgs } from "./addons/externalSecrets";
+import { Istio } from "./addons/istio";
 import { PodSecurityGroups, type PodSecurityGroupsArgs } from "./podSecurityGroups";
 
 /** The custom metric names prometheus-adapter serves; the HPA builder reads the same table. */
@@ -40,6 +49,10 @@ export * from "./addons/metricsServer";
 export * from "./addons/vpa";
 export * from "./addons/prometheusAdapter";
 export * from "./addons/pgbouncer";
+export * from "./addons/ebsCsiDriver";
+export * from "./addons/externalSecrets";
+export * from "./addons/certManager";
+export * from "./addons/istio";
 
 export interface ClusterAddonsArgs {
   /** `prod` or `dev`: picks the sizing rows (replicas, retention, quotas, PgBouncer range). */
@@ -86,6 +99,8 @@ export interface ClusterAddonsArgs {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
   /** Label the application namespaces for Istio sidecar injection. Default false. */
   istioSidecars?: boolean;
+  /** The cluster's node ceiling (`cluster.maxNodes`): sizes the node-exporter namespace's quota (one pod per node). Default 500. */
+  maxNodes?: number;
   /**
    * VPC CIDR block (IPv4): the NetworkPolicies open egress to the data stores' ports only inside it,
    * and HTTPS to public AWS APIs only outside it.
@@ -94,10 +109,20 @@ export interface ClusterAddonsArgs {
   /** Security groups for pods: the data-store clients' SecurityGroupPolicies (created before their pods). Default none. */
   podSecurityGroups?: Omit<PodSecurityGroupsArgs, "provider" | "dependsOn" | "labels">;
   /**
-   * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class,
-   * which must be an encrypted gp3 class of the EBS CSI driver.
+   * StorageClass of the Prometheus and Alertmanager volumes. Default: `gp3`, the encrypted default
+   * class this component creates with the EBS CSI driver.
    */
   storageClassName?: string;
+  /** Kubernetes minor version of the cluster (picks the EBS CSI add-on build). */
+  kubernetesVersion: string;
+  /** Customer-managed KMS key of the EBS volumes (the gp3 StorageClass encrypts with it). */
+  ebsKmsKeyArn: pulumi.Input<string>;
+  /** Aurora's RDS-managed master secret and its KMS key: External Secrets renders PgBouncer's userlist from it. */
+  databaseMasterSecret: { arn: pulumi.Input<string>; kmsKeyArn: pulumi.Input<string> };
+  /** Further Secrets Manager secret ARNs the ClusterSecretStore may read (other components' ExternalSecrets). Default none. */
+  secretStoreSecretArns?: pulumi.Input<string>[];
+  /** KMS keys of those secrets. Default none. */
+  secretStoreKmsKeyArns?: pulumi.Input<string>[];
 }
 
 const clusterNamePattern = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
@@ -155,6 +180,10 @@ export function validateClusterAddonsArgs(name: string, args: ClusterAddonsArgs)
     fail(`storageClassName = ${show(args.storageClassName)}: must be a Kubernetes object name (lowercase letters, digits, '-' and '.')`);
   }
 
+  // The new add-ons' own checks, here too so a rejected value creates nothing at all.
+  validateEbsCsiDriverArgs(name, { kubernetesVersion: args.kubernetesVersion, kmsKeyArn: args.ebsKmsKeyArn });
+  validateExternalSecretsArgs(name, { secretArns: args.secretStoreSecretArns });
+
   const pool = planPgBouncerPool(args.environment, db.minAcu, db.maxAcu);
   const sizing = pgbouncerSizing[args.environment];
   if (pool.defaultPoolSize < 1) {
@@ -168,16 +197,9 @@ export function validateClusterAddonsArgs(name: string, args: ClusterAddonsArgs)
     if (!(typeof max === "number" && Number.isInteger(max) && max >= 1)) fail(`services.${s.name}.maxReplicas = ${show(max)}: must be a whole number >= 1 (every catalog service needs a range)`);
   }
   const istioSidecars = args.istioSidecars ?? false;
-  const quotas = namespaceQuotas[args.environment];
-  for (const ns of applicationNamespaces) {
-    const need = requiredNamespaceCapacity(ns, args.environment, args.services, istioSidecars);
-    const have = quotas[ns];
-    const short = budgetFields.filter((f) => need[f] > have[f]);
-    if (short.length > 0) {
-      const services = namespaceWorkloads(ns, args.environment, args.services).map((w) => `${w.name} ${w.maxReplicas}`).join(", ");
-      fail(`services: the maximum replicas in ${ns} (${services}; ${need.replicas} in all) need ${short.map((f) => `${f} ${need[f]}`).join(", ")}, over its quota (${short.map((f) => `${f} ${have[f]}`).join(", ")}): raise namespaceQuotas.${args.environment}["${ns}"] in components/addons/quotas.ts deliberately, or lower the maxima`);
-    }
-  }
+  // The same check the settings run before anything is built (components/quotaCheck.ts).
+  const quotaProblems = namespaceQuotaProblems({ environment: args.environment, services: args.services, workloads: { istioSidecars } });
+  if (quotaProblems.length > 0) fail(`services: ${quotaProblems.map((p) => `${p.key.replace(/^[^:]+:/, "")} = ${p.value}: ${p.message}`).join("; ")}`);
 
   const expectedPrometheus = `http://${helmReleaseNames.kubePrometheusStack}-prometheus.${namespaces.monitoring}.svc:9090`;
   if (prometheusUrl !== expectedPrometheus) fail(`prometheusUrl = ${show(prometheusUrl)}: must be ${expectedPrometheus}, the service kube-prometheus-stack creates`);
@@ -204,7 +226,12 @@ export class ClusterAddons extends pulumi.ComponentResource {
   public readonly pgbouncerPool: PgBouncerPoolPlan;
   /** Helm release names, in install order. */
   public readonly releases: string[];
-  public readonly helmReleases: Readonly<Record<AddonKey, k8s.helm.v3.Release>>;
+  /** The Helm releases by add-on (the Istio charts only with `istioSidecars`). */
+  public readonly helmReleases: Readonly<Partial<Record<AddonKey, k8s.helm.v3.Release>>>;
+  /** The default StorageClass (`gp3`, encrypted with the EBS key). */
+  public readonly storageClassName: string;
+  /** IAM role of the ClusterSecretStore `aws-secrets-manager`. */
+  public readonly secretStoreRoleArn: pulumi.Output<string>;
   /** What HPAs, ScaledObjects and VPAs need first: the controllers, CRDs, KEDA auth and namespaces. */
   public readonly scalingReady: pulumi.Resource[];
   /** What the Monitoring component needs first: the Prometheus Operator CRDs and the namespace. */
@@ -228,14 +255,47 @@ export class ClusterAddons extends pulumi.ComponentResource {
     const podSgPolicies = args.podSecurityGroups
       ? new PodSecurityGroups(`${name}-pod-sgs`, { ...args.podSecurityGroups, provider: args.provider, labels: managedLabels, dependsOn: Object.values(spaces.byName) }, parent).policies
       : [];
-    const quotas = new QuotasAndPriorityClasses(name, { ...base, namespaces: spaces.byName }, parent);
+    const quotas = new QuotasAndPriorityClasses(name, { ...base, namespaces: spaces.byName, maxNodes: args.maxNodes, istioSidecars: v.istioSidecars }, parent);
     const queue = new FileEventsQueue(name, {
       environment: args.environment, clusterName: args.clusterName, accountId: args.accountId, partition: args.partition, formerParent: this,
     }, parent);
 
+    // New add-ons (issue 19) have no pre-split URNs: no aliases.
+    const fresh = { ...base, formerParent: undefined };
+    const storage = new EbsCsiDriver(name, {
+      ...fresh,
+      clusterName: args.clusterName,
+      kubernetesVersion: args.kubernetesVersion,
+      oidcProviderArn: args.oidcProviderArn,
+      oidcIssuer: args.oidcIssuer,
+      kmsKeyArn: args.ebsKmsKeyArn,
+      dependsOn: capacity,
+    }, parent);
+    // Secrets first: Grafana (in kube-prometheus-stack) starts only with its grafana-admin Secret.
+    const externalSecrets = new ExternalSecrets(name, {
+      ...fresh,
+      clusterName: args.clusterName,
+      region: args.region,
+      oidcProviderArn: args.oidcProviderArn,
+      oidcIssuer: args.oidcIssuer,
+      namespace: ns(namespaces.externalSecrets),
+      databaseMasterSecret: args.databaseMasterSecret,
+      secretArns: args.secretStoreSecretArns,
+      secretKmsKeyArns: args.secretStoreKmsKeyArns,
+      targetNamespaces: { data: ns(namespaces.data), monitoring: ns(namespaces.monitoring) },
+      dependsOn: capacity,
+    }, parent);
     const kubePrometheusStack = new KubePrometheusStack(name, {
-      ...base, clusterName: args.clusterName, storageClassName: args.storageClassName, dependsOn: [ns(namespaces.monitoring), ...capacity],
+      ...base,
+      clusterName: args.clusterName,
+      storageClassName: args.storageClassName ?? storage.storageClassName,
+      dependsOn: [ns(namespaces.monitoring), ns(namespaces.nodeExporter), storage.storageClass, externalSecrets.grafanaAdmin, ...capacity],
     }, parent).release;
+    externalSecrets.addServiceMonitor(kubePrometheusStack);
+    const certManager = new CertManager(name, {
+      ...fresh, clusterName: args.clusterName, namespace: ns(namespaces.certManager), dataNamespace: ns(namespaces.data), dependsOn: [kubePrometheusStack, ...capacity],
+    }, parent);
+    const istio = v.istioSidecars ? new Istio(name, { ...fresh, namespace: ns(namespaces.istio), dependsOn: capacity }, parent) : undefined;
     const metricsServer = new MetricsServer(name, { ...base, dependsOn: capacity }, parent).release;
     const keda = new Keda(name, {
       ...base,
@@ -259,7 +319,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
       pool: v.pool,
       namespace: ns(namespaces.data),
       monitoringReady: kubePrometheusStack,
-      dependsOn: [...quotas.priorityClasses, ...quotas.quotas, ...podSgPolicies, ...capacity],
+      serverCaBundleSha256: certManager.rdsCaBundleSha256,
+      dependsOn: [...quotas.priorityClasses, ...quotas.quotas, ...podSgPolicies, ...certManager.pgbouncerTlsReady, externalSecrets.pgbouncerUserlist, ...(istio ? [istio.istiod] : []), ...capacity],
     }, parent);
 
     this.fileEventsQueueUrl = queue.queueUrl;
@@ -268,8 +329,16 @@ export class ClusterAddons extends pulumi.ComponentResource {
     this.fileEventsDeadLetterQueueArn = queue.deadLetterQueueArn;
     this.fileEventsKmsKeyArn = queue.kmsKeyArn;
     this.kedaOperatorRoleArn = keda.operatorRoleArn;
-    this.helmReleases = { metricsServer, keda: keda.release, vpa, kubePrometheusStack, prometheusAdapter };
-    const installOrder: AddonKey[] = ["kubePrometheusStack", "metricsServer", "keda", "vpa", "prometheusAdapter"];
+    this.helmReleases = {
+      externalSecrets: externalSecrets.release, metricsServer, keda: keda.release, vpa, kubePrometheusStack, prometheusAdapter, certManager: certManager.release,
+      ...(istio ? { istioBase: istio.base, istioCni: istio.cni, istiod: istio.istiod } : {}),
+    };
+    const installOrder: AddonKey[] = [
+      "externalSecrets", "kubePrometheusStack", "certManager", "metricsServer", "keda", "vpa", "prometheusAdapter",
+      ...(istio ? (["istioBase", "istioCni", "istiod"] as const) : []),
+    ];
+    this.storageClassName = storage.storageClassName;
+    this.secretStoreRoleArn = externalSecrets.storeRoleArn;
     this.releases = installOrder.map((key) => helmReleaseNames[key]);
     this.pgbouncerPool = v.pool;
     this.pgbouncerService = pgbouncer.serviceAddress;
@@ -280,6 +349,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
       metricsServer, keda.release, vpa, prometheusAdapter, ...keda.triggerAuthentications,
     ];
     this.monitoringReady = [ns(namespaces.monitoring), kubePrometheusStack];
+    // Application pods get sidecars only once istiod's injector is up.
+    if (istio) this.scalingReady.push(istio.istiod);
 
     this.registerOutputs({
       kedaOperatorRoleArn: this.kedaOperatorRoleArn,

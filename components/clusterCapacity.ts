@@ -17,6 +17,7 @@ import {
 } from "../lib/scaling/capacity";
 import { addonCharts } from "../lib/catalog/addons";
 import { irsaTrustPolicy } from "../lib/aws/irsa";
+import { addonContainerResources, chartResources } from "./addons/workloadHygiene";
 
 export interface ClusterCapacityArgs {
   clusterName: string;
@@ -152,7 +153,7 @@ export class ClusterCapacity extends pulumi.ComponentResource {
         // Karpenter must not run on nodes it manages: pin it to the system node group.
         nodeSelector: { [workloadClassLabel]: "system" },
         priorityClassName: "system-cluster-critical",
-        controller: { resources: { requests: { cpu: "500m", memory: "768Mi" }, limits: { memory: "768Mi" } } },
+        controller: { resources: chartResources(addonContainerResources.karpenter) },
         podDisruptionBudget: { name: "karpenter", maxUnavailable: 1 },
         serviceMonitor: { enabled: false },
       },

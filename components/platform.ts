@@ -198,6 +198,10 @@ export class Platform extends pulumi.ComponentResource {
       },
       services: s.services,
       istioSidecars: s.workloads.istioSidecars,
+      kubernetesVersion: s.cluster.kubernetesVersion,
+      ebsKmsKeyArn: this.cluster.ebsKmsKeyArn,
+      databaseMasterSecret: { arn: this.database.masterUserSecretArn, kmsKeyArn: this.database.kmsKeyArn },
+      maxNodes: s.cluster.maxNodes,
       vpcCidr: s.network.cidrBlock,
       ...(this.dataStoreClients
         ? { podSecurityGroups: { clients, groupIds: this.dataStoreClients.groupIds, clusterSecurityGroupId: this.cluster.clusterSecurityGroupId } }

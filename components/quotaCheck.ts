@@ -3,7 +3,7 @@
  * validated settings before anything is built (the program, `npm run plan`), so a service maximum
  * inside the schema's range but beyond its namespace's quota is one configuration error naming the
  * service, its value and the quota, not an exception from deep inside the ClusterAddons component.
- * The ClusterAddons constructor keeps its own check (same tables, same arithmetic) for direct users.
+ * The ClusterAddons constructor runs the same function (validateClusterAddonsArgs) for direct users.
  */
 import { applicationNamespaces } from "../lib/catalog/cluster";
 import { serviceCatalog } from "../lib/catalog/services";
@@ -21,7 +21,12 @@ const fieldLabel: Record<BudgetField, (b: ResourceBudget) => string> = {
   limitsMemoryMiB: (b) => `limits.memory ${memoryQuantity(b.limitsMemoryMiB)}`,
 };
 
-type QuotaSettings = Pick<PlainSettings, "environment" | "services" | "workloads">;
+/** What the check reads: the environment, the replica ranges and whether Istio sidecars are counted. */
+export interface QuotaSettings {
+  readonly environment: PlainSettings["environment"];
+  readonly services: PlainSettings["services"];
+  readonly workloads: Pick<PlainSettings["workloads"], "istioSidecars">;
+}
 
 const fits = (settings: QuotaSettings, namespace: (typeof applicationNamespaces)[number], services: PlainSettings["services"]) => {
   const need = requiredNamespaceCapacity(namespace, settings.environment, services, settings.workloads.istioSidecars);

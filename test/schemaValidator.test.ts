@@ -459,6 +459,41 @@ const securityGroupPolicy = (): Manifest => ({
   spec: { podSelector: { matchLabels: { "pyairtable.io/data-access": "aurora" } }, securityGroups: { groupIds: ["sg-0123456789abcdef0"] } },
 });
 
+
+// cert-manager v1.21.1 and External Secrets v2.9.0 (issue 19): the kinds their charts install.
+const issuerRef = { group: "cert-manager.io", kind: "ClusterIssuer", name: "pyairtable-ca" };
+const certificate = (): Manifest => ({
+  apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name: "pgbouncer-tls", namespace: NS },
+  spec: { secretName: "pgbouncer-tls", dnsNames: ["pgbouncer.pyairtable-data.svc"], duration: "2160h", renewBefore: "720h", privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" }, usages: ["server auth"], issuerRef },
+});
+const certificateRequest = (): Manifest => ({
+  apiVersion: "cert-manager.io/v1", kind: "CertificateRequest", metadata: { name: "pgbouncer-tls-1", namespace: NS },
+  spec: { request: "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K", issuerRef, usages: ["server auth"] },
+});
+const clusterIssuer = (): Manifest => ({ apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: "pyairtable-ca" }, spec: { ca: { secretName: "pyairtable-ca" } } });
+const issuer = (): Manifest => ({ apiVersion: "cert-manager.io/v1", kind: "Issuer", metadata: { name: "selfsigned", namespace: NS }, spec: { selfSigned: {} } });
+const awsProvider = { aws: { service: "SecretsManager", region: "us-east-1", auth: { jwt: { serviceAccountRef: { name: "aws-secrets-manager", namespace: "external-secrets" } } } } };
+const clusterSecretStore = (): Manifest => ({
+  apiVersion: "external-secrets.io/v1", kind: "ClusterSecretStore", metadata: { name: "aws-secrets-manager" },
+  spec: { provider: awsProvider, conditions: [{ namespaces: [NS] }], refreshInterval: 600 },
+});
+const secretStore = (): Manifest => ({ apiVersion: "external-secrets.io/v1", kind: "SecretStore", metadata: { name: "aws", namespace: NS }, spec: { provider: { aws: { service: "SecretsManager", region: "us-east-1" } } } });
+const externalSecretSpec = {
+  refreshInterval: "1h",
+  secretStoreRef: { kind: "ClusterSecretStore", name: "aws-secrets-manager" },
+  target: { name: "pyairtable-pgbouncer-userlist", creationPolicy: "Owner", template: { engineVersion: "v2", data: { "userlist.txt": '"{{ .username }}" "{{ .password }}"' } } },
+  dataFrom: [{ extract: { key: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1-AbCdEf" } }],
+};
+const externalSecret = (): Manifest => ({ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata: { name: "pyairtable-pgbouncer-userlist", namespace: NS }, spec: externalSecretSpec });
+const clusterExternalSecret = (): Manifest => ({
+  apiVersion: "external-secrets.io/v1", kind: "ClusterExternalSecret", metadata: { name: "shared" },
+  spec: { namespaceSelectors: [{ matchLabels: { "app.kubernetes.io/part-of": "pyairtable" } }], externalSecretSpec },
+});
+const pushSecret = (): Manifest => ({
+  apiVersion: "external-secrets.io/v1alpha1", kind: "PushSecret", metadata: { name: "push", namespace: NS },
+  spec: { secretStoreRefs: [{ kind: "ClusterSecretStore", name: "aws-secrets-manager" }], selector: { secret: { name: "x" } }, data: [{ match: { secretKey: "k", remoteRef: { remoteKey: "pyairtable/x" } } }] },
+});
+
 /** Keyed like the registry (`apiVersion kind`), so a new schema without a fixture fails a test. */
 const validFixtures: Record<string, () => Manifest> = {
   "keda.sh/v1alpha1 ScaledObject": scaledObject,
@@ -490,6 +525,15 @@ const validFixtures: Record<string, () => Manifest> = {
   "apps/v1 StatefulSet": statefulSet,
   "apps/v1 DaemonSet": daemonSet,
   "vpcresources.k8s.aws/v1beta1 SecurityGroupPolicy": securityGroupPolicy,
+  "cert-manager.io/v1 Certificate": certificate,
+  "cert-manager.io/v1 CertificateRequest": certificateRequest,
+  "cert-manager.io/v1 ClusterIssuer": clusterIssuer,
+  "cert-manager.io/v1 Issuer": issuer,
+  "external-secrets.io/v1 ClusterSecretStore": clusterSecretStore,
+  "external-secrets.io/v1 SecretStore": secretStore,
+  "external-secrets.io/v1 ExternalSecret": externalSecret,
+  "external-secrets.io/v1 ClusterExternalSecret": clusterExternalSecret,
+  "external-secrets.io/v1alpha1 PushSecret": pushSecret,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -533,7 +577,7 @@ describe("schemaValidator", () => {
       const keys = schemas.map((s) => `${s.apiVersion} ${s.kind}`).sort();
       assert.deepEqual(keys, Object.keys(validFixtures).sort());
       assert.deepEqual(warnings, []);
-      assert.equal(schemas.filter((s) => s.origin === "crd").length, 12);
+      assert.equal(schemas.filter((s) => s.origin === "crd").length, 21);
       assert.equal(schemas.filter((s) => s.origin === "core").length, 17);
     });
 
@@ -914,6 +958,7 @@ metadata: { name: not-a-crd }
         "rbac.authorization.k8s.io/v1 ClusterRoleBinding",
         "rbac.authorization.k8s.io/v1 Role",
         "rbac.authorization.k8s.io/v1 RoleBinding",
+        "storage.k8s.io/v1 StorageClass",
       ]);
       for (const [key, reason] of Object.entries(kindsWithoutSchema)) {
         assert.ok(reason.length > 10, `missing reason for ${key}`);

@@ -87,7 +87,7 @@ describe("security controls", function () {
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
       });
-      assert.throws(() => podSecurityLabels("kube-system"), /namespace = "kube-system": not an application namespace/);
+      assert.throws(() => podSecurityLabels("kube-system"), /namespace = "kube-system": not a namespace of lib\/catalog\/cluster.ts namespaces/);
     });
   });
 

@@ -22,6 +22,7 @@ import {
   addonSizing,
   type HelmAddonArgs,
 } from "./shared";
+import { addonContainerResources, chartResources } from "./workloadHygiene";
 
 /** The KEDA operator's service account (its IRSA role reads SQS depth and MSK consumer lag). */
 export const kedaOperatorServiceAccount = "keda-operator";
@@ -102,6 +103,11 @@ export class Keda extends pulumi.ComponentResource {
       permissions: { operator: { restrict: { secret: true } } },
       nodeSelector: systemNodeSelector,
       priorityClassName: criticalPriorityClass,
+      resources: {
+        operator: chartResources(addonContainerResources.kedaOperator),
+        metricServer: chartResources(addonContainerResources.kedaMetricsServer),
+        webhooks: chartResources(addonContainerResources.kedaWebhooks),
+      },
       podDisruptionBudget: prod ? { operator: { minAvailable: 1 }, metricServer: { minAvailable: 1 }, webhooks: { minAvailable: 1 } } : {},
       // keda_scaler_* metrics: the operator exposes them; the Monitoring component scrapes them
       // (its values below turn the chart's own monitors off so nothing is scraped twice).

@@ -12,6 +12,7 @@ import type { Environment } from "../../lib/config/settings";
 import { prometheusScrapeIntervalSeconds } from "../../lib/scaling/responseTime";
 import { monitoringChartValues } from "../monitoring";
 import { GRAFANA_PROMETHEUS_DATASOURCE } from "../../lib/monitoring/dashboards/model";
+import { addonContainerResources as res, chartResources, prometheusResources, restrictedContainerSecurityContext } from "./workloadHygiene";
 import { addonSizing, alertmanagerConfigSecretName, criticalPriorityClass, failer, helmRelease, helmReleaseNames, k8sChildOptions, mergeValues, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
 const storageClassPattern = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -20,8 +21,8 @@ export interface KubePrometheusStackArgs extends HelmAddonArgs {
   /** EKS cluster name: Prometheus's `cluster` external label. */
   clusterName: string;
   /**
-   * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class,
-   * which must be an encrypted gp3 class of the EBS CSI driver.
+   * StorageClass of the Prometheus and Alertmanager volumes. Default: the cluster's default class
+   * (ClusterAddons passes `gp3`, the encrypted class of the EBS CSI driver it creates).
    */
   storageClassName?: string;
 }
@@ -75,10 +76,9 @@ export const vpaCustomResourceStateConfig = {
 };
 
 /**
- * Grafana's admin credentials: a Secret in the monitoring namespace, created out of band before the
- * first deploy (the Grafana pod waits for it), e.g.
- * `kubectl -n monitoring create secret generic grafana-admin --from-literal=admin-user=admin
- * --from-literal=admin-password="$(openssl rand -base64 24)"`. Keys are the Grafana chart's
+ * Grafana's admin credentials: a Secret in the monitoring namespace, rendered by External Secrets
+ * from the Secrets Manager secret the stack generates (components/addons/externalSecrets.ts; the
+ * Grafana pod and this release wait for it). Keys are the Grafana chart's
  * `admin.userKey`/`admin.passwordKey` defaults (grafana-community/helm-charts grafana-12.11.1 values.yaml).
  */
 export const grafanaAdminSecret = { name: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" } as const;
@@ -109,8 +109,12 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
     kubeProxy: { enabled: false },
     prometheusOperator: {
       nodeSelector: systemNodeSelector,
-      admissionWebhooks: { patch: { nodeSelector: systemNodeSelector } },
-      resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+      // Both certificate Jobs of the webhook (create and patch) read `patch.resources`.
+      admissionWebhooks: { patch: { nodeSelector: systemNodeSelector, resources: chartResources(res.admissionWebhookJob) } },
+      resources: chartResources(res.prometheusOperator),
+      // Passed to the operator as --config-reloader-{cpu,memory}-{request,limit}: the reloader
+      // sidecar and init container of every Prometheus and Alertmanager pod.
+      prometheusConfigReloader: { resources: chartResources(res.configReloader) },
     },
     prometheus: {
       podDisruptionBudget: { enabled: prod, minAvailable: 1 },
@@ -132,7 +136,7 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
         externalLabels: { cluster: clusterName, environment: env },
         nodeSelector: systemNodeSelector,
         priorityClassName: critical,
-        resources: { requests: sizing.prometheus.requests, limits: sizing.prometheus.limits },
+        resources: chartResources(prometheusResources[env]),
       },
     },
     alertmanager: {
@@ -146,7 +150,7 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
         storage: volume(sizing.alertmanager.storageGiB),
         nodeSelector: systemNodeSelector,
         priorityClassName: critical,
-        resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+        resources: chartResources(res.alertmanager),
       },
     },
     grafana: {
@@ -158,8 +162,14 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
       nodeSelector: systemNodeSelector,
       priorityClassName: critical,
       persistence: { enabled: false },
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      resources: chartResources(res.grafana),
+      // Read-only root filesystem: Grafana writes only to /var/lib/grafana (the chart's storage
+      // emptyDir), logs to the console (grafana.ini log.mode), and temporary files to /tmp.
+      containerSecurityContext: restrictedContainerSecurityContext,
+      extraEmptyDirMounts: [{ name: "tmp", mountPath: "/tmp" }],
       sidecar: {
+        resources: chartResources(res.grafanaSidecar),
+        securityContext: restrictedContainerSecurityContext,
         // Dashboards are ConfigMaps labelled grafana_dashboard: "1" in any namespace.
         dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
         // The Prometheus data source the dashboards' datasource variable starts on (named, not the chart's implicit default).
@@ -173,9 +183,14 @@ export function kubePrometheusStackValues(env: Environment, clusterName: string,
       rbac: { extraRules: [{ apiGroups: ["autoscaling.k8s.io"], resources: ["verticalpodautoscalers"], verbs: ["list", "watch"] }] },
       nodeSelector: systemNodeSelector,
       priorityClassName: critical,
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      resources: chartResources(res.kubeStateMetrics),
     },
     "prometheus-node-exporter": {
+      // Its own namespace (Pod Security privileged: host PID and network, hostPath): monitoring
+      // stays restricted. Everything the chart lets us tighten is tightened.
+      namespaceOverride: namespaces.nodeExporter,
+      resources: chartResources(res.nodeExporter),
+      containerSecurityContext: restrictedContainerSecurityContext,
       // Every node, tainted workload-class nodes included.
       priorityClassName: "system-node-critical",
       tolerations: [{ operator: "Exists", effect: "NoSchedule" }],

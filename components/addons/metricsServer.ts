@@ -5,6 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { metricsServerResolutionSeconds } from "../../lib/scaling/responseTime";
+import { addonContainerResources, chartResources } from "./workloadHygiene";
 import { addonSizing, criticalPriorityClass, failer, helmRelease, k8sChildOptions, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
 /** metrics-server in kube-system. */
@@ -33,7 +34,7 @@ export class MetricsServer extends pulumi.ComponentResource {
       nodeSelector: systemNodeSelector,
       priorityClassName: criticalPriorityClass,
       podDisruptionBudget: { enabled: prod, minAvailable: 1 },
-      resources: { requests: { cpu: "100m", memory: "200Mi" }, limits: { memory: "400Mi" } },
+      resources: chartResources(addonContainerResources.metricsServer),
     }, k8sChildOptions(this, args, ...(args.dependsOn ?? [])));
     this.release = release;
     this.registerOutputs({ release: release.name });

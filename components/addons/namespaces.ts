@@ -1,17 +1,48 @@
 /**
- * Namespaces of the platform (Pod Security labels, optional Istio injection) and their network
- * isolation: default deny in every application namespace, then the allowed paths
- * (lib/k8s/networkPolicies.ts).
+ * Every namespace the stack creates, through one function (`createStackNamespace`): the Namespace
+ * with its Pod Security labels (lib/k8s/podSecurity.ts: restricted unless an exception names it),
+ * and its `default` ServiceAccount patched not to mount an API token. Then their network isolation:
+ * default deny (ingress and egress) in every application namespace with the allowed paths
+ * (lib/k8s/networkPolicies.ts), default-deny ingress in every platform namespace with the paths its
+ * components need (lib/k8s/platformNetworkPolicies.ts). Quotas and LimitRanges: quotas.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { applicationNamespaces, namespaces } from "../../lib/catalog/cluster";
+import { applicationNamespaces, namespaces, stackNamespaces } from "../../lib/catalog/cluster";
 import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPorts } from "../../lib/k8s/networkPolicies";
+import { platformNamespaces, platformNetworkPolicies } from "../../lib/k8s/platformNetworkPolicies";
 import { podSecurityLabels } from "../../lib/k8s/podSecurity";
 import { redisPort } from "../cache";
 import { mskIamPort } from "../streaming";
 import { pgbouncer } from "./pgbouncerPool";
 import { failer, k8sChildOptions, managedLabels, type AddonBaseArgs } from "./shared";
+
+/**
+ * Creates one namespace of the stack: the Namespace, labelled with its Pod Security level (enforce,
+ * audit, warn; `podSecurityLabels` refuses a namespace it has no level for), and a server-side-apply
+ * patch of its `default` ServiceAccount so pods that name no account get no API token (CIS EKS 4.1.5).
+ * Every Namespace of the stack goes through here; the tests and the pack check all of them.
+ */
+export function createStackNamespace(
+  resourceName: string,
+  nsName: string,
+  extraLabels: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
+): { namespace: k8s.core.v1.Namespace; defaultServiceAccount: k8s.core.v1.ServiceAccountPatch } {
+  const namespace = new k8s.core.v1.Namespace(resourceName, {
+    metadata: { name: nsName, labels: { ...managedLabels, ...extraLabels, ...podSecurityLabels(nsName) } },
+  }, opts);
+  const defaultServiceAccount = new k8s.core.v1.ServiceAccountPatch(`${resourceName}-default-sa`, {
+    metadata: {
+      name: "default",
+      namespace: nsName,
+      // The namespace controller created the account: take over just this field.
+      annotations: { "pulumi.com/patchForce": "true" },
+    },
+    automountServiceAccountToken: false,
+  }, { ...opts, dependsOn: [namespace] });
+  return { namespace, defaultServiceAccount };
+}
 
 export interface ClusterNamespacesArgs extends AddonBaseArgs {
   /** Label the application namespaces for Istio sidecar injection (and allow the mesh's ports). Default false. */
@@ -26,9 +57,11 @@ export interface ClusterNamespacesArgs extends AddonBaseArgs {
 }
 
 export class ClusterNamespaces extends pulumi.ComponentResource {
-  /** Every namespace of `lib/catalog/cluster.ts` `namespaces`, by Kubernetes name. */
+  /** Every namespace of the stack (`stackNamespaces` of lib/catalog/cluster.ts), by Kubernetes name. */
   public readonly byName: Readonly<Record<string, k8s.core.v1.Namespace>>;
   public readonly networkPolicies: readonly k8s.networking.v1.NetworkPolicy[];
+  /** The `default` ServiceAccount patch of every namespace (no token mount), by namespace name. */
+  public readonly defaultServiceAccounts: Readonly<Record<string, k8s.core.v1.ServiceAccountPatch>>;
 
   constructor(name: string, args: ClusterNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:addons:ClusterNamespaces", name, {}, opts);
@@ -40,20 +73,15 @@ export class ClusterNamespaces extends pulumi.ComponentResource {
     const child = (...deps: pulumi.Input<pulumi.Resource>[]) => k8sChildOptions(this, args, ...deps);
 
     const byName: Record<string, k8s.core.v1.Namespace> = {};
-    for (const [key, nsName] of Object.entries(namespaces)) {
+    const defaultServiceAccounts: Record<string, k8s.core.v1.ServiceAccountPatch> = {};
+    const created = new Set<string>(stackNamespaces({ istioSidecars }));
+    for (const [key, nsName] of Object.entries(namespaces).filter(([, n]) => created.has(n))) {
       const app = (applicationNamespaces as readonly string[]).includes(nsName);
-      byName[nsName] = new k8s.core.v1.Namespace(`${name}-ns-${key}`, {
-        metadata: {
-          name: nsName,
-          labels: {
-            ...managedLabels,
-            ...(app && istioSidecars ? { "istio-injection": "enabled" } : {}),
-            // Pod Security Admission: application namespaces admit only `restricted` pods.
-            ...(app ? podSecurityLabels(nsName) : {}),
-          },
-        },
-      }, child());
+      const made = createStackNamespace(`${name}-ns-${key}`, nsName, app && istioSidecars ? { "istio-injection": "enabled" } : {}, child());
+      byName[nsName] = made.namespace;
+      defaultServiceAccounts[nsName] = made.defaultServiceAccount;
     }
+    this.defaultServiceAccounts = defaultServiceAccounts;
     this.byName = byName;
 
     const ports: NetworkPorts = { postgres: args.databasePort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090 };
@@ -64,6 +92,11 @@ export class ClusterNamespaces extends pulumi.ComponentResource {
         // The default-deny policy keeps its short resource name; the allows are named after it.
         const suffix = np.metadata.name === defaultDenyPolicyName ? "default-deny" : np.metadata.name;
         policies.push(new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${nsName}-${suffix}`, np, child(byName[nsName]!)));
+      }
+    }
+    for (const nsName of platformNamespaces.filter((n) => created.has(n))) {
+      for (const np of platformNetworkPolicies(nsName, { vpcCidr: args.vpcCidr }, managedLabels)) {
+        policies.push(new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${nsName}-${np.metadata.name}`, np, child(byName[nsName]!)));
       }
     }
     this.networkPolicies = policies;

@@ -31,6 +31,11 @@ export interface PgBouncerArgs extends AddonBaseArgs {
   monitoringReady: pulumi.Resource;
   /** What the Deployment waits for besides its namespace and config: priority classes, quotas, node capacity. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * SHA-256 of the deployed RDS CA bundle: a pod-template annotation, so a bundle AWS changed rolls
+   * the pods (PgBouncer reads its CA file at start). Default: none.
+   */
+  serverCaBundleSha256?: pulumi.Input<string>;
 }
 
 /** Pod selector of PgBouncer's Deployment, Service, PDB and ServiceMonitor. */
@@ -76,7 +81,7 @@ export class PgBouncer extends pulumi.ComponentResource {
         selector: { matchLabels: pgbouncerSelector },
         // Never below the current capacity during a rollout: add a pod, then remove one.
         strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-        template: pgbouncerPodTemplate(prod, configChecksum),
+        template: pgbouncerPodTemplate(prod, configChecksum, args.serverCaBundleSha256),
       },
     }, child(args.namespace, config, ...(args.dependsOn ?? [])));
     this.deployment = deployment;
@@ -141,11 +146,17 @@ export class PgBouncer extends pulumi.ComponentResource {
 }
 
 /** The pod template of PgBouncer's Deployment: pooler and exporter on data-class nodes, hardened. */
-export function pgbouncerPodTemplate(prod: boolean, configChecksum: pulumi.Input<string>) {
+export function pgbouncerPodTemplate(prod: boolean, configChecksum: pulumi.Input<string>, serverCaBundleSha256?: pulumi.Input<string>) {
   const selector = pgbouncerSelector;
   const hardening = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
   return {
-    metadata: { labels: pgbouncer.labels, annotations: { "pyairtable.io/config-sha256": configChecksum } },
+    metadata: {
+      labels: pgbouncer.labels,
+      annotations: {
+        "pyairtable.io/config-sha256": configChecksum,
+        ...(serverCaBundleSha256 !== undefined ? { "pyairtable.io/rds-ca-bundle-sha256": serverCaBundleSha256 } : {}),
+      },
+    },
     spec: {
       priorityClassName: priorityClasses.data.name,
       // PgBouncer never calls the Kubernetes API: no service-account token in the pod.

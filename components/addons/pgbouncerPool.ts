@@ -14,9 +14,9 @@ export const pgbouncer = {
   port: 6432,
   metricsPort: 9127,
   /**
-   * Secret with PgBouncer's `auth_file` (userlist.txt). It is NOT created here: External Secrets
-   * renders it in `pyairtable-data` from the RDS-managed master secret in Secrets Manager (JSON with
-   * `username` and `password`; RDS rotates it), with this template:
+   * Secret with PgBouncer's `auth_file` (userlist.txt), rendered in `pyairtable-data` by External
+   * Secrets (components/addons/externalSecrets.ts) from the RDS-managed master secret in Secrets
+   * Manager (JSON with `username` and `password`; RDS rotates it), with this template:
    *
    *     userlist.txt: |
    *       "{{ .username }}" "{{ .password }}"
@@ -32,14 +32,14 @@ export const pgbouncer = {
   exporterUser: "pgbouncer_exporter",
   /**
    * Amazon RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) in a
-   * ConfigMap of `pyairtable-data`, created by the deploy procedure (README "Before the first
-   * production deploy"): PgBouncer verifies Aurora's certificate and host name with it (verify-full).
+   * ConfigMap of `pyairtable-data`, downloaded at deploy time (components/addons/certManager.ts,
+   * lib/aws/rdsCaBundle.ts): PgBouncer verifies Aurora's certificate and host name with it (verify-full).
    */
   serverCaBundle: { configMapName: "rds-ca-bundle", key: "global-bundle.pem" },
   /**
    * `kubernetes.io/tls` Secret with PgBouncer's server certificate for its clients (`tls.crt`,
-   * `tls.key`), issued for `pgbouncer.pyairtable-data.svc` by the cluster's issuer (cert-manager or
-   * the deploy procedure). Not created here: no private key is generated into the stack state.
+   * `tls.key`), issued for its service names by cert-manager from the cluster's private CA
+   * (components/addons/certManager.ts): no private key passes through the stack state.
    */
   clientTlsSecret: { name: "pgbouncer-tls" },
   labels: {

@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { customMetricNames, namespaces, prometheusUrl } from "../../lib/catalog/cluster";
 import { addonCustomMetricNames, applicationMetrics, pgbouncerExporterMetrics } from "../../lib/monitoring/metricNames";
+import { addonContainerResources, chartResources } from "./workloadHygiene";
 import { addonSizing, criticalPriorityClass, failer, helmRelease, k8sChildOptions, systemNodeSelector, type HelmAddonArgs } from "./shared";
 
 /** prometheus-adapter in the monitoring namespace (`dependsOn` should hold kube-prometheus-stack). */
@@ -31,7 +32,7 @@ export class PrometheusAdapter extends pulumi.ComponentResource {
       podDisruptionBudget: { enabled: prod, maxUnavailable: 1 },
       // Only the custom metrics below: resource metrics stay with metrics-server.
       rules: { default: false, custom: adapterCustomRules(), external: [] },
-      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      resources: chartResources(addonContainerResources.prometheusAdapter),
     }, k8sChildOptions(this, args, ...(args.dependsOn ?? [])));
     this.release = release;
     this.registerOutputs({ release: release.name });

@@ -1,15 +1,19 @@
 /**
- * Priority classes, and per application namespace a ResourceQuota with a LimitRange: a runaway
- * deployment cannot starve the other namespaces. The quota rows are data (`namespaceQuotas`); the
- * ClusterAddons validation proves each row holds its namespace's maximum replicas.
+ * Priority classes, and in every namespace the stack creates a ResourceQuota with a LimitRange
+ * (defaults, min and max per container): a runaway deployment cannot starve the other namespaces,
+ * and no container can ask for less than the scheduler can place or more than a node holds. The
+ * application quota rows are data (`namespaceQuotas`; components/quotaCheck.ts proves each holds its
+ * namespace's maximum replicas); the platform rows are computed from the add-on charts' workloads
+ * (`platformNamespaceWorkloads`, whose rendered pods test/chartPods.test.ts checks against them).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { applicationNamespaces, namespaces, priorityClasses } from "../../lib/catalog/cluster";
+import { applicationNamespaces, namespaces, priorityClasses, stackNamespaces, type NamespaceName } from "../../lib/catalog/cluster";
 import { serviceCatalog } from "../../lib/catalog/services";
 import type { Environment, ServiceReplicaSettings } from "../../lib/config/settings";
 import { pgbouncer, pgbouncerContainerResources, pgbouncerSizing } from "./pgbouncerPool";
-import { cpuQuantity, failer, k8sChildOptions, managedLabels, memoryQuantity, resourcesOf, type AddonBaseArgs, type ContainerResources } from "./shared";
+import { addonSizing, cpuQuantity, failer, k8sChildOptions, managedLabels, memoryQuantity, resourcesOf, type AddonBaseArgs, type ContainerResources } from "./shared";
+import { addonContainerResources as res, istiodMaxReplicas, prometheusResources } from "./workloadHygiene";
 
 export type ApplicationNamespace = (typeof applicationNamespaces)[number];
 
@@ -23,6 +27,109 @@ export const containerDefaults: Readonly<Record<ApplicationNamespace, ContainerR
   [namespaces.data]: { request: { cpuMillis: 100, memoryMiB: 128 }, limit: { cpuMillis: 500, memoryMiB: 256 } },
   [namespaces.automation]: { request: { cpuMillis: 250, memoryMiB: 512 }, limit: { cpuMillis: 1000, memoryMiB: 1024 } },
 };
+
+/**
+ * Smallest and largest container per namespace (LimitRange `min` and `max`, on requests and limits
+ * alike). min: below 10m/16Mi nothing useful runs and the scheduler packs pods on nodes they cannot
+ * work on. max: the largest container the namespace's workloads need, with room for VPA's
+ * `maxAllowed` (lib/scaling/workloads.ts: api 2 CPU/4Gi, batch 4 CPU/8Gi, data 2 CPU/2Gi) and the
+ * Istio sidecar's limit (2 CPU/1Gi); Prometheus is the largest platform container (prod limit 2 CPU/4Gi).
+ */
+export const containerBounds: Readonly<Record<NamespaceName, { readonly min: { cpuMillis: number; memoryMiB: number }; readonly max: { cpuMillis: number; memoryMiB: number } }>> = {
+  [namespaces.api]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 4000, memoryMiB: 8192 } },
+  [namespaces.workers]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 8000, memoryMiB: 16384 } },
+  [namespaces.data]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 2000, memoryMiB: 2048 } },
+  [namespaces.automation]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 4000, memoryMiB: 4096 } },
+  [namespaces.monitoring]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 4000, memoryMiB: 8192 } },
+  [namespaces.keda]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 2000, memoryMiB: 2048 } },
+  [namespaces.vpa]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 2000, memoryMiB: 2048 } },
+  [namespaces.nodeExporter]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 500, memoryMiB: 256 } },
+  [namespaces.externalSecrets]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 1000, memoryMiB: 1024 } },
+  [namespaces.certManager]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 1000, memoryMiB: 1024 } },
+  // istiod's limit is 1 CPU/2Gi (workloadHygiene.ts).
+  [namespaces.istio]: { min: { cpuMillis: 10, memoryMiB: 16 }, max: { cpuMillis: 2000, memoryMiB: 4096 } },
+};
+
+/** Namespaces the stack creates that are not application namespaces (the add-ons' own). */
+export type PlatformNamespace = Exclude<NamespaceName, ApplicationNamespace>;
+
+/** A platform workload counted in its namespace's quota; `perNode`: a DaemonSet (one pod per node). */
+export interface PlatformWorkload {
+  readonly name: string;
+  /** Pods at once, rolling-update surge included (a Deployment of n replicas surges to n + 1). */
+  readonly pods: number | "perNode";
+  readonly containers: readonly ContainerResources[];
+}
+
+/**
+ * What the add-on charts run in each platform namespace (the release values of keda.ts, vpa.ts,
+ * kubePrometheusStack.ts, prometheusAdapter.ts), pods counted with their rolling-update surge.
+ * test/chartPods.test.ts checks the rendered charts against these rows (every rendered pod is
+ * counted here, at no less than its rendered replicas and resources).
+ */
+export function platformNamespaceWorkloads(environment: Environment): Readonly<Record<PlatformNamespace, readonly PlatformWorkload[]>> {
+  const s = addonSizing[environment];
+  const controllers = s.controllerReplicas + 1;
+  return {
+    [namespaces.monitoring]: [
+      // StatefulSets from the operator: no surge (one pod replaced at a time).
+      { name: "prometheus", pods: s.prometheus.replicas, containers: [prometheusResources[environment], res.configReloader] },
+      { name: "alertmanager", pods: s.alertmanager.replicas, containers: [res.alertmanager, res.configReloader] },
+      { name: "grafana", pods: 2, containers: [res.grafana, res.grafanaSidecar, res.grafanaSidecar] },
+      { name: "kube-state-metrics", pods: 2, containers: [res.kubeStateMetrics] },
+      { name: "prometheus-operator", pods: 2, containers: [res.prometheusOperator] },
+      { name: "prometheus-operator-admission-jobs", pods: 2, containers: [res.admissionWebhookJob] },
+      { name: "prometheus-adapter", pods: controllers, containers: [res.prometheusAdapter] },
+    ],
+    [namespaces.keda]: [
+      { name: "keda-operator", pods: controllers, containers: [res.kedaOperator] },
+      { name: "keda-operator-metrics-apiserver", pods: controllers, containers: [res.kedaMetricsServer] },
+      { name: "keda-admission-webhooks", pods: controllers, containers: [res.kedaWebhooks] },
+    ],
+    [namespaces.vpa]: [
+      { name: "vpa-recommender", pods: 2, containers: [res.vpaRecommender] },
+      { name: "vpa-updater", pods: 2, containers: [res.vpaUpdater] },
+      { name: "vpa-admission-controller", pods: controllers, containers: [res.vpaAdmissionController] },
+      { name: "vpa-admission-certgen-jobs", pods: 2, containers: [res.vpaCertGen] },
+    ],
+    [namespaces.nodeExporter]: [{ name: "prometheus-node-exporter", pods: "perNode", containers: [res.nodeExporter] }],
+    // externalSecrets.ts, certManager.ts, istio.ts.
+    [namespaces.externalSecrets]: [
+      { name: "external-secrets", pods: controllers, containers: [res.externalSecretsController] },
+      { name: "external-secrets-webhook", pods: controllers, containers: [res.externalSecretsWebhook] },
+      { name: "external-secrets-cert-controller", pods: 2, containers: [res.externalSecretsCertController] },
+    ],
+    [namespaces.certManager]: [
+      { name: "cert-manager", pods: controllers, containers: [res.certManagerController] },
+      { name: "cert-manager-webhook", pods: controllers, containers: [res.certManagerWebhook] },
+      { name: "cert-manager-cainjector", pods: 2, containers: [res.certManagerCainjector] },
+      { name: "cert-manager-startupapicheck-job", pods: 1, containers: [res.certManagerStartupApiCheck] },
+    ],
+    // istiod scales with its own HPA in prod (istioValues: autoscaleMax), surge on top.
+    [namespaces.istio]: [{ name: "istiod", pods: istiodMaxReplicas[environment] + 1, containers: [res.istiod] }],
+  };
+}
+
+/**
+ * The quota of a platform namespace: the sum of its workloads' pods x containers, with the
+ * quotaHeadroomPercent margin; a DaemonSet counts `maxNodes` pods (the cluster's node ceiling,
+ * `cluster.maxNodes`).
+ */
+export function platformNamespaceQuota(namespace: PlatformNamespace, environment: Environment, maxNodes: number): ResourceBudget {
+  const withHeadroom = (n: number) => Math.ceil((n * (100 + quotaHeadroomPercent)) / 100);
+  const sum = { pods: 0, rc: 0, rm: 0, lc: 0, lm: 0 };
+  for (const w of platformNamespaceWorkloads(environment)[namespace]) {
+    const pods = w.pods === "perNode" ? maxNodes : w.pods;
+    sum.pods += pods;
+    for (const c of w.containers) {
+      sum.rc += pods * c.request.cpuMillis;
+      sum.rm += pods * c.request.memoryMiB;
+      sum.lc += pods * c.limit.cpuMillis;
+      sum.lm += pods * c.limit.memoryMiB;
+    }
+  }
+  return { pods: withHeadroom(sum.pods), requestsCpuMillis: withHeadroom(sum.rc), requestsMemoryMiB: withHeadroom(sum.rm), limitsCpuMillis: withHeadroom(sum.lc), limitsMemoryMiB: withHeadroom(sum.lm) };
+}
 
 /** Istio's default sidecar (istio-proxy) requests and limits, counted per pod when sidecars are on. */
 export const istioSidecarResources: ContainerResources = { request: { cpuMillis: 100, memoryMiB: 128 }, limit: { cpuMillis: 2000, memoryMiB: 1024 } };
@@ -148,21 +255,28 @@ export function requiredNamespaceCapacity(
 export const budgetFields = ["pods", "requestsCpuMillis", "requestsMemoryMiB", "limitsCpuMillis", "limitsMemoryMiB"] as const;
 
 export interface QuotasAndPriorityClassesArgs extends AddonBaseArgs {
-  /** The application Namespaces by name (ClusterNamespaces.byName): quotas are created in them. */
+  /** Every Namespace of the stack by name (ClusterNamespaces.byName): quotas are created in them. */
   namespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
+  /** The cluster's node ceiling (`cluster.maxNodes`): the node-exporter DaemonSet's pods. Default 500 (the setting's upper bound). */
+  maxNodes?: number;
+  /** Sidecars on: istio-system exists and gets its quota (`stackNamespaces`). Default false. */
+  istioSidecars?: boolean;
 }
 
 export class QuotasAndPriorityClasses extends pulumi.ComponentResource {
   public readonly priorityClasses: readonly k8s.scheduling.v1.PriorityClass[];
-  /** ResourceQuota and LimitRange of each application namespace, in namespace order. */
+  /** ResourceQuota and LimitRange of every namespace, in namespace order. */
   public readonly quotas: readonly pulumi.Resource[];
 
   constructor(name: string, args: QuotasAndPriorityClassesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:addons:QuotasAndPriorityClasses", name, {}, opts);
     const fail = failer("QuotasAndPriorityClasses", name);
     if (args.environment !== "prod" && args.environment !== "dev") fail(`environment = ${JSON.stringify(args.environment)}: must be prod or dev`);
-    const missing = applicationNamespaces.filter((ns) => args.namespaces?.[ns] === undefined);
+    const stackSpaces = stackNamespaces({ istioSidecars: args.istioSidecars ?? false });
+    const missing = stackSpaces.filter((ns) => args.namespaces?.[ns] === undefined);
     if (missing.length > 0) fail(`namespaces: ${missing.join(", ")} missing (pass ClusterNamespaces.byName)`);
+    const maxNodes = args.maxNodes ?? 500;
+    if (!Number.isInteger(maxNodes) || maxNodes < 1 || maxNodes > 500) fail(`maxNodes = ${JSON.stringify(args.maxNodes)}: must be a whole number from 1 to 500 (cluster.maxNodes)`);
     const child = (...deps: pulumi.Input<pulumi.Resource>[]) => k8sChildOptions(this, args, ...deps);
 
     this.priorityClasses = Object.entries(priorityClasses).map(([key, pc]) =>
@@ -176,11 +290,13 @@ export class QuotasAndPriorityClasses extends pulumi.ComponentResource {
       }, child()));
 
     const quotas: pulumi.Resource[] = [];
-    for (const nsName of applicationNamespaces) {
-      const q = namespaceQuotas[args.environment][nsName];
-      const d = containerDefaults[nsName];
+    const app = (ns: NamespaceName): ns is ApplicationNamespace => (applicationNamespaces as readonly string[]).includes(ns);
+    for (const nsName of stackSpaces) {
+      const q = app(nsName) ? namespaceQuotas[args.environment][nsName] : platformNamespaceQuota(nsName, args.environment, maxNodes);
       const ns = args.namespaces[nsName]!;
-      quotas.push(new k8s.core.v1.ResourceQuota(`${name}-quota-${nsName}`, {
+      // Application namespaces keep their resource names from before the platform ones had quotas.
+      const suffix = app(nsName) ? nsName : `platform-${nsName}`;
+      quotas.push(new k8s.core.v1.ResourceQuota(`${name}-quota-${suffix}`, {
         metadata: { name: "pyairtable-quota", namespace: nsName, labels: managedLabels },
         spec: {
           hard: {
@@ -192,19 +308,28 @@ export class QuotasAndPriorityClasses extends pulumi.ComponentResource {
           },
         },
       }, child(ns)));
-      // With limits.* in the quota every container must declare limits: the defaults fill them in.
-      quotas.push(new k8s.core.v1.LimitRange(`${name}-limits-${nsName}`, {
+      quotas.push(new k8s.core.v1.LimitRange(`${name}-limits-${suffix}`, {
         metadata: { name: "pyairtable-container-defaults", namespace: nsName, labels: managedLabels },
-        spec: {
-          limits: [{
-            type: "Container",
-            defaultRequest: resourcesOf(d).requests,
-            default: resourcesOf(d).limits,
-          }],
-        },
+        spec: { limits: [containerLimitRange(nsName)] },
       }, child(ns)));
     }
     this.quotas = quotas;
     this.registerOutputs({});
   }
+}
+
+/**
+ * The LimitRange item of a namespace: min and max per container, and (application namespaces) the
+ * defaults a container without resources gets. With limits.* in the quota every container must
+ * declare limits: in the application namespaces the defaults fill them in; the charts in the
+ * platform namespaces set them all (workloadHygiene.ts), and their defaults are the minimum so a
+ * container that slips through is obviously starved, not silently large.
+ */
+export function containerLimitRange(namespace: NamespaceName) {
+  const b = containerBounds[namespace];
+  const q = (x: { cpuMillis: number; memoryMiB: number }) => ({ cpu: cpuQuantity(x.cpuMillis), memory: memoryQuantity(x.memoryMiB) });
+  const d = (applicationNamespaces as readonly string[]).includes(namespace)
+    ? containerDefaults[namespace as ApplicationNamespace]
+    : { request: b.min, limit: { cpuMillis: 10 * b.min.cpuMillis, memoryMiB: 4 * b.min.memoryMiB } };
+  return { type: "Container", defaultRequest: resourcesOf(d).requests, default: resourcesOf(d).limits, min: q(b.min), max: q(b.max) };
 }

@@ -30,6 +30,11 @@ export const helmReleaseNames = {
   vpa: "vpa",
   kubePrometheusStack: "kube-prometheus-stack",
   prometheusAdapter: "prometheus-adapter",
+  externalSecrets: "external-secrets",
+  certManager: "cert-manager",
+  istioBase: "istio-base",
+  istiod: "istiod",
+  istioCni: "istio-cni",
 } as const;
 export type AddonKey = keyof typeof helmReleaseNames;
 
@@ -48,12 +53,12 @@ export const addonSizing = {
     /** Replicas of the controllers that can run active/standby or active/active. */
     controllerReplicas: 2,
     /** 15 days of 15 s samples; retentionSize stays under the volume so compaction never fills it. */
-    prometheus: { replicas: 2, retention: "15d", retentionSize: "90GB", storageGiB: 100, requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
+    prometheus: { replicas: 2, retention: "15d", retentionSize: "90GB", storageGiB: 100 },
     alertmanager: { replicas: 2, storageGiB: 5 },
   },
   dev: {
     controllerReplicas: 1,
-    prometheus: { replicas: 1, retention: "7d", retentionSize: "18GB", storageGiB: 20, requests: { cpu: "200m", memory: "768Mi" }, limits: { memory: "1536Mi" } },
+    prometheus: { replicas: 1, retention: "7d", retentionSize: "18GB", storageGiB: 20 },
     alertmanager: { replicas: 1, storageGiB: 1 },
   },
 } as const satisfies Record<Environment, unknown>;

@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { namespaces } from "../../lib/catalog/cluster";
 import { addonSizing, criticalPriorityClass, failer, helmRelease, k8sChildOptions, systemNodeSelector, type HelmAddonArgs } from "./shared";
+import { addonContainerResources, chartResources } from "./workloadHygiene";
 
 /** VPA in its own namespace (`dependsOn` should hold that Namespace). */
 export type VpaArgs = HelmAddonArgs;
@@ -26,11 +27,13 @@ export class Vpa extends pulumi.ComponentResource {
         replicaCount: 1,
         nodeSelector: systemNodeSelector,
         extraArgs: { "pod-recommendation-min-cpu-millicores": 15, "pod-recommendation-min-memory-mb": 100 },
+        resources: chartResources(addonContainerResources.vpaRecommender),
       },
       updater: {
         enabled: true,
         replicaCount: 1,
         nodeSelector: systemNodeSelector,
+        resources: chartResources(addonContainerResources.vpaUpdater),
         // VPAs of this stack use InPlaceOrRecreate (resize without eviction where the kubelet can):
         // GA in VPA 1.7, no feature gate (the gate was removed; naming it stops the binary).
       },
@@ -39,6 +42,8 @@ export class Vpa extends pulumi.ComponentResource {
         generateCertificate: true,
         replicaCount: sizing.controllerReplicas,
         nodeSelector: systemNodeSelector,
+        resources: chartResources(addonContainerResources.vpaAdmissionController),
+        certGen: { resources: chartResources(addonContainerResources.vpaCertGen) },
       },
     }, k8sChildOptions(this, args, ...(args.dependsOn ?? [])));
     this.release = release;

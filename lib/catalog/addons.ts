@@ -63,7 +63,64 @@ export const addonCharts = {
    * stack never set): custom metrics API (custom.metrics.k8s.io) for HPA Pods metrics.
    */
   prometheusAdapter: { chart: "prometheus-adapter", repo: "https://prometheus-community.github.io/helm-charts", version: "5.3.0" },
+  /**
+   * External Secrets Operator 2.9.0 (chart and app v2.9.0, tag helm-chart-2.9.0 of
+   * external-secrets/external-secrets): the ExternalSecret and ClusterSecretStore schemas in
+   * shared/schemas/external-secrets are from the same release, so what the stack validates is what
+   * the chart's CRDs (installed by the chart, `installCRDs`) accept. Values checked against the chart
+   * at its tag (contracts/charts/external-secrets-2.9.0.values-keys.json).
+   */
+  externalSecrets: { chart: "external-secrets", repo: "https://charts.external-secrets.io", version: "2.9.0" },
+  /**
+   * cert-manager v1.21.1 (Jetstack's chart repository names versions with the `v`): the Certificate,
+   * Issuer and ClusterIssuer schemas in shared/schemas/cert-manager are from the same tag. CRDs by the
+   * chart (`crds.enabled`, kept on uninstall: `crds.keep`). Values checked against
+   * deploy/charts/cert-manager at v1.21.1 (contracts/charts/cert-manager-v1.21.1.values-keys.json).
+   */
+  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.21.1" },
+  /**
+   * Istio 1.30.3 (newest tag of the repository snapshot read here, 2026-07-13; istio.io lists
+   * 1.30.4 of 2026-08-27, not read: bump with its values re-checked). Kubernetes: istioctl 1.30.3
+   * requires at least 1.32 (MinK8SVersion, istioctl/pkg/install/k8sversion); Istio's support table
+   * was only found for 1.29 (1.31-1.35, endoflife.date's copy), so 1.35 for 1.30 is assumed from
+   * the one-minor-per-release pattern, not read. Three charts of one release, upgraded together: `base` (CRDs and
+   * cluster roles), `istiod` (the control plane) and `cni` (the node agent that sets up the sidecars'
+   * traffic redirection, so application pods need no NET_ADMIN init container and stay `restricted`).
+   * Values checked against manifests/charts/{base,istio-control/istio-discovery,istio-cni} at the tag.
+   */
+  istioBase: { chart: "base", repo: "https://istio-release.storage.googleapis.com/charts", version: "1.30.3" },
+  istiod: { chart: "istiod", repo: "https://istio-release.storage.googleapis.com/charts", version: "1.30.3" },
+  istioCni: { chart: "cni", repo: "https://istio-release.storage.googleapis.com/charts", version: "1.30.3" },
 } as const satisfies Record<string, AddonChart>;
+
+/** An EKS managed add-on, pinned: its name, build, and the cluster versions that build was chosen for. */
+export interface EksAddonPin {
+  readonly name: string;
+  /** `v<upstream>-eksbuild.<n>`: what `aws eks describe-addon-versions` lists. */
+  readonly version: string;
+  /** Kubernetes minor versions of the cluster this build is used with (the component refuses others). */
+  readonly kubernetesVersions: readonly string[];
+}
+
+/**
+ * EKS managed add-ons, pinned like the charts. A build must be listed for the cluster's version by
+ * `aws eks describe-addon-versions --addon-name <name> --kubernetes-version <v>`; EKS refuses an
+ * unsupported pair at `pulumi up` (CreateAddon fails, nothing else is half-applied: the
+ * StorageClass waits for the add-on). Not resolvable here (no AWS API): chosen from the upstream
+ * release line and bumped deliberately.
+ */
+export const eksAddons = {
+  /**
+   * aws-ebs-csi-driver v1.64.0 (kubernetes-sigs/aws-ebs-csi-driver tag v1.64.0, 2026-08-17; its IAM
+   * example policy and parameters are read at that tag), first EKS build. `v1.64.0-eksbuild.1` is
+   * found pinned beside `kube-proxy v1.35.3-eksbuild.18` for EKS 1.35 clusters in public
+   * repositories (one Terraform test asserts them as "the reviewed Kubernetes 1.35 versions"; an
+   * add-on's tags show it created 2026-08-20). Newer builds exist (v1.66.0-eksbuild.1 is AWS's
+   * default for 1.36 per a public pin bump of 2026-09-21): move with the driver's policy re-read at
+   * the new tag.
+   */
+  ebsCsiDriver: { name: "aws-ebs-csi-driver", version: "v1.64.0-eksbuild.1", kubernetesVersions: ["1.33", "1.34", "1.35"] },
+} as const satisfies Record<string, EksAddonPin>;
 
 /**
  * Container images this stack runs directly (not through a chart), pinned by tag like the charts, and

@@ -20,7 +20,29 @@ export const namespaces = {
   keda: "keda",
   /** VPA recommender, updater and admission controller. */
   vpa: "vpa",
+  /**
+   * node-exporter alone: it needs the host's PID and network namespaces and hostPath mounts
+   * (Pod Security `privileged`), so it does not lower `monitoring`'s level.
+   */
+  nodeExporter: "node-exporter",
+  /** External Secrets Operator (controller, webhook, cert controller) and the ClusterSecretStore's service account. */
+  externalSecrets: "external-secrets",
+  /** cert-manager (controller, webhook, cainjector) and the private CA's key pair. */
+  certManager: "cert-manager",
+  /** istiod (only with `workloads.istioSidecars`; the CNI node agent runs in kube-system). */
+  istio: "istio-system",
 } as const;
+
+/** Kubernetes name of a namespace the stack creates. */
+export type NamespaceName = (typeof namespaces)[keyof typeof namespaces];
+
+/**
+ * The namespaces a stack creates: every one of `namespaces`, except istio-system when the stack
+ * runs no sidecars (`workloads.istioSidecars` off: no Istio release, so no empty namespace).
+ */
+export function stackNamespaces(opts: { readonly istioSidecars: boolean }): NamespaceName[] {
+  return Object.values(namespaces).filter((n) => opts.istioSidecars || n !== namespaces.istio);
+}
 
 /** Namespaces where application workloads run: resource quotas and limit ranges apply to these. */
 export const applicationNamespaces = [namespaces.api, namespaces.workers, namespaces.data, namespaces.automation] as const;

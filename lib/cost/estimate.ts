@@ -131,7 +131,7 @@ export function spotDiscountFor(instanceType: string, assumptions: Pick<UsageAss
 /** Rows of the design's cost tables a line belongs to (see data/design-cost-table.json). */
 export const costCategories = [
   "eks", "nodes-on-demand", "nodes-spot", "aurora", "elasticache", "msk", "opensearch", "alb", "nat",
-  "public-ipv4", "cloudwatch", "s3", "data-transfer", "lambda", "sns-sqs", "kms", "budgets", "automation-database", "vpc-endpoints",
+  "public-ipv4", "cloudwatch", "s3", "data-transfer", "lambda", "sns-sqs", "kms", "budgets", "automation-database", "vpc-endpoints", "ebs-volumes", "secrets-manager",
 ] as const;
 export type CostCategory = (typeof costCategories)[number];
 
@@ -236,6 +236,8 @@ export const freeResourceTypes: Readonly<Record<string, string>> = {
   "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "EKS access policies are free",
   "aws:eks/addon:Addon": "EKS add-ons are free (they run on the priced nodes)",
   "aws:eks/podIdentityAssociation:PodIdentityAssociation": "EKS Pod Identity is free",
+  "aws:secretsmanager/secretVersion:SecretVersion": "secret versions are free (the secret is priced)",
+  "pulumi-nodejs:dynamic/pyairtable:RdsCaBundle": "a download at deploy time, no cloud resource",
 };
 
 /** Type prefixes that are free as a whole. */
@@ -888,6 +890,52 @@ function budgetAction(p: Pricing): void {
   });
 }
 
+/** A Secrets Manager secret: per secret-month; External Secrets' reads are a few thousand calls a month. */
+function secretsManagerSecret(p: Pricing): void {
+  p.line({
+    line: "secret",
+    category: "secrets-manager",
+    quantity: 1,
+    quantityUnit: "secret",
+    what: "Secrets Manager secret",
+    priceKey: "secretsmanager.secretMonth",
+    hourly: false,
+    note: "API calls ($0.05/10k; External Secrets reads each secret hourly, ~730/month) not modelled",
+  });
+}
+
+/**
+ * The persistent volumes a chart release claims: kube-prometheus-stack's Prometheus and
+ * Alertmanager (one volume per replica, through the stack's gp3 StorageClass). Other releases claim none.
+ */
+function helmReleaseVolumes(p: Pricing): void {
+  if (p.r.inputs.chart !== "kube-prometheus-stack") return;
+  const values = obj(p.r.inputs.values);
+  const claims: [string, Obj | undefined, Obj | undefined][] = [
+    ["Prometheus", obj(obj(values?.prometheus)?.prometheusSpec), obj(obj(obj(obj(values?.prometheus)?.prometheusSpec)?.storageSpec)?.volumeClaimTemplate)],
+    ["Alertmanager", obj(obj(values?.alertmanager)?.alertmanagerSpec), obj(obj(obj(obj(values?.alertmanager)?.alertmanagerSpec)?.storage)?.volumeClaimTemplate)],
+  ];
+  for (const [what, spec, claim] of claims) {
+    if (!claim) continue;
+    const gib = gibOf(obj(obj(obj(claim.spec)?.resources)?.requests)?.storage);
+    const replicas = num(spec?.replicas) ?? 1;
+    if (gib === undefined) {
+      p.cannot(`${what} volume: its size is not a Kubernetes storage quantity`);
+      continue;
+    }
+    p.line({
+      line: `${what} volumes`,
+      category: "ebs-volumes",
+      quantity: replicas * gib,
+      quantityUnit: "GB",
+      what: `GB of gp3 (${replicas} x ${gib} GiB ${what} volume${replicas === 1 ? "" : "s"})`,
+      priceKey: "ebs.gp3.gbMonth",
+      hourly: false,
+      note: "3,000 IOPS and 125 MiB/s per volume included",
+    });
+  }
+}
+
 /** Pricing rules by resource type. */
 const pricers: Readonly<Record<string, Pricer>> = {
   "eks:index:Cluster": eksComponent,
@@ -907,6 +955,8 @@ const pricers: Readonly<Record<string, Pricer>> = {
   "aws:cloudwatch/metricAlarm:MetricAlarm": metricAlarm,
   "aws:cloudwatch/logGroup:LogGroup": logGroup,
   "aws:budgets/budgetAction:BudgetAction": budgetAction,
+  "aws:secretsmanager/secret:Secret": secretsManagerSecret,
+  "kubernetes:helm.sh/v3:Release": helmReleaseVolumes,
 };
 
 /** Resource types the estimator prices. */

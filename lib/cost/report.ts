@@ -147,6 +147,8 @@ const categoryLabels: Record<CostCategory, string> = {
   budgets: "AWS Budgets actions",
   "automation-database": "Automation database (Aurora)",
   "vpc-endpoints": "VPC interface endpoints",
+  "ebs-volumes": "EBS volumes (Prometheus, Alertmanager)",
+  "secrets-manager": "Secrets Manager",
 };
 
 const fmtQ = (n: number) => (Number.isInteger(n) ? String(n) : String(Number(n.toFixed(4))));

@@ -98,6 +98,32 @@ const inNamespace = (name: string, podLabels?: Record<string, string>) => ({
   ...(podLabels ? { podSelector: { matchLabels: podLabels } } : {}),
 });
 
+/** Builds the NetworkPolicy manifests of one namespace, all with the same labels. */
+export function networkPolicyFactory(namespace: string, labels: Record<string, string>) {
+  return (name: string, spec: NetworkPolicyManifest["spec"]): NetworkPolicyManifest => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace, labels },
+    spec,
+  });
+}
+
+/**
+ * What every isolated namespace starts with: the default deny (selects every pod, both directions,
+ * no rule: nothing in or out unless a policy allows it) and DNS to kube-dns.
+ */
+export function defaultDenyAndDns(namespace: string, labels: Record<string, string>): NetworkPolicyManifest[] {
+  const policy = networkPolicyFactory(namespace, labels);
+  return [
+    policy(defaultDenyPolicyName, { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
+    policy("allow-dns", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [inNamespace("kube-system", { "k8s-app": "kube-dns" })], ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }],
+    }),
+  ];
+}
+
 /**
  * The NetworkPolicies of one application namespace: default deny first, then the allowed paths.
  * `pgbouncerPodLabels` select PgBouncer's pods in the data namespace.
@@ -115,26 +141,15 @@ export function namespaceNetworkPolicies(
     throw new Error(`namespaceNetworkPolicies: vpcCidr = ${JSON.stringify(ctx.vpcCidr)}: must be an IPv4 CIDR block such as 10.40.0.0/16`);
   }
   const access = namespaceAccess[namespace];
-  const policy = (name: string, spec: NetworkPolicyManifest["spec"]): NetworkPolicyManifest => ({
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: { name, namespace, labels },
-    spec,
-  });
+  const policy = networkPolicyFactory(namespace, labels);
   const all = { podSelector: {} };
   const out: NetworkPolicyManifest[] = [
-    // Selects every pod, both directions, no rule: nothing in or out unless a policy below allows it.
-    policy(defaultDenyPolicyName, { ...all, policyTypes: ["Ingress", "Egress"] }),
-    policy("allow-dns", {
-      ...all,
-      policyTypes: ["Egress"],
-      egress: [{ to: [inNamespace("kube-system", { "k8s-app": "kube-dns" })], ports: [{ protocol: "UDP", port: 53 }, tcp(53)] }],
-    }),
+    ...defaultDenyAndDns(namespace, labels),
     // Prometheus scrapes every pod's metrics port (ServiceMonitors, PodMonitors, sidecar metrics).
     policy("allow-prometheus-scrape", { ...all, policyTypes: ["Ingress"], ingress: [{ from: [inNamespace(namespaces.monitoring, { ...prometheusPodLabels })] }] }),
   ];
   if (ctx.istioSidecars) {
-    out.push(policy("allow-istiod", { ...all, policyTypes: ["Egress"], egress: [{ to: [inNamespace("istio-system", { app: "istiod" })], ports: [tcp(15012), tcp(15017)] }] }));
+    out.push(policy("allow-istiod", { ...all, policyTypes: ["Egress"], egress: [{ to: [inNamespace(namespaces.istio, { app: "istiod" })], ports: [tcp(15012), tcp(15017)] }] }));
   }
   if (access.intraNamespace) {
     out.push(policy("allow-same-namespace", {

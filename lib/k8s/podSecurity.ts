@@ -1,9 +1,10 @@
 /**
- * Pod Security Admission for the application namespaces, and a checker of the `restricted` Pod
+ * Pod Security Admission for every namespace the stack creates, and a checker of the `restricted` Pod
  * Security Standard (https://kubernetes.io/docs/concepts/security/pod-security-standards/, the
- * Baseline and Restricted tables) that the tests run on every pod template the program defines.
+ * Baseline and Restricted tables) that the tests run on every pod template the program defines and
+ * every pod template the add-on charts render (lib/k8s/chartPods.ts).
  */
-import { applicationNamespaces } from "../catalog/cluster";
+import { namespaces, type NamespaceName } from "../catalog/cluster";
 
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 
@@ -16,16 +17,49 @@ export const podSecurityLabelKeys = {
 } as const;
 
 /**
- * Enforced level per application namespace. Every one is `restricted`: PgBouncer, its exporter and the
- * automation service pass it (test/podSecurity.test.ts). A namespace may only be lowered to
- * `baseline` with its reason written here.
+ * Enforced level of every namespace the stack creates. `restricted` unless the namespace is in
+ * `podSecurityExceptions` (with its reason, listed in the README's security section). A namespace
+ * missing here cannot be created: `podSecurityLabels` throws, and the tests walk every Namespace of
+ * the plans.
  */
-export const namespacePodSecurity: Readonly<Record<(typeof applicationNamespaces)[number], PodSecurityLevel>> = {
-  "pyairtable-api": "restricted",
-  "pyairtable-workers": "restricted",
-  "pyairtable-data": "restricted",
-  "pyairtable-automation": "restricted",
+export const podSecurityExceptions: Readonly<Partial<Record<NamespaceName, { readonly level: PodSecurityLevel; readonly reason: string }>>> = {
+  [namespaces.nodeExporter]: {
+    level: "privileged",
+    reason:
+      "node-exporter reads the host's /proc, /sys and root filesystem (hostPath volumes) and runs in the host's PID and network namespaces " +
+      "so node metrics describe the node, not the pod; even `baseline` forbids all three. It runs alone here, non-root, read-only root " +
+      "filesystem, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp.",
+  },
 };
+
+/**
+ * Chart pods in kube-system (not a namespace the stack creates: EKS's, at its own `privileged`
+ * level) are held to `restricted` too, except these, each with its reason (listed in the README's
+ * security section) and exactly the findings of restrictedViolations the reason accepts; a finding
+ * outside `accepted` fails test/chartPods.test.ts.
+ */
+export const kubeSystemChartExceptions: Readonly<Record<string, { readonly release: string; readonly reason: string; readonly accepted: readonly RegExp[]; readonly writableRootFilesystem: boolean }>> = {
+  "DaemonSet/istio-cni-node": {
+    release: "istio-cni",
+    reason:
+      "Istio's CNI node agent (only with `workloads.istioSidecars`) installs the Istio CNI plugin into the node's CNI configuration (hostPath " +
+      "/opt/cni/bin, /etc/cni/net.d) and sets up each injected pod's traffic redirection from the node (host /proc and the pods' " +
+      "network namespaces): the chart hard-codes root with NET_ADMIN, NET_RAW, SYS_ADMIN, SYS_PTRACE and DAC_OVERRIDE added " +
+      "(privileged: false, all else dropped) and a writable root filesystem. It is what keeps every application pod `restricted` (no " +
+      "istio-init container with NET_ADMIN); it runs in kube-system with EKS's other node agents, with RuntimeDefault seccomp and CPU and memory limits.",
+    accepted: [
+      /^volume cni-(bin-dir|net-dir|host-procfs|socket-dir|netns-dir|log-dir): type hostPath/,
+      /^container install-cni: (securityContext\.allowPrivilegeEscalation must be false|runAsNonRoot must be true|securityContext\.runAsUser = 0)/,
+      /^container install-cni: capability (NET_ADMIN|NET_RAW|SYS_ADMIN|SYS_PTRACE|DAC_OVERRIDE) added/,
+    ],
+    writableRootFilesystem: true,
+  },
+};
+
+/** Enforced level per namespace the stack creates (restricted unless excepted above). */
+export const namespacePodSecurity: Readonly<Record<NamespaceName, PodSecurityLevel>> = Object.fromEntries(
+  Object.values(namespaces).map((ns) => [ns, podSecurityExceptions[ns]?.level ?? "restricted"]),
+) as Record<NamespaceName, PodSecurityLevel>;
 
 /**
  * The namespace labels: enforce, and audit/warn at the same level. `enforce-version: latest` follows
@@ -35,7 +69,7 @@ export const namespacePodSecurity: Readonly<Record<(typeof applicationNamespaces
 export function podSecurityLabels(namespace: string): Record<string, string> {
   const level = (namespacePodSecurity as Record<string, PodSecurityLevel | undefined>)[namespace];
   if (level === undefined) {
-    throw new Error(`podSecurityLabels: namespace = ${JSON.stringify(namespace)}: not an application namespace (${applicationNamespaces.join(", ")})`);
+    throw new Error(`podSecurityLabels: namespace = ${JSON.stringify(namespace)}: not a namespace of lib/catalog/cluster.ts namespaces (${Object.values(namespaces).join(", ")}); add it there (restricted) or to podSecurityExceptions with its reason`);
   }
   return {
     [podSecurityLabelKeys.enforce]: level,

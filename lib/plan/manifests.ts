@@ -11,6 +11,8 @@ import type { PlannedResource } from "./mockRuntime";
 export const applyOrder = [
   "Namespace",
   "PriorityClass",
+  // The default class before any claim: Prometheus's and Alertmanager's volumes bind through it.
+  "StorageClass",
   "ValidatingAdmissionPolicy",
   "ValidatingAdmissionPolicyBinding",
   "ResourceQuota",
@@ -24,8 +26,11 @@ export const applyOrder = [
   "ClusterRoleBinding",
   "Secret",
   "ConfigMap",
-  // Renders a Secret the pods read: before the Deployments.
+  // Secrets and certificates from their controllers before the pods that mount them.
+  "ClusterSecretStore",
   "ExternalSecret",
+  "ClusterIssuer",
+  "Certificate",
   "ClusterTriggerAuthentication",
   "TriggerAuthentication",
   "EC2NodeClass",

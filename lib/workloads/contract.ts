@@ -254,7 +254,8 @@ export function referenceDeployment(service: ServiceDefinition) {
               { name: contractPorts.http, containerPort: referenceImage.httpPort, protocol: "TCP" },
               { name: contractPorts.metrics, containerPort: referenceImage.metricsPort, protocol: "TCP" },
             ],
-            resources: { requests: { ...c.container.minimumRequests }, limits: { memory: c.container.minimumRequests.memory } },
+            // A CPU limit too (every container in the stack has both): one core, far above podinfo's use.
+            resources: { requests: { ...c.container.minimumRequests }, limits: { cpu: "1", memory: c.container.minimumRequests.memory } },
             livenessProbe: { ...c.container.livenessProbe, periodSeconds: 10 },
             readinessProbe: { ...c.container.readinessProbe, periodSeconds: 5 },
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },

@@ -37,11 +37,15 @@ import { kmsKeyRotation } from "./kmsKeyRotation";
 import { loggingEnabled } from "./loggingEnabled";
 import { namespaceDefaultDenyNetworkPolicy } from "./namespaceDefaultDenyNetworkPolicy";
 import { namespacePodSecurityEnforced } from "./namespacePodSecurityEnforced";
+import { everyNamespaceEnforcesPodSecurity } from "./everyNamespaceEnforcesPodSecurity";
+import { everyNamespaceDeniesIngressByDefault } from "./everyNamespaceDeniesIngressByDefault";
+import { defaultServiceAccountsDoNotMountTokens } from "./defaultServiceAccountsDoNotMountTokens";
 import { logRetentionMinimum } from "./logRetentionMinimum";
 import { kmsServicePrincipalsConditioned } from "./kmsServicePrincipalsConditioned";
 import { noLatestImagesOrAmis } from "./noLatestImagesOrAmis";
 import { imagesPinnedByDigest } from "./imagesPinnedByDigest";
 import { dataStoresAdmitOnlyClients } from "./dataStoresAdmitOnlyClients";
+import { defaultStorageClassEncrypted } from "./defaultStorageClassEncrypted";
 
 export const allPolicies: Policies = [
   replicaCeilings,
@@ -72,9 +76,13 @@ export const allPolicies: Policies = [
   loggingEnabled,
   namespaceDefaultDenyNetworkPolicy,
   namespacePodSecurityEnforced,
+  everyNamespaceEnforcesPodSecurity,
+  everyNamespaceDeniesIngressByDefault,
+  defaultServiceAccountsDoNotMountTokens,
   logRetentionMinimum,
   kmsServicePrincipalsConditioned,
   noLatestImagesOrAmis,
   imagesPinnedByDigest,
   dataStoresAdmitOnlyClients,
+  defaultStorageClassEncrypted,
 ];

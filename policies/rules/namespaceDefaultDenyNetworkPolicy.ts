@@ -10,23 +10,25 @@ export const namespaceType = "kubernetes:core/v1:Namespace";
 export const networkPolicyType = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 /**
- * Whether a NetworkPolicy's props deny everything by default in `namespace`: it selects every pod
- * (empty `podSelector`), lists both Ingress and Egress in `policyTypes` and has no ingress or egress
- * rule. UNKNOWN when a value it depends on is not known yet (preview).
+ * Whether a NetworkPolicy's props deny the given directions by default in `namespace`: it selects
+ * every pod (empty `podSelector`), lists each direction in `policyTypes` and has no rule for any of
+ * them. UNKNOWN when a value it depends on is not known yet (preview).
  */
-export function isDefaultDeny(props: unknown, namespace: string): boolean | typeof UNKNOWN {
+export function deniesByDefault(props: unknown, namespace: string, directions: readonly ("Ingress" | "Egress")[]): boolean | typeof UNKNOWN {
   const ns = peek(props, "metadata", "namespace");
   if (ns === UNKNOWN) return UNKNOWN;
   if (ns !== namespace) return false;
   const selector = peek(props, "spec", "podSelector");
   const types = peekList(props, "spec", "policyTypes");
-  const ingress = peekList(props, "spec", "ingress");
-  const egress = peekList(props, "spec", "egress");
-  if (selector === UNKNOWN || types === UNKNOWN || ingress === UNKNOWN || egress === UNKNOWN) return UNKNOWN;
+  const rules = directions.map((d) => peekList(props, "spec", d === "Ingress" ? "ingress" : "egress"));
+  if (selector === UNKNOWN || types === UNKNOWN || rules.includes(UNKNOWN)) return UNKNOWN;
   if (typeof selector !== "object" || selector === null) return false;
   const selectsAll = Object.values(selector as Record<string, unknown>).every((v) => v === undefined || (Array.isArray(v) ? v.length === 0 : typeof v === "object" && v !== null && Object.keys(v).length === 0));
-  return selectsAll && (types ?? []).includes("Ingress") && (types ?? []).includes("Egress") && (ingress ?? []).length === 0 && (egress ?? []).length === 0;
+  return selectsAll && directions.every((d) => (types ?? []).includes(d)) && rules.every((r) => ((r as unknown[] | undefined) ?? []).length === 0);
 }
+
+/** Ingress and egress denied by default (see deniesByDefault). */
+export const isDefaultDeny = (props: unknown, namespace: string) => deniesByDefault(props, namespace, ["Ingress", "Egress"]);
 
 /**
  * Every application namespace denies all pod traffic by default: a NetworkPolicy in it selects every

@@ -8,7 +8,10 @@ import {
   auroraMaxConnections,
   ClusterAddons,
   type ClusterAddonsArgs,
+  containerBounds,
   containerDefaults,
+  platformNamespaceQuota,
+  type PlatformNamespace,
   cpuQuantity,
   customMetricNames,
   helmReleaseNames,
@@ -26,6 +29,7 @@ import {
   systemNodeSelector,
 } from "../../components/clusterAddons";
 import { monitoringChartValues } from "../../components/monitoring";
+import { mib, milli } from "../support/quotaCapacity";
 import { addonCharts, addonImages } from "../../lib/catalog/addons";
 import { loadChartValuesKeys, unknownValuesKeys, valuesLeafPaths } from "../../lib/catalog/chartValuesKeys";
 import {
@@ -34,6 +38,7 @@ import {
   namespaces,
   priorityClasses,
   prometheusUrl,
+  stackNamespaces,
   redisAuthSecret,
   triggerAuthentications,
 } from "../../lib/catalog/cluster";
@@ -83,7 +88,14 @@ function argsFor(stack: Stack, provider: k8s.Provider, overrides: Partial<Cluste
     database: { endpoint: writer(stack), readerEndpoint: reader(stack), port: s.database.port, minAcu: s.database.minAcu, maxAcu: s.database.maxAcu },
     services: s.services,
     istioSidecars: stack === "prod",
+    maxNodes: s.cluster.maxNodes,
     vpcCidr: s.network.cidrBlock,
+    kubernetesVersion: s.cluster.kubernetesVersion,
+    ebsKmsKeyArn: `arn:aws:kms:us-east-1:${account}:key/0000ebs0-0000-0000-0000-000000000000`,
+    databaseMasterSecret: {
+      arn: `arn:aws:secretsmanager:us-east-1:${account}:secret:rds!cluster-0a1b2c3d-aBcDeF`,
+      kmsKeyArn: `arn:aws:kms:us-east-1:${account}:key/0000db00-0000-0000-0000-000000000000`,
+    },
     ...overrides,
   };
 }
@@ -187,16 +199,20 @@ describe("ClusterAddons", function () {
   });
 
   describe("Helm releases", () => {
-    it("installs the five add-ons, each pinned to the chart table's version and repository, atomically", () => {
+    it("installs the add-ons (Istio's three charts only with sidecars on), each pinned to the chart table's version and repository, atomically", () => {
+      const istio = ["istioBase", "istioCni", "istiod"] as const;
       for (const stack of ["prod", "dev"] as const) {
         const releases = ofType(runs[stack], T.release);
-        assert.deepEqual(releases.map((r) => r.inputs.name).sort(), Object.values(helmReleaseNames).sort());
-        for (const [key, releaseName] of Object.entries(helmReleaseNames) as [keyof typeof helmReleaseNames, string][]) {
+        const keys = (Object.keys(helmReleaseNames) as (keyof typeof helmReleaseNames)[]).filter((k) => stack === "prod" || !(istio as readonly string[]).includes(k));
+        assert.deepEqual(releases.map((r) => r.inputs.name).sort(), keys.map((k) => helmReleaseNames[k]).sort());
+        for (const key of keys) {
+          const releaseName = helmReleaseNames[key];
           const r = release(runs[stack], releaseName);
           const chart = addonCharts[key];
           assert.equal(r.chart, chart.chart, `${releaseName} chart`);
           assert.equal(r.version, chart.version, `${releaseName} version`);
-          assert.match(r.version, /^\d+\.\d+\.\d+$/, `${releaseName} must be pinned to an exact version`);
+          // Exact versions (Jetstack names cert-manager's chart versions with a leading v).
+          assert.match(r.version, /^v?\d+\.\d+\.\d+$/, `${releaseName} must be pinned to an exact version`);
           assert.deepEqual(r.repositoryOpts, { repo: chart.repo }, `${releaseName} repository`);
           assert.equal(r.atomic, true);
         }
@@ -205,8 +221,14 @@ describe("ClusterAddons", function () {
         assert.equal(release(runs[stack], "vpa").namespace, namespaces.vpa);
         assert.equal(release(runs[stack], "kube-prometheus-stack").namespace, namespaces.monitoring);
         assert.equal(release(runs[stack], "prometheus-adapter").namespace, namespaces.monitoring);
+        assert.equal(release(runs[stack], "external-secrets").namespace, namespaces.externalSecrets);
+        assert.equal(release(runs[stack], "cert-manager").namespace, namespaces.certManager);
       }
-      assert.deepEqual(runs.prod.outputs.releases, ["kube-prometheus-stack", "metrics-server", "keda", "vpa", "prometheus-adapter"]);
+      assert.equal(release(runs.prod, "istiod").namespace, namespaces.istio);
+      assert.equal(release(runs.prod, "istio-base").namespace, namespaces.istio);
+      assert.equal(release(runs.prod, "istio-cni").namespace, "kube-system");
+      assert.deepEqual(runs.prod.outputs.releases, ["external-secrets", "kube-prometheus-stack", "cert-manager", "metrics-server", "keda", "vpa", "prometheus-adapter", "istio-base", "istio-cni", "istiod"]);
+      assert.deepEqual(runs.dev.outputs.releases, ["external-secrets", "kube-prometheus-stack", "cert-manager", "metrics-server", "keda", "vpa", "prometheus-adapter"]);
     });
 
     it("metrics-server resolves metrics every 15 s (the HPA's 60 s reaction budget)", () => {
@@ -247,7 +269,7 @@ describe("ClusterAddons", function () {
     });
 
     it("KEDA's role reads only the file-events queue depth and MSK consumer lag (no message contents)", () => {
-      const policy = json(one(runs.prod, T.rolePolicy).inputs.policy);
+      const policy = json(one(runs.prod, T.rolePolicy, (r) => r.name.endsWith("keda-operator-policy")).inputs.policy);
       const byAction = new Map<string, unknown>();
       for (const st of policy.Statement) {
         assert.equal(st.Effect, "Allow");
@@ -337,6 +359,20 @@ describe("ClusterAddons", function () {
         // The check bites: the pre-88 values this stack used to set are refused or flagged.
         assert.deepEqual(unknownValuesKeys({ grafana: { adminPasswordd: "" }, prometheus: { prometheusSpec: { scrapeIntervall: "15s" } } }, keys).length, 2);
       }
+      // The charts issue 19 added, at their pinned tags (Istio's only where it is installed).
+      for (const stack of ["prod", "dev"] as const) {
+        for (const key of ["externalSecrets", "certManager", "istioBase", "istiod", "istioCni"] as const) {
+          if (stack === "dev" && key.startsWith("istio")) continue;
+          const r = release(runs[stack], helmReleaseNames[key]);
+          assert.equal(r.version, addonCharts[key].version);
+          const keys = loadChartValuesKeys(addonCharts[key].chart, r.version);
+          assert.deepEqual(unknownValuesKeys(r.values, keys), [], `${stack}: ${addonCharts[key].chart} ${r.version}`);
+        }
+      }
+      // And bites on each: a misspelt or misplaced key is reported.
+      assert.equal(unknownValuesKeys({ installCRD: true }, loadChartValuesKeys("external-secrets", "2.9.0")).length, 1);
+      assert.equal(unknownValuesKeys({ crds: { enable: true } }, loadChartValuesKeys("cert-manager", "v1.21.1")).length, 1);
+      assert.equal(unknownValuesKeys({ pilot: { cni: { enabled: true } } }, loadChartValuesKeys("istiod", "1.30.3")).length, 1);
     });
 
     it("kube-prometheus-stack: kube-state-metrics exports the node labels and VPA targets the dashboards use", () => {
@@ -437,10 +473,12 @@ describe("ClusterAddons", function () {
   });
 
   describe("namespaces, priority classes, quotas and limit ranges", () => {
-    it("creates every namespace of the catalog, labelled as managed; Istio injection only on application namespaces when enabled", () => {
+    it("creates every namespace of the catalog (istio-system only with sidecars), labelled as managed; Istio injection only on application namespaces when enabled", () => {
       for (const stack of ["prod", "dev"] as const) {
         const created = ofType(runs[stack], T.namespace);
-        assert.deepEqual(created.map(metaName).sort(), Object.values(namespaces).sort());
+        const expected = stack === "prod" ? Object.values(namespaces) : Object.values(namespaces).filter((n) => n !== namespaces.istio);
+        assert.deepEqual(created.map(metaName).sort(), [...expected].sort());
+        assert.deepEqual([...expected].sort(), stackNamespaces({ istioSidecars: stack === "prod" }).sort());
         for (const r of created) {
           const labels = (r.inputs.metadata as { labels: Record<string, string> }).labels;
           assert.equal(labels["pyairtable.io/managed-by"], "pulumi");
@@ -462,27 +500,40 @@ describe("ClusterAddons", function () {
       }
     });
 
-    it("gives every application namespace the quota and container defaults of the table", () => {
+    it("gives every namespace a quota (application: the table; platform: its charts' workloads) and a LimitRange with defaults, min and max", () => {
       for (const stack of ["prod", "dev"] as const) {
-        for (const ns of applicationNamespaces) {
+        const stackSpaces = stackNamespaces({ istioSidecars: settingsOf(stack).workloads.istioSidecars });
+        for (const ns of stackSpaces) {
           const q = one(runs[stack], T.quota, (r) => metaNamespace(r) === ns).inputs as { spec: { hard: Record<string, string> } };
-          const row = namespaceQuotas[stack][ns];
+          const app = (applicationNamespaces as readonly string[]).includes(ns);
+          const row = app ? namespaceQuotas[stack][ns as (typeof applicationNamespaces)[number]] : platformNamespaceQuota(ns as PlatformNamespace, stack, settingsOf(stack).cluster.maxNodes);
           assert.deepEqual(q.spec.hard, {
             pods: String(row.pods),
             "requests.cpu": cpuQuantity(row.requestsCpuMillis),
             "requests.memory": memoryQuantity(row.requestsMemoryMiB),
             "limits.cpu": cpuQuantity(row.limitsCpuMillis),
             "limits.memory": memoryQuantity(row.limitsMemoryMiB),
-          });
+          }, `${stack} ${ns}`);
           const lr = one(runs[stack], T.limitRange, (r) => metaNamespace(r) === ns).inputs as { spec: { limits: Record<string, any>[] } };
-          const d = containerDefaults[ns];
-          assert.deepEqual(lr.spec.limits, [{
-            type: "Container",
-            defaultRequest: { cpu: cpuQuantity(d.request.cpuMillis), memory: memoryQuantity(d.request.memoryMiB) },
-            default: { cpu: cpuQuantity(d.limit.cpuMillis), memory: memoryQuantity(d.limit.memoryMiB) },
-          }]);
+          const b = containerBounds[ns];
+          const item = lr.spec.limits[0]!;
+          assert.equal(lr.spec.limits.length, 1);
+          assert.deepEqual([item.type, item.min, item.max], ["Container", { cpu: cpuQuantity(b.min.cpuMillis), memory: memoryQuantity(b.min.memoryMiB) }, { cpu: cpuQuantity(b.max.cpuMillis), memory: memoryQuantity(b.max.memoryMiB) }], `${stack} ${ns}`);
+          if (app) {
+            const d = containerDefaults[ns as (typeof applicationNamespaces)[number]];
+            assert.deepEqual([item.defaultRequest, item.default], [
+              { cpu: cpuQuantity(d.request.cpuMillis), memory: memoryQuantity(d.request.memoryMiB) },
+              { cpu: cpuQuantity(d.limit.cpuMillis), memory: memoryQuantity(d.limit.memoryMiB) },
+            ]);
+          }
+          // Defaults lie within min and max (the API server refuses a LimitRange otherwise).
+          for (const x of [item.defaultRequest, item.default]) {
+            assert.ok(milli(x.cpu) >= b.min.cpuMillis && milli(x.cpu) <= b.max.cpuMillis, `${stack} ${ns} cpu ${x.cpu}`);
+            assert.ok(mib(x.memory) >= b.min.memoryMiB && mib(x.memory) <= b.max.memoryMiB, `${stack} ${ns} memory ${x.memory}`);
+          }
         }
-        assert.equal(ofType(runs[stack], T.quota).length, applicationNamespaces.length);
+        assert.equal(ofType(runs[stack], T.quota).length, stackSpaces.length);
+        assert.equal(ofType(runs[stack], T.limitRange).length, stackSpaces.length);
       }
       assert.deepEqual(namespaceQuotas.prod[namespaces.api].pods, 80);
       assert.equal(cpuQuantity(1600), "1600m");
@@ -513,7 +564,8 @@ describe("ClusterAddons", function () {
     it("refuses a service maximum that outgrows its namespace's quota, before creating anything", async () => {
       const services = { ...settingsOf("prod").services, "api-gateway": { minReplicas: 2, maxReplicas: 40 } };
       const { error, children } = await buildFailing("prod", { services });
-      assert.match(error.message, /services: the maximum replicas in pyairtable-api \(api-gateway 40, .*77 in all\) need pods 93.* over its quota \(pods 80/);
+      // The settings' quota check (components/quotaCheck.ts), run by the constructor too.
+      assert.match(error.message, /services: services\.api-gateway\.maxReplicas = 40: over the ResourceQuota of namespace pyairtable-api \(80 pods.*\): its maxima \(api-gateway 40, .*\) are 77 replicas and with the 20% surge headroom need 93 pods/);
       assert.match(error.message, /raise namespaceQuotas\.prod\["pyairtable-api"\]/);
       assert.deepEqual(children.map((r) => `${r.type} ${r.name}`), []);
     });
@@ -562,7 +614,7 @@ describe("ClusterAddons", function () {
     it("is encrypted with the component's own KMS key and backed by a dead-letter queue", () => {
       const queues = ofType(runs.prod, T.queue);
       assert.deepEqual(queues.map((q) => q.inputs.name).sort(), [`pyairtable-prod-${fileEventsQueueName}`, `pyairtable-prod-${fileEventsQueueName}-dlq`]);
-      const key = one(runs.prod, T.key);
+      const key = one(runs.prod, T.key, (r) => r.name.includes("file-events"));
       assert.equal(key.inputs.enableKeyRotation, true);
       for (const q of queues) assert.equal(q.inputs.kmsMasterKeyId, runs.prod.outputs.fileEventsKmsKeyArn);
       const main = queues.find((q) => q.inputs.name === `pyairtable-prod-${fileEventsQueueName}`)!.inputs;
@@ -582,7 +634,7 @@ describe("ClusterAddons", function () {
       assert.deepEqual(allow.Condition, { StringEquals: { "aws:SourceAccount": account } });
       const deny = policy.Statement.find((s: Record<string, any>) => s.Effect === "Deny");
       assert.deepEqual(deny.Condition, { Bool: { "aws:SecureTransport": "false" } });
-      const keyPolicy = json(one(runs.prod, T.key).inputs.policy);
+      const keyPolicy = json(one(runs.prod, T.key, (r) => r.name.includes("file-events")).inputs.policy);
       const s3 = keyPolicy.Statement.find((s: Record<string, any>) => s.Sid === "S3EventNotifications");
       assert.deepEqual(s3.Condition, { StringEquals: { "aws:SourceAccount": account } });
     });
@@ -764,6 +816,12 @@ describe("ClusterAddons", function () {
       await rejects({ redis: { endpoint: "", port: 6379, authToken: tokenPlaceholder } }, /redis\.endpoint = "": must be a non-empty host name/);
       await rejects({ redis: { endpoint: "r.cache.amazonaws.com", port: 70000, authToken: tokenPlaceholder } }, /redis\.port = 70000: must be a TCP port from 1 to 65535/);
       await rejects({ storageClassName: "GP3 Encrypted" }, /storageClassName = "GP3 Encrypted": must be a Kubernetes object name/);
+    });
+
+    it("rejects an EBS CSI build not chosen for the cluster version, a non-KMS volume key and a wildcard secret ARN, before anything exists", async () => {
+      await rejects({ kubernetesVersion: "1.36" }, /EbsCsiDriver pyairtable-prod-addons: kubernetesVersion = "1\.36": the pinned aws-ebs-csi-driver/);
+      await rejects({ ebsKmsKeyArn: "alias/aws/ebs" }, /kmsKeyArn = "alias\/aws\/ebs": must be the ARN of the customer-managed KMS key/);
+      await rejects({ secretStoreSecretArns: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:*"] }, /secretArns\[0\] = .*no wildcards/);
     });
 
     it("rejects a malformed Redis token without echoing it", async () => {

@@ -6,10 +6,10 @@ import { allPolicies } from "../../policies/rules";
 import { planStack, type StackPlan } from "../support/plans";
 import { policyConfigPath, reviewPlan } from "../../lib/plan/review";
 import type { PlannedResource } from "../../lib/plan/mockRuntime";
-import { applicationNamespaces } from "../../lib/catalog/cluster";
+import { applicationNamespaces, namespaces, stackNamespaces } from "../../lib/catalog/cluster";
 import { namespaceDefaultDenyNetworkPolicy, namespaceType, networkPolicyType } from "../../policies/rules/namespaceDefaultDenyNetworkPolicy";
 import { namespacePodSecurityEnforced } from "../../policies/rules/namespacePodSecurityEnforced";
-import { repoRoot, stacks } from "../support/stacks";
+import { loadStackSettings, repoRoot, stacks } from "../support/stacks";
 import { testEvaluationDate } from "../support/clock";
 
 type R = Record<string, any>;
@@ -35,11 +35,14 @@ describe("isolation policies: default-deny NetworkPolicy and Pod Security enforc
     plans.dev = await planStack("dev");
   });
 
-  it("both stacks' policy configs list exactly the application namespaces", () => {
+  it("both stacks' policy configs list the application namespaces (default deny of both directions) and every restricted namespace of the add-ons the stack installs (Pod Security)", () => {
     for (const stack of stacks) {
       const c = config(stack) as R;
       assert.deepEqual(c["namespace-default-deny-network-policy"].namespaces, [...applicationNamespaces]);
-      assert.deepEqual(c["namespace-pod-security-enforced"].namespaces, [...applicationNamespaces]);
+      // External Secrets, cert-manager and (with sidecars) Istio: they must exist, restricted, wherever the stack installs them.
+      const addonSpaces = stackNamespaces({ istioSidecars: loadStackSettings(stack).workloads.istioSidecars }).filter((n) => ([namespaces.externalSecrets, namespaces.certManager, namespaces.istio] as string[]).includes(n));
+      assert.deepEqual(addonSpaces.length, stack === "prod" ? 3 : 2);
+      assert.deepEqual(c["namespace-pod-security-enforced"].namespaces, [...applicationNamespaces, ...addonSpaces]);
       assert.equal(c["namespace-pod-security-enforced"].minimumLevel, "restricted");
       assert.equal(c["namespace-default-deny-network-policy"].enforcementLevel, "mandatory");
       assert.equal(c["namespace-pod-security-enforced"].enforcementLevel, "mandatory");
@@ -58,7 +61,8 @@ describe("isolation policies: default-deny NetworkPolicy and Pod Security enforc
       const resources = plans.prod!.resources.filter((r) => !(r.type === networkPolicyType && (r.inputs as R).metadata.namespace === ns && (r.inputs as R).metadata.name === "default-deny-all"));
       assert.equal(resources.length, plans.prod!.resources.length - 1);
       const { violations } = await review(resources);
-      assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel]), [["namespace-default-deny-network-policy", "mandatory"]]);
+      // every-namespace-denies-ingress-by-default (all namespaces, ingress) reports it too.
+      assert.deepEqual(violations.map((v) => [v.policy, v.enforcementLevel]), [["namespace-default-deny-network-policy", "mandatory"], ["every-namespace-denies-ingress-by-default", "mandatory"]]);
       assert.match(violations[0]!.message, new RegExp(`Namespace ${ns}: no default-deny NetworkPolicy`));
     });
 
@@ -67,17 +71,32 @@ describe("isolation policies: default-deny NetworkPolicy and Pod Security enforc
       const target = resources.find((r) => r.type === namespaceType && (r.inputs as R).metadata.name === ns)!;
       delete (target.inputs as R).metadata.labels["pod-security.kubernetes.io/enforce"];
       const { violations } = await review(resources);
-      assert.deepEqual(violations.map((v) => [v.policy, v.urn]), [["namespace-pod-security-enforced", target.urn]]);
+      // every-namespace-enforces-pod-security (all namespaces) reports it too.
+      assert.deepEqual(violations.map((v) => [v.policy, v.urn]), [["namespace-pod-security-enforced", target.urn], ["every-namespace-enforces-pod-security", target.urn]]);
       assert.match(violations[0]!.message, /pod-security.kubernetes.io\/enforce = not set: must be 'restricted'/);
     });
   }
+
+  it("fail: the prod plan with cert-manager lowered to baseline, or without istio-system, is refused", async () => {
+    const lowered = structuredClone(plans.prod!.resources);
+    const cm = lowered.find((r) => r.type === namespaceType && (r.inputs as R).metadata.name === namespaces.certManager)!;
+    (cm.inputs as R).metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline";
+    const a = await review(lowered);
+    assert.deepEqual(a.violations.map((v) => [v.policy, v.urn]), [["namespace-pod-security-enforced", cm.urn], ["every-namespace-enforces-pod-security", cm.urn]]);
+    const withoutIstio = plans.prod!.resources.filter((r) => !(r.type === namespaceType && (r.inputs as R).metadata.name === namespaces.istio));
+    const b = await review(withoutIstio);
+    assert.ok(b.violations.some((v) => v.policy === "namespace-pod-security-enforced" && /Namespace istio-system: not created by this stack/.test(v.message)), JSON.stringify(b.violations.map((v) => v.message)));
+  });
 
   it("fail: the dev plan with the api namespace lowered to baseline is refused", async () => {
     const resources = structuredClone(plans.dev!.resources);
     const target = resources.find((r) => r.type === namespaceType && (r.inputs as R).metadata.name === "pyairtable-api")!;
     (target.inputs as R).metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline";
     const { violations } = await review(resources, "dev");
-    assert.deepEqual(violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.message), ["Namespace pyairtable-api: label pod-security.kubernetes.io/enforce = 'baseline': must be at least 'restricted'"]);
+    assert.deepEqual(violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.message), [
+      "Namespace pyairtable-api: label pod-security.kubernetes.io/enforce = 'baseline': must be at least 'restricted'",
+      "Namespace pyairtable-api: label pod-security.kubernetes.io/enforce = 'baseline': must be at least 'restricted' (no exception names this namespace)",
+    ]);
   });
 
   describe("default-deny NetworkPolicy", () => {

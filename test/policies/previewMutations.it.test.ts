@@ -73,6 +73,7 @@ const mutations: Mutation[] = [
       return [...rs, { urn: `${stack.urn.split("::pulumi:pulumi:Stack")[0]}::aws:s3/bucketV2:BucketV2::exports`, type: "aws:s3/bucketV2:BucketV2", name: "exports", parent: stack.urn, custom: true, inputs: { bucket: "pyairtable-exports" } }];
     },
   },
+  { policy: "default-storage-class-encrypted", what: "the default gp3 class unencrypted", pick: ofType("kubernetes:storage.k8s.io/v1:StorageClass"), change: (i) => (i.parameters.encrypted = "false") },
   { policy: "kms-key-rotation", what: "a key without rotation", pick: ofType("aws:kms/key:Key"), change: (i) => (i.enableKeyRotation = false) },
   { policy: "logging-enabled", what: "EKS without audit logs", pick: ofType("eks:index:Cluster"), change: (i) => (i.enabledClusterLogTypes = ["api"]) },
   {
@@ -86,6 +87,19 @@ const mutations: Mutation[] = [
   {
     policy: "namespace-pod-security-enforced", what: "pyairtable-api without the enforce label", pick: ofMeta("Namespace", "pyairtable-api"),
     change: (i) => delete i.metadata.labels["pod-security.kubernetes.io/enforce"],
+  },
+  {
+    policy: "every-namespace-enforces-pod-security", what: "monitoring lowered to baseline", pick: ofMeta("Namespace", "monitoring"),
+    change: (i) => (i.metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline"),
+  },
+  {
+    policy: "every-namespace-denies-ingress-by-default", what: "keda without its default-deny-ingress",
+    resources: (rs) => rs.filter((r) => !(r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && (r.inputs as R).metadata.namespace === "keda" && (r.inputs as R).metadata.name === "default-deny-ingress")),
+  },
+  {
+    policy: "default-service-accounts-do-not-mount-tokens", what: "vpa's default ServiceAccount mounts its token",
+    pick: (r) => r.type === "kubernetes:core/v1:ServiceAccountPatch" && (r.inputs as R).metadata.namespace === "vpa",
+    change: (i) => (i.automountServiceAccountToken = true),
   },
   { policy: "log-retention-minimum", what: "flow logs kept 30 days", pick: (r) => r.type === "aws:cloudwatch/logGroup:LogGroup" && /flow-logs$/.test(String((r.inputs as R).name)), change: (i) => (i.retentionInDays = 30) },
   {
