@@ -57,7 +57,7 @@ export interface AutomationDatabaseArgs {
    */
   caBundlePath?: string;
   /** What must exist first in the cluster (the namespace, the External Secrets CRDs and its store). */
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
+  dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
 }
 
 /** Labels of the automation service's pods (its SecurityGroupPolicy selects them). */

@@ -177,6 +177,30 @@ export class Platform extends pulumi.ComponentResource {
       alertEmail: pulumi.secret(s.secrets.alertEmail),
     }, parent);
 
+    // The service's PostgreSQL and the Secret with its DATABASE_URL, rendered from Secrets Manager
+    // through the add-ons' ClusterSecretStore (whose IAM role reads exactly the secrets named here).
+    let addonsAreBuilt!: (r: pulumi.Resource[]) => void;
+    const addonsBuilt = new Promise<pulumi.Resource[]>((resolve) => (addonsAreBuilt = resolve));
+    this.automationDatabase = s.automation.databaseSecretName === null ? undefined : new AutomationDatabase(`${name}-automation-db`, {
+      environment: s.environment,
+      engineVersion: s.database.engineVersion,
+      port: s.database.port,
+      backupRetentionDays: s.database.backupRetentionDays,
+      deletionProtection: s.database.deletionProtection,
+      logRetentionDays: s.database.logRetentionDays,
+      logsKmsKeyArn: logsKey.arn,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      clusterName: s.cluster.name,
+      access: s.network.dataStoreAccess,
+      clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
+      provider: this.cluster.provider,
+      secretName: s.automation.databaseSecretName,
+      // Its Kubernetes objects wait for the add-ons (the namespace, External Secrets and its
+      // ClusterSecretStore), which are built after it: the store's role must name this secret.
+      dependsOn: addonsBuilt,
+    }, parent);
+
     // --- In the cluster -------------------------------------------------------------------------
     this.addons = new ClusterAddons(`${name}-addons`, {
       environment: s.environment,
@@ -201,6 +225,9 @@ export class Platform extends pulumi.ComponentResource {
       kubernetesVersion: s.cluster.kubernetesVersion,
       ebsKmsKeyArn: this.cluster.ebsKmsKeyArn,
       databaseMasterSecret: { arn: this.database.masterUserSecretArn, kmsKeyArn: this.database.kmsKeyArn },
+      ...(this.automationDatabase
+        ? { secretStoreSecretArns: [this.automationDatabase.masterUserSecretArn], secretStoreKmsKeyArns: [this.automationDatabase.secretKmsKeyArn] }
+        : {}),
       maxNodes: s.cluster.maxNodes,
       vpcCidr: s.network.cidrBlock,
       ...(this.dataStoreClients
@@ -208,6 +235,8 @@ export class Platform extends pulumi.ComponentResource {
         : {}),
       dependsOn: [this.capacity],
     }, parent);
+
+    addonsAreBuilt([this.addons]);
 
     this.workloads = new WorkloadScaling(`${name}-workloads`, {
       environment: s.environment,
@@ -247,26 +276,6 @@ export class Platform extends pulumi.ComponentResource {
       runbookBaseUrl: s.monitoring.runbookBaseUrl,
       region: pulumi.runtime.getConfig("aws:region") ?? "us-east-1",
       dependsOn: this.addons.monitoringReady,
-    }, parent);
-
-    // The service's PostgreSQL and the Secret with its DATABASE_URL, rendered from Secrets Manager.
-    this.automationDatabase = s.automation.databaseSecretName === null ? undefined : new AutomationDatabase(`${name}-automation-db`, {
-      environment: s.environment,
-      engineVersion: s.database.engineVersion,
-      port: s.database.port,
-      backupRetentionDays: s.database.backupRetentionDays,
-      deletionProtection: s.database.deletionProtection,
-      logRetentionDays: s.database.logRetentionDays,
-      logsKmsKeyArn: logsKey.arn,
-      vpcId: this.network.vpcId,
-      subnetIds: this.network.privateSubnetIds,
-      clusterName: s.cluster.name,
-      access: s.network.dataStoreAccess,
-      clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
-      provider: this.cluster.provider,
-      secretName: s.automation.databaseSecretName,
-      // The namespace; the integrator adds the External Secrets release and its ClusterSecretStore (issue 19a).
-      dependsOn: [this.addons],
     }, parent);
 
     this.automation = new AutomationService(`${name}-automation`, {

@@ -18,7 +18,7 @@ export interface PodSecurityGroupsArgs {
    * (the VPC resource controller's webhook assigns groups at pod creation only), so the PgBouncer
    * Deployment and the KEDA release depend on this component.
    */
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
+  dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
 }
 
 /**

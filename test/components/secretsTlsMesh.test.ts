@@ -52,13 +52,21 @@ describe("secrets, TLS and the mesh", function () {
         assert.equal(sub, `system:serviceaccount:${namespaces.externalSecrets}:${secretStore.serviceAccount}`);
       });
 
-      it(`${stack}: the store's role reads exactly the RDS master secret and the generated Grafana secret`, () => {
+      it(`${stack}: the store's role reads exactly the RDS master secret, the generated Grafana secret and (with its own database) the automation service's`, () => {
         const plan = plans[stack]!;
         const policy = JSON.parse(String(plan.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name.endsWith("secret-store-policy"))!.inputs.policy));
         const read = policy.Statement.find((s: R) => s.Sid === "ReadListedSecrets");
         assert.deepEqual(read.Action, ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]);
-        assert.equal(read.Resource.length, 2);
-        assert.ok(read.Resource.some((a: string) => a.includes(":secret:rds!cluster-")), "the RDS-managed master secret");
+        const automationSecret = plan.outputs.automationDatabaseSecretArn as string | null | undefined;
+        assert.equal(read.Resource.length, automationSecret ? 3 : 2);
+        assert.ok(read.Resource.some((a: string) => a.includes(":secret:rds!cluster-") && !a.includes("automation-db")), "the platform's RDS-managed master secret");
+        if (automationSecret) {
+          assert.ok(read.Resource.includes(automationSecret), "the automation database's RDS-managed secret");
+          // Its ExternalSecret is applied after the store exists (the add-ons are built after the database).
+          const es = plan.resources.find((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret" && (r.inputs as R).metadata.namespace === namespaces.automation)!;
+          const store = plan.resources.find((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore")!;
+          assert.ok(es.dependencies.includes(store.urn), "the automation ExternalSecret waits for the ClusterSecretStore");
+        }
         assert.ok(read.Resource.every((a: string) => !a.includes("*")), "exact ARNs, no wildcards");
         const decrypt = policy.Statement.find((s: R) => s.Sid === "DecryptThroughSecretsManager");
         assert.deepEqual(decrypt.Condition, { StringEquals: { "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com" } });
