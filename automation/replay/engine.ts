@@ -73,6 +73,8 @@ export interface EngineInput {
   /** Predictive floors per service per 15-minute bucket (−1: fallback to reactive). */
   readonly predictiveFloors?: readonly (Int32Array | undefined)[];
   readonly predictiveBucketMinutes?: number;
+  /** From a predictive decision (at its bucket's start) to the floor in force, ms: the service's apply delay. */
+  readonly predictiveApplyDelayMs?: number;
   /** Load per replica at 100% (C) per service; default peak / (u × max) of the given loads. */
   readonly capacityPerReplica?: readonly number[];
   /** Peak load per service for the Aurora mapping; default the given loads' peaks. */
@@ -206,7 +208,8 @@ export function runScenario(input: EngineInput): ScenarioResult {
     if (scenario === "predictive") {
       const floors = input.predictiveFloors?.[i];
       if (floors) {
-        const b = Math.floor((t - input.startMs) / bucketMs);
+        // The floor decided at bucket b's start is in force from then plus the apply delay (as in the backtest).
+        const b = Math.floor((t - (input.predictiveApplyDelayMs ?? 0) - input.startMs) / bucketMs);
         const v = b >= 0 && b < floors.length ? floors[b]! : -1;
         if (v >= 0) f = Math.max(f, v);
       }

@@ -9,7 +9,8 @@
  * them (automation/predictiveSettings.ts: forecast options, engine and decision settings, the floor's
  * range from the scheduled profile in force) - the same construction as the backtest's
  * (automation/backtest/run.ts), so the bench, the replay and the service agree by construction.
- * The floor decided at a bucket's start is in force from then plus the decision's apply delay.
+ * The floor decided at a bucket's start is in force from then plus the decision's apply delay
+ * (`applyDelayMs`, applied by the replay's engine at minute resolution, as the backtest does).
  */
 import { replayPredictive } from "../backtest/predictive";
 import type { AutomationConfig } from "../config";
@@ -34,9 +35,11 @@ export interface PredictiveFloorRequest {
 }
 
 export interface PredictiveFloors {
-  /** Floor per 15-minute bucket from the replay start, already shifted by the apply delay; −1 where the decision fell back to reactive. */
+  /** Floor per 15-minute bucket from the replay start, decided at the bucket's start; −1 where the decision fell back to reactive. */
   readonly floors: Int32Array;
   readonly bucketMinutes: number;
+  /** The service's apply delay (predictive.applyDelaySeconds): a floor is in force this long after its bucket starts. */
+  readonly applyDelayMs: number;
   readonly fallbackBuckets: number;
 }
 
@@ -55,15 +58,12 @@ export function predictiveFloorsFor(r: PredictiveFloorRequest): PredictiveFloors
   const stepMs = replay.series.stepMs;
   const buckets = Math.ceil((r.minutes * 60_000) / stepMs);
   const floors = new Int32Array(buckets).fill(-1);
-  // A floor decided at bucket k's start is in force after the apply delay: bucket-granular here, so a
-  // delay of up to one bucket moves the floor one bucket later (conservative for the replay).
-  const delayBuckets = Math.ceil((decision.applyDelaySeconds * 1000) / stepMs);
-  const offset = Math.round((r.replayStartMs - replay.series.startMs) / stepMs) - delayBuckets;
+  const offset = Math.round((r.replayStartMs - replay.series.startMs) / stepMs);
   let fallbackBuckets = 0;
   for (let b = 0; b < buckets; b++) {
     const k = b + offset;
     floors[b] = k >= 0 && k < replay.floors.length ? replay.floors[k]! : -1;
     if (floors[b]! < 0) fallbackBuckets++;
   }
-  return { floors, bucketMinutes: stepMs / 60_000, fallbackBuckets };
+  return { floors, bucketMinutes: stepMs / 60_000, applyDelayMs: decision.applyDelaySeconds * 1000, fallbackBuckets };
 }

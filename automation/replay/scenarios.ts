@@ -212,7 +212,7 @@ export function runReplay(o: ReplayOptions): ReplayReport {
   const base = { stack, loads, startMs, minutes, seed, cronActive, profiles, capacityPerReplica: C, peaks, chartEveryMinutes: 60, ...(o.podStartSeconds !== undefined ? { podStartSeconds: o.podStartSeconds } : {}) } as const;
   const results = {} as Record<ScenarioName, ScenarioResult>;
   for (const scenario of scenarioNames) {
-    results[scenario] = runScenario({ ...base, scenario, predictiveFloors: floors.map((f) => f?.floors), predictiveBucketMinutes: floors.find((f) => f)?.bucketMinutes ?? 15 });
+    results[scenario] = runScenario({ ...base, scenario, predictiveFloors: floors.map((f) => f?.floors), predictiveBucketMinutes: floors.find((f) => f)?.bucketMinutes ?? 15, predictiveApplyDelayMs: floors.find((f) => f)?.applyDelayMs ?? 0 });
   }
   const scenarioSeconds = Number(process.hrtime.bigint() - ts) / 1e9;
   const staticMonthly = monthly(results.static, stack.fixed).total;
@@ -241,7 +241,7 @@ export function runReplay(o: ReplayOptions): ReplayReport {
     };
   }
 
-  const spike = o.noSpike ? undefined : runSpike({ ...base, scenario: "predictive", predictiveFloors: floors.map((f) => f?.floors) }, seed, days);
+  const spike = o.noSpike ? undefined : runSpike({ ...base, scenario: "predictive", predictiveFloors: floors.map((f) => f?.floors), predictiveBucketMinutes: floors.find((f) => f)?.bucketMinutes ?? 15, predictiveApplyDelayMs: floors.find((f) => f)?.applyDelayMs ?? 0 }, seed, days);
   // Reservation: the steady on-demand base (the lowest hourly on-demand node spend over the replay).
   const steady = steadyOnDemand(results.predictive);
   const reservation = {

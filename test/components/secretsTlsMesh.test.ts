@@ -65,7 +65,7 @@ describe("secrets, TLS and the mesh", function () {
           // Its ExternalSecret is applied after the store exists (the add-ons are built after the database).
           const es = plan.resources.find((r) => r.type === "kubernetes:external-secrets.io/v1:ExternalSecret" && (r.inputs as R).metadata.namespace === namespaces.automation)!;
           const store = plan.resources.find((r) => r.type === "kubernetes:external-secrets.io/v1:ClusterSecretStore")!;
-          assert.ok(es.dependencies.includes(store.urn), "the automation ExternalSecret waits for the ClusterSecretStore");
+          assert.ok((es.dependencies ?? []).includes(store.urn), "the automation ExternalSecret waits for the ClusterSecretStore");
         }
         assert.ok(read.Resource.every((a: string) => !a.includes("*")), "exact ARNs, no wildcards");
         const decrypt = policy.Statement.find((s: R) => s.Sid === "DecryptThroughSecretsManager");
