@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const startMs = Date.UTC(2026, 10, 2);
   const cpu0 = process.cpuUsage();
   const w0 = process.hrtime.bigint();
-  const stack = replayStackFromPlan(plan);
+  const stack = replayStackFromPlan(plan, { asOf: new Date(startMs) });
   const loads = serviceNames.map((s) => defaultLoad(s, startMs, days));
   const report = runReplay({ stack, loads, startMs, days, seed: 1 });
   const cpu = process.cpuUsage(cpu0);

@@ -31,7 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const days = 30;
   const startMs = Date.UTC(2026, 10, 2);
   const plan = await planStack("prod");
-  const stack = replayStackFromPlan(plan);
+  const stack = replayStackFromPlan(plan, { asOf: new Date(startMs) });
   const loads = serviceNames.map((s) => defaultLoad(s, startMs, days));
   const report = runReplay({ stack, loads, startMs, days, seed: 1 });
   const body = generatedSectionBody(`${formatMarkdown(report)}\n\nCommand: \`npm run -s replay -- --stack prod --format markdown\` (defaults: 30 days from 2026-11-02, seed 1). Inputs fingerprint: \`${replayInputsFingerprint(repoRoot)}\` (automation/replay/fingerprint.ts; a test compares it).`, "npm run readme:replay");

@@ -136,7 +136,8 @@ async function main(argv: string[]): Promise<number> {
   const planFile = values.plan as string | undefined;
   const plan = planFile ? readPlanFile(planFile) : await planStack(stack);
   if (plan.stack !== stack) throw new UsageError(`--plan ${planFile}: is a plan of stack '${plan.stack}', not '${stack}'`);
-  const model = replayStackFromPlan({ stack, settings, resources: plan.resources });
+  // Fixed items (the EKS control plane's support phase) priced on the replay's first day.
+  const model = replayStackFromPlan({ stack, settings, resources: plan.resources }, { asOf: new Date(startMs) });
   const report = runReplay({ stack: model, loads, startMs, days, seed, projectDir, ...(podStartSeconds !== undefined ? { podStartSeconds } : {}) });
   if (values.json) fs.writeFileSync(values.json as string, `${JSON.stringify(toJson(report), null, 2)}\n`);
   if (values.svg) fs.writeFileSync(values.svg as string, renderSvg(report));

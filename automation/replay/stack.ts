@@ -211,7 +211,11 @@ function poolModel(np: KubernetesObject): PoolModel {
 }
 
 /** Reads the replay's model of a planned stack (the offline plan's resources and settings). */
-export function replayStackFromPlan(plan: { stack: string; settings: PlatformSettings; resources: readonly PlannedResource[] }): ReplayStack {
+/**
+ * `asOf`: the day the fixed items are priced on (the EKS control plane's support phase); the replay's
+ * first day by default of the callers (scripts/replay.ts), else `$PYAIRTABLE_EVALUATION_DATE` or today.
+ */
+export function replayStackFromPlan(plan: { stack: string; settings: PlatformSettings; resources: readonly PlannedResource[] }, o: { asOf?: Date } = {}): ReplayStack {
   const objects = kubernetesObjects(plan.resources);
   const nodePools = objects.filter((o) => o.kind === "NodePool");
   if (nodePools.length === 0) fail(`stack ${plan.stack}: the plan has no Karpenter NodePool`);
@@ -251,7 +255,7 @@ export function replayStackFromPlan(plan: { stack: string; settings: PlatformSet
         }
       : {}),
   };
-  const estimate = estimateCost(plan.resources, defaultUsageAssumptions(plan.settings.environment));
+  const estimate = estimateCost(plan.resources, defaultUsageAssumptions(plan.settings.environment), undefined, o.asOf ? { asOf: o.asOf } : {});
   // Nodes (all node lines and their root volumes) and the Aurora ACU lines are what the replay
   // prices itself; everything else is a fixed monthly item as the cost model prices it.
   const fixed = estimate.items.filter((i) => i.category !== "nodes-on-demand" && i.category !== "nodes-spot" && !(i.category === "aurora" && i.line === "ACU"));

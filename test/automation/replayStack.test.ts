@@ -17,7 +17,7 @@ describe("replay: the stack model is the rendered configuration", function () {
 
   it("reads ranges, targets, cron floors, NodePools, the system group and Aurora from the plan", async () => {
     const plan = await planStack("prod");
-    const m = replayStackFromPlan(plan);
+    const m = replayStackFromPlan(plan, { asOf: new Date(Date.UTC(2026, 10, 2)) });
     const s = plan.settings;
     for (const svc of m.services) {
       assert.equal(svc.min, svc.scaler === "keda" && svc.min === 0 ? 0 : s.services[svc.name]!.minReplicas, svc.name);
@@ -54,7 +54,7 @@ describe("replay: the stack model is the rendered configuration", function () {
     (hpa.inputs.spec as { maxReplicas: number }).maxReplicas = 40;
     const pool = plan.resources.find((r) => r.inputs.kind === "NodePool" && (r.inputs.metadata as { name: string }).name === "batch-spot")!;
     (pool.inputs.spec as { disruption: { consolidateAfter: string } }).disruption.consolidateAfter = "5m";
-    const m = replayStackFromPlan(plan);
+    const m = replayStackFromPlan(plan, { asOf: new Date(Date.UTC(2026, 10, 2)) });
     assert.equal(m.services.find((x) => x.name === "api-gateway")!.max, 40);
     assert.equal(m.pools.find((p) => p.name === "batch-spot")!.consolidateAfterSeconds, 300);
   });

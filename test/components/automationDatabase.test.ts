@@ -60,7 +60,7 @@ describe("the automation service's database (prod)", function () {
 
   it("renders Secret `pyairtable-automation-database` (key DATABASE_URL) with External Secrets from the RDS-managed secret, schema-valid", () => {
     const settings = loadStackSettings("prod");
-    const es = kubernetesObjects(prod.resources).find((o) => o.kind === "ExternalSecret")! as R;
+    const es = kubernetesObjects(prod.resources).find((o) => o.kind === "ExternalSecret" && (o.metadata as R).namespace === "pyairtable-automation")! as R;
     assert.ok(es, "no ExternalSecret");
     assert.deepEqual(validateManifest(es).errors ?? [], []);
     assert.equal(es.metadata.namespace, "pyairtable-automation");

@@ -21,11 +21,12 @@ import { everyNamespaceDeniesIngressByDefault } from "../../policies/rules/every
 import { everyNamespaceEnforcesPodSecurity } from "../../policies/rules/everyNamespaceEnforcesPodSecurity";
 import { namespaceType, networkPolicyType } from "../../policies/rules/namespaceDefaultDenyNetworkPolicy";
 import { repoRoot, stacks } from "../support/stacks";
+import { testEvaluationDate } from "../support/clock";
 
 type R = Record<string, any>;
 const unknown = { __pulumiUnknown: true };
 const config = (stack: string): PolicyPackConfig => JSON.parse(fs.readFileSync(policyConfigPath(repoRoot, stack), "utf8"));
-const review = (resources: PlannedResource[], stack: "prod" | "dev" = "prod") => reviewPlan(resources, stack, policyConfigPath(repoRoot, stack), (rs, c) => evaluatePolicies(allPolicies, rs, c));
+const review = (resources: PlannedResource[], stack: "prod" | "dev" = "prod") => reviewPlan(resources, stack, policyConfigPath(repoRoot, stack), (rs, c) => evaluatePolicies(allPolicies, rs, c), { evaluationDate: testEvaluationDate });
 const policies = [everyNamespaceEnforcesPodSecurity, everyNamespaceDeniesIngressByDefault, defaultServiceAccountsDoNotMountTokens];
 
 function resource(type: string, name: string, inputs: R): PlannedResource {
