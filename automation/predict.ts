@@ -58,6 +58,8 @@ export interface ForecastResult {
   /** Recent accuracy when known (0-1). */
   readonly mape?: number;
   readonly intervalCoverage?: number;
+  /** Mean relative error (actual − forecast) / forecast of the peak (or upper) forecasts, when known. */
+  readonly peakError?: number;
   /** The engine's gate said no (stale data, flat series, no pattern, warming up, no model). */
   readonly fallback?: { readonly reason: FallbackReason; readonly detail: string };
   /** Realised accuracy of the forecasts as issued (the chained engine). */
@@ -125,14 +127,21 @@ export class SeasonalNaiveForecaster implements Forecaster {
       lower.push(Math.max(0, v * lowRatio));
       upper.push(v * highRatio);
     }
+    // The stand-in's peak forecast is its upper bound: its error, as the chained engine's is scored.
+    let peakErrorSum = 0;
+    let peakErrorN = 0;
     for (let b = nowB - day; b < nowB; b++) {
       const a = mean(b);
       const p = mean(b - day);
       if (a !== undefined && p !== undefined && a >= p * lowRatio && a <= p * highRatio) inside++;
+      if (a !== undefined && p !== undefined && p * highRatio > 0) {
+        peakErrorSum += (a - p * highRatio) / (p * highRatio);
+        peakErrorN++;
+      }
     }
     let stale = 0;
     while (stale < day && mean(nowB - 1 - stale) === undefined) stale++;
-    return { model: this.name, point, lower, upper, confidence: Math.max(0, Math.min(1, 1 - mape)), staleSteps: stale, mape, intervalCoverage: inside / ape.length };
+    return { model: this.name, point, lower, upper, confidence: Math.max(0, Math.min(1, 1 - mape)), staleSteps: stale, mape, intervalCoverage: inside / ape.length, ...(peakErrorN > 0 ? { peakError: peakErrorSum / peakErrorN } : {}) };
   }
 }
 
@@ -232,7 +241,7 @@ export class Predictor {
           const acc = f.accuracy;
           const mape = acc ? acc.mape : f.mape;
           if (mape !== undefined && Number.isFinite(mape) && (worst?.mape === undefined || mape > worst.mape)) {
-            worst = { mape, coverage: acc ? acc.coverage80 : f.intervalCoverage, peakError: acc?.peakError, model: f.model };
+            worst = { mape, coverage: acc ? acc.coverage80 : f.intervalCoverage, peakError: acc ? acc.peakError : f.peakError, model: f.model };
           }
           const originMs = f.originMs ?? Math.floor(now.getTime() / stepMs) * stepMs;
           const labelOf = (i: number) => horizonLabel((i + 1) * stepMinutes);

@@ -522,7 +522,7 @@ describe("fault suite: HTTP robustness (raw requests against the running service
     // The embedded store (no DATABASE_URL) is enough here: the HTTP layer is under test.
     child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts", "automation.ts"), "--stack", "dev", "--config", file], {
       cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: "", PORT: "0", PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${dir}/state`, AUTOMATION_SPEND_SOURCE: "none", LOG_LEVEL: "info" },
+      env: { ...process.env, DATABASE_URL: "", PORT: "0", PATH: `${path.join(fake.root, "bin")}:${process.env.PATH}`, PULUMI_BACKEND_URL: `file://${dir}/state`, AUTOMATION_SPEND_SOURCE: "none", LOG_LEVEL: "info", PYAIRTABLE_EVALUATION_DATE: testEvaluationDate },
       stdio: ["ignore", out, out],
     });
     fs.closeSync(out);
@@ -571,14 +571,7 @@ describe("fault suite: HTTP robustness (raw requests against the running service
   });
 
   it("fuzz: 400 seeded combinations of request target, method and headers each get a status line; never a crash, never a 5xx other than 503", async () => {
-    let seed = 0x5eed18;
-    const rand = () => {
-      // mulberry32
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rand = mulberry32(0x5eed18);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND", "get", "G\tET", ""];
     const targets = ["/", "//", "///", "http://[bad", "http://localhost/healthz", "*", "/healthz", "/readyz", "/metrics", "/api/state", "/api/decisions?limit=-1",

@@ -49,6 +49,11 @@ const mutations: Mutation[] = [
     policy: "spot-diversification", what: "batch spot on one instance type", pick: ofMeta("NodePool", "batch-spot"),
     change: (i) => (i.spec.template.spec.requirements.find((q: R) => q.key === "node.kubernetes.io/instance-type").values = ["m5.large"]),
   },
+  {
+    // m5.xlarge, m5.large and m7i.large: AWS Spot Advisor bands >20% and 15-20% a month (us-east-1).
+    policy: "spot-interruption-band", what: "batch spot on the frequently interrupted m5.xlarge, m5.large and m7i.large", pick: ofMeta("NodePool", "batch-spot"),
+    change: (i) => (i.spec.template.spec.requirements.find((q: R) => q.key === "node.kubernetes.io/instance-type").values = ["m5.xlarge", "m5.large", "m7i.large"]),
+  },
   { policy: "cost-within-budget", what: "100 API nodes expected", pick: ofMeta("NodePool", "api-on-demand"), change: (i) => (i.metadata.annotations["pyairtable.io/expected-nodes"] = "100") },
   {
     policy: "budget-notifications", what: "daily budget without its 95% notification", pick: (r) => r.type === "aws:budgets/budget:Budget" && (r.inputs as R).timeUnit === "DAILY",
