@@ -17,7 +17,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { irsaTrustPolicy } from "../../lib/aws/irsa";
 import { customerManagedKey } from "../../lib/aws/kms";
-import { applicationNamespaces, namespaces } from "../../lib/catalog/cluster";
+import { namespaces } from "../../lib/catalog/cluster";
 import { grafanaAdminSecret } from "./kubePrometheusStack";
 import { pgbouncer } from "./pgbouncerPool";
 import { addonContainerResources as res, chartResources } from "./workloadHygiene";
@@ -64,8 +64,9 @@ export interface ExternalSecretsArgs extends HelmAddonArgs {
   /** KMS keys of those secrets (kms:Decrypt through Secrets Manager only). Default none. */
   secretKmsKeyArns?: pulumi.Input<string>[];
   /**
-   * Namespaces whose ExternalSecrets may use the store (`spec.conditions`). Default: the
-   * application namespaces and monitoring.
+   * Namespaces whose ExternalSecrets may use the store (`spec.conditions`). Default: only those the
+   * stack renders Secrets into (`storeConsumerNamespaces`): the store's role reads the databases'
+   * master secrets, so an ExternalSecret in an API or worker namespace must not be able to copy them.
    */
   allowedNamespaces?: string[];
   /** Namespaces the ExternalSecrets are created in (their Namespace resources). */
@@ -73,6 +74,12 @@ export interface ExternalSecretsArgs extends HelmAddonArgs {
   /** What installs the ServiceMonitor CRD (kube-prometheus-stack); without it, no ServiceMonitor. */
   monitoringReady?: pulumi.Input<pulumi.Resource>;
 }
+
+/**
+ * The namespaces the stack renders Secrets into through the store: PgBouncer's userlist (data),
+ * grafana-admin (monitoring) and the automation service's database URL (automation).
+ */
+export const storeConsumerNamespaces: readonly string[] = [pgbouncer.namespace, namespaces.monitoring, namespaces.automation];
 
 /**
  * Checks the arguments before anything is created (ClusterAddons runs it first too); returns the
@@ -85,7 +92,7 @@ export function validateExternalSecretsArgs(name: string, args: Pick<ExternalSec
       fail(`secretArns[${i}] = ${JSON.stringify(arn)}: must be the exact ARN of one Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>), no wildcards`);
     }
   }
-  const allowedNamespaces = args.allowedNamespaces ?? [...applicationNamespaces, namespaces.monitoring];
+  const allowedNamespaces = args.allowedNamespaces ?? [...storeConsumerNamespaces];
   for (const ns of allowedNamespaces) {
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) fail(`allowedNamespaces: ${JSON.stringify(ns)} is not a namespace name`);
   }

@@ -26,7 +26,7 @@ export const readActionsByService: Readonly<Record<string, readonly string[]>> =
   events: ["events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource"],
   kms: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "kms:ListAliases"],
   budgets: ["budgets:ViewBudget", "budgets:DescribeBudgetActionsForBudget", "budgets:ListTagsForResource"],
-  ce: ["ce:GetAnomalyMonitors", "ce:GetAnomalySubscriptions", "ce:ListTagsForResource"],
+  ce: ["ce:GetAnomalyMonitors", "ce:GetAnomalySubscriptions", "ce:ListTagsForResource", "ce:ListCostAllocationTags"],
   "application-autoscaling": ["application-autoscaling:Describe*", "application-autoscaling:ListTagsForResource"],
   ecr: ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource"],
   // SES v2 e-mail identity of the alert sender (aws.sesv2.EmailIdentity reads GetEmailIdentity).

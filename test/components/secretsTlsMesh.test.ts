@@ -44,7 +44,9 @@ describe("secrets, TLS and the mesh", function () {
         assert.equal(store.apiVersion, "external-secrets.io/v1");
         assert.equal(store.spec.provider.aws.service, "SecretsManager");
         assert.deepEqual(store.spec.provider.aws.auth.jwt.serviceAccountRef, { name: secretStore.serviceAccount, namespace: namespaces.externalSecrets });
-        assert.deepEqual([...store.spec.conditions[0].namespaces].sort(), [...applicationNamespaces, "monitoring"].sort());
+        // Only the namespaces the stack renders Secrets into: the role reads the databases' master secrets.
+        assert.deepEqual([...store.spec.conditions[0].namespaces].sort(), ["monitoring", "pyairtable-automation", "pyairtable-data"]);
+        assert.ok(!store.spec.conditions[0].namespaces.includes("pyairtable-api") && !store.spec.conditions[0].namespaces.includes("pyairtable-workers"));
         const sa = plan.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && (r.inputs as R).metadata.name === secretStore.serviceAccount)!.inputs as R;
         assert.ok(String(sa.metadata.annotations["eks.amazonaws.com/role-arn"]).includes("secret-store"));
         const role = plan.resources.find((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-secret-store"))!;
