@@ -102,7 +102,8 @@ export interface ScenarioResult {
   readonly availability: number;
   /**
    * backlogMaxSeconds (KEDA services, queue consumers): the work that queued while Ready capacity was
-   * short, at its worst, in seconds of the Ready replicas' capacity (a short minute delays messages,
+   * short, at its worst, in seconds of the Ready replicas' capacity (of one replica's while none is
+   * Ready) (a short minute delays messages,
    * it does not lose them); 0 for HPA services.
    */
   readonly perService: Record<string, { availability: number; replicaHours: number; underMinutes: number; peakReplicas: number; backlogMaxSeconds: number }>;
@@ -719,7 +720,9 @@ export function runScenario(input: EngineInput): ScenarioResult {
       if (s.scaler === "keda") {
         const capacity = ready * C[i]!;
         backlog[i] = Math.max(0, backlog[i]! + (load - capacity) * (K.tickSeconds / 60));
-        if (backlog[i]! > 0) backlogMax[i] = Math.max(backlogMax[i]!, capacity > 0 ? (backlog[i]! / capacity) * 60 : Number.POSITIVE_INFINITY);
+        // In seconds of the Ready capacity; of one replica's while none is Ready (scale from zero: the
+        // first pod drains it), so the figure stays finite and comparable.
+        if (backlog[i]! > 0) backlogMax[i] = Math.max(backlogMax[i]!, (backlog[i]! / Math.max(capacity, C[i]!)) * 60);
       }
       const reachable = Math.min(need, s.max);
       if (ready < reachable) {
