@@ -9,7 +9,7 @@ import { loadStackSettings, stacks } from "./support/stacks";
 
 type R = Record<string, any>;
 
-const ctx: NetworkPolicyContext = { vpcCidr: "10.40.0.0/16", ports: { postgres: 5432, pgbouncer: 6432, redis: 6379, kafkaIam: 9098, openSearch: 443, prometheus: 9090 }, istioSidecars: false };
+const ctx: NetworkPolicyContext = { vpcCidr: "10.40.0.0/16", ports: { postgres: 5432, pgbouncer: 6432, redis: 6379, kafkaIam: 9098, openSearch: 443, prometheus: 9090, automationHttp: 8080 }, istioSidecars: false, automationPodLabels: { "app.kubernetes.io/name": "pyairtable-automation" } };
 const pgbLabels = { "app.kubernetes.io/name": "pgbouncer" };
 
 /** A pod spec that passes `restricted`, to break one field at a time. */
