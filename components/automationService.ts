@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { namespaces, priorityClasses, prometheusUrl } from "../lib/catalog/cluster";
+import { automationHttpPort, namespaces, priorityClasses, prometheusUrl } from "../lib/catalog/cluster";
 import { workloadClassLabel } from "../lib/catalog/workloadClasses";
 import type { AutomationSettings } from "../lib/config/settings";
 import { automationMetricsService } from "./monitoring";
@@ -39,7 +39,7 @@ export const automationServiceAccount = "pyairtable-automation";
 /** The service account schedulers (CronJob, runbook) request runs as. */
 export const schedulerServiceAccount = "pyairtable-scheduler";
 const appName = automationMetricsService.selector["app.kubernetes.io/name"];
-const httpPort = 8080;
+const httpPort = automationHttpPort;
 /** The writable volume: PULUMI_HOME, HOME and the CLI's working files (the root filesystem is read-only). */
 const workDir = "/work";
 /** Key of the database Secret (`automation.databaseSecretName`) that holds the PostgreSQL URL. */
@@ -107,7 +107,9 @@ export class AutomationService extends pulumi.ComponentResource {
     }, k8sOpts);
 
     // The identity schedulers use for POST /api/runs (api.allowedServiceAccounts of the service's
-    // configuration): no RBAC, no token mounted by default; a CronJob projects one with the audience.
+    // configuration): no RBAC, no token mounted by default; a CronJob projects one with the audience,
+    // and its pods carry `automationClientPodLabels` (lib/k8s/networkPolicies.ts) to get through the
+    // namespace's NetworkPolicies to the service's port.
     new k8s.core.v1.ServiceAccount(`${name}-scheduler-sa`, {
       metadata: { name: schedulerServiceAccount, namespace: ns, labels },
       automountServiceAccountToken: false,

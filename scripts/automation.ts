@@ -12,6 +12,7 @@
  * held, unknown profile, invalid configuration). Environment: see docs/automation.md.
  */
 import { AutomationConfigError } from "../automation/config";
+import { namespaces } from "../lib/catalog/cluster";
 import {
   AutomationService,
   createBudgetInputs,
@@ -120,7 +121,7 @@ async function main(): Promise<number> {
   // leader lock and fencing: the service's database (the Secret pyairtable-automation-database).
   if (!args.dryRun && !args.embedded && !env.DATABASE_URL && !env.DATABASE_URL_FILE && !env.AUTOMATION_DATA_DIR) {
     console.error(`run ${target} changes the stack: it must use the service's database (DATABASE_URL), so that it takes the service's leader lock and the service sees the decision.
-In the cluster: kubectl -n automation exec deploy/pyairtable-automation -- node --import tsx scripts/automation.ts run ${target} --stack <stack>
+In the cluster: kubectl -n ${namespaces.automation} exec deploy/pyairtable-automation -- node --import tsx scripts/automation.ts run ${target} --stack <stack>
 or POST /api/runs (docs/automation.md, "Requesting runs"). For a throw-away local run, pass --embedded.`);
     return 2;
   }

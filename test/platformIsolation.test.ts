@@ -10,10 +10,12 @@
 import { strict as assert } from "node:assert";
 import { planStack, type StackPlan } from "./support/plans";
 import { loadStackSettings, stacks } from "./support/stacks";
-import { applicationNamespaces, namespaces, stackNamespaces } from "../lib/catalog/cluster";
+import { applicationNamespaces, automationHttpPort, namespaces, stackNamespaces } from "../lib/catalog/cluster";
 import { loadRenderedChart, podsOfManifests, type RenderedChart, type RenderedPod, type RenderedService } from "../lib/k8s/chartPods";
-import { ingressAllowed, selects } from "../lib/k8s/networkPolicyEval";
-import { defaultDenyPolicyName, prometheusPodLabels } from "../lib/k8s/networkPolicies";
+import { connectionAllowed, egressAllowed, ingressAllowed, selects } from "../lib/k8s/networkPolicyEval";
+import { automationClientPodLabels, defaultDenyPolicyName, prometheusPodLabels } from "../lib/k8s/networkPolicies";
+import { schedulerServiceAccount } from "../components/automationService";
+import YAML from "yaml";
 import { defaultDenyIngressPolicyName, platformAccessTable, platformIngressAllows, platformNamespaces } from "../lib/k8s/platformNetworkPolicies";
 import { kubeSystemChartExceptions, namespacePodSecurity, podSecurityExceptions, podSecurityLabelKeys } from "../lib/k8s/podSecurity";
 import { kubernetesObjects } from "../lib/plan/manifests";
@@ -23,6 +25,14 @@ import { readmeAccessSection, renderPlatformAccessSection } from "../scripts/rea
 import * as path from "node:path";
 
 type R = Record<string, any>;
+
+/** The CronJob example of docs/automation.md ("Requesting runs"), as a scheduler would apply it. */
+function documentedSchedulerCronJob(): R {
+  const doc = fs.readFileSync(path.resolve(__dirname, "../docs/automation.md"), "utf8");
+  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => YAML.parse(m[1]!) as R).find((o) => o?.kind === "CronJob");
+  assert.ok(block, "docs/automation.md: no CronJob example");
+  return block;
+}
 
 /** An address of the stack's VPC: where the EKS control plane's ENIs (webhook and aggregated-API callers) sit. */
 const addressIn = (cidr: string) => cidr.split("/")[0]!.split(".").slice(0, 3).join(".") + ".17";
@@ -184,6 +194,47 @@ describe("platform isolation: every namespace the stack creates, and every path 
         const istiod = { namespace: namespaces.istio, labels: { app: "istiod" } };
         for (const app of applicationNamespaces) assert.ok(ingressAllowed(policies, istiod, { port: 15012 }, { namespace: app, labels: {} }), app);
         assert.ok(!ingressAllowed(policies, istiod, { port: 15012 }, { namespace: namespaces.keda, labels: {} }));
+      }
+    });
+
+    it(`${stack}: the documented scheduler CronJob's pods reach the automation service's HTTP port; unlabelled pods and other namespaces do not`, () => {
+      const policies = ofKind(stack, "NetworkPolicy");
+      const deployment = ofKind(stack, "Deployment").find((d) => d.metadata.namespace === namespaces.automation);
+      assert.ok(deployment, `${stack}: no Deployment in ${namespaces.automation}`);
+      const service = { namespace: namespaces.automation, labels: { ...deployment.spec.template.metadata.labels } as Record<string, string> };
+      const http = (deployment.spec.template.spec.containers as R[]).flatMap((c) => (c.ports ?? []) as R[]).find((p) => p.containerPort === automationHttpPort);
+      assert.ok(http, `${stack}: the automation container does not listen on ${automationHttpPort}`);
+      const port = { port: http.containerPort as number, name: http.name as string };
+
+      const cronJob = documentedSchedulerCronJob();
+      const podTemplate = cronJob.spec.jobTemplate.spec.template;
+      assert.equal(cronJob.metadata.namespace, namespaces.automation);
+      assert.equal(podTemplate.spec.serviceAccountName, schedulerServiceAccount);
+      const scheduler = { namespace: cronJob.metadata.namespace as string, labels: { ...podTemplate.metadata?.labels } as Record<string, string> };
+      for (const [k, v] of Object.entries(automationClientPodLabels)) assert.equal(scheduler.labels[k], v, `docs CronJob: pod label ${k}`);
+
+      // Both ends open: the scheduler's egress and the service's ingress (DNS to kube-dns too, to resolve the Service).
+      assert.ok(egressAllowed(policies, scheduler, port, service), "scheduler egress to the service");
+      assert.ok(ingressAllowed(policies, service, port, scheduler), "service ingress from the scheduler");
+      assert.ok(egressAllowed(policies, scheduler, { port: 53, protocol: "UDP" }, { namespace: "kube-system", labels: { "k8s-app": "kube-dns" } }), "scheduler DNS");
+      // Only that port, and the label does not open anything else.
+      assert.ok(!connectionAllowed(policies, scheduler, service, { port: 9999 }));
+      assert.ok(!egressAllowed(policies, scheduler, port, { namespace: namespaces.api, labels: { "app.kubernetes.io/name": "api-gateway" } }));
+      // A pod of the namespace without the label: neither end lets it through.
+      const unlabelled = { namespace: namespaces.automation, labels: { "batch.kubernetes.io/job-name": "other" } };
+      assert.ok(!egressAllowed(policies, unlabelled, port, service));
+      assert.ok(!ingressAllowed(policies, service, port, unlabelled));
+      // The label in another namespace: the service refuses it (and that namespace's egress does too).
+      for (const ns of [namespaces.api, namespaces.workers, namespaces.data, namespaces.monitoring]) {
+        const elsewhere = { namespace: ns, labels: { ...automationClientPodLabels } };
+        assert.ok(!ingressAllowed(policies, service, port, elsewhere), ns);
+        assert.ok(!connectionAllowed(policies, elsewhere, service, port), ns);
+      }
+      // Each policy of the pair is needed.
+      for (const name of ["allow-automation-clients", "allow-automation-api"]) {
+        const without = policies.filter((p) => !(p.metadata.namespace === namespaces.automation && p.metadata.name === name));
+        assert.equal(without.length, policies.length - 1, name);
+        assert.ok(!connectionAllowed(without, scheduler, service, port), `${name}: nothing needs it`);
       }
     });
 

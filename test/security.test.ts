@@ -2,14 +2,14 @@ import { strict as assert } from "node:assert";
 import { planStack, type StackPlan } from "./support/plans";
 import { kubernetesObjects } from "../lib/plan/manifests";
 import { applicationNamespaces, namespaces } from "../lib/catalog/cluster";
-import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPolicyContext } from "../lib/k8s/networkPolicies";
+import { automationClientPodLabels, defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPolicyContext } from "../lib/k8s/networkPolicies";
 import { podSecurityLabels, restrictedViolations } from "../lib/k8s/podSecurity";
 import { validateManifest } from "../lib/k8s/schemaValidator";
 import { loadStackSettings, stacks } from "./support/stacks";
 
 type R = Record<string, any>;
 
-const ctx: NetworkPolicyContext = { vpcCidr: "10.40.0.0/16", ports: { postgres: 5432, pgbouncer: 6432, redis: 6379, kafkaIam: 9098, openSearch: 443, prometheus: 9090 }, istioSidecars: false };
+const ctx: NetworkPolicyContext = { vpcCidr: "10.40.0.0/16", ports: { postgres: 5432, pgbouncer: 6432, redis: 6379, kafkaIam: 9098, openSearch: 443, prometheus: 9090, automationHttp: 8080 }, istioSidecars: false, automationPodLabels: { "app.kubernetes.io/name": "pyairtable-automation" } };
 const pgbLabels = { "app.kubernetes.io/name": "pgbouncer" };
 
 /** A pod spec that passes `restricted`, to break one field at a time. */
@@ -226,7 +226,28 @@ describe("security controls", function () {
       assert.equal(namespaceNetworkPolicies(namespaces.api, { ...ctx, istioSidecars: true }, pgbLabels).some((p) => p.metadata.name === "allow-istiod"), true);
     });
 
+    it("only the automation namespace opens a path to the automation service, from its labelled scheduler pods, on its HTTP port", () => {
+      const byName = (ns: (typeof applicationNamespaces)[number]) => new Map(namespaceNetworkPolicies(ns, ctx, pgbLabels).map((p) => [p.metadata.name, p.spec as R]));
+      const auto = byName(namespaces.automation);
+      assert.deepEqual(auto.get("allow-automation-clients"), {
+        podSelector: { matchLabels: ctx.automationPodLabels },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: automationClientPodLabels } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+      });
+      assert.deepEqual(auto.get("allow-automation-api"), {
+        podSelector: { matchLabels: automationClientPodLabels },
+        policyTypes: ["Egress"],
+        egress: [{ to: [{ podSelector: { matchLabels: ctx.automationPodLabels } }], ports: [{ protocol: "TCP", port: 8080 }] }],
+      });
+      assert.equal(auto.has("allow-same-namespace"), false);
+      for (const ns of [namespaces.api, namespaces.workers, namespaces.data]) {
+        const names = [...byName(ns).keys()];
+        assert.ok(!names.includes("allow-automation-clients") && !names.includes("allow-automation-api"), ns);
+      }
+    });
+
     it("bad input is refused with the key, the value and what is allowed", () => {
+      assert.throws(() => namespaceNetworkPolicies(namespaces.automation, { ...ctx, automationPodLabels: {} }, pgbLabels), /automationPodLabels = \{\}: must be the automation service's non-empty pod selector labels/);
       assert.throws(() => namespaceNetworkPolicies(namespaces.api, { ...ctx, vpcCidr: "10.40.0.0" }, pgbLabels), /vpcCidr = "10.40.0.0": must be an IPv4 CIDR block/);
       assert.throws(() => namespaceNetworkPolicies("kube-system" as never, ctx, pgbLabels), /namespace = "kube-system": must be an application namespace/);
     });

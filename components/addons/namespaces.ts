@@ -8,11 +8,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { applicationNamespaces, namespaces, stackNamespaces } from "../../lib/catalog/cluster";
+import { applicationNamespaces, automationHttpPort, namespaces, stackNamespaces } from "../../lib/catalog/cluster";
 import { defaultDenyPolicyName, namespaceNetworkPolicies, type NetworkPorts } from "../../lib/k8s/networkPolicies";
 import { platformNamespaces, platformNetworkPolicies } from "../../lib/k8s/platformNetworkPolicies";
 import { podSecurityLabels } from "../../lib/k8s/podSecurity";
 import { redisPort } from "../cache";
+import { automationMetricsService } from "../monitoring";
 import { mskIamPort } from "../streaming";
 import { pgbouncer } from "./pgbouncerPool";
 import { failer, k8sChildOptions, managedLabels, type AddonBaseArgs } from "./shared";
@@ -84,11 +85,11 @@ export class ClusterNamespaces extends pulumi.ComponentResource {
     this.defaultServiceAccounts = defaultServiceAccounts;
     this.byName = byName;
 
-    const ports: NetworkPorts = { postgres: args.databasePort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090 };
+    const ports: NetworkPorts = { postgres: args.databasePort, pgbouncer: pgbouncer.port, redis: redisPort, kafkaIam: mskIamPort, openSearch: 443, prometheus: 9090, automationHttp: automationHttpPort };
     const selectorLabels = { "app.kubernetes.io/name": pgbouncer.labels["app.kubernetes.io/name"] };
     const policies: k8s.networking.v1.NetworkPolicy[] = [];
     for (const nsName of applicationNamespaces) {
-      for (const np of namespaceNetworkPolicies(nsName, { vpcCidr: args.vpcCidr, ports, istioSidecars }, selectorLabels, managedLabels)) {
+      for (const np of namespaceNetworkPolicies(nsName, { vpcCidr: args.vpcCidr, ports, istioSidecars, automationPodLabels: automationMetricsService.selector }, selectorLabels, managedLabels)) {
         // The default-deny policy keeps its short resource name; the allows are named after it.
         const suffix = np.metadata.name === defaultDenyPolicyName ? "default-deny" : np.metadata.name;
         policies.push(new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${nsName}-${suffix}`, np, child(byName[nsName]!)));

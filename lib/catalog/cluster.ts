@@ -75,6 +75,9 @@ export const triggerAuthentications = {
 export const redisAuthSecret = { name: "pyairtable-redis-auth", key: "password" } as const;
 
 /** In-cluster Prometheus that KEDA's prometheus triggers and prometheus-adapter query. */
+/** The automation service's HTTP port (API, status page, probes, metrics; the Service and the NetworkPolicies use it). */
+export const automationHttpPort = 8080;
+
 export const prometheusUrl = `http://kube-prometheus-stack-prometheus.${namespaces.monitoring}.svc:9090`;
 
 /** SQS queue receiving the file bucket's S3 event notifications (file-processing scales on it). */

@@ -27,6 +27,8 @@ export interface NetworkPorts {
   openSearch: number;
   /** Prometheus HTTP API (the automation service reads metrics). */
   prometheus: number;
+  /** The automation service's HTTP port (`POST /api/runs` of the schedulers). */
+  automationHttp: number;
 }
 
 export interface NetworkPolicyContext {
@@ -35,6 +37,8 @@ export interface NetworkPolicyContext {
   ports: NetworkPorts;
   /** Istio sidecars injected: the proxies need istiod (xDS on 15012). */
   istioSidecars: boolean;
+  /** Labels selecting the automation service's pods (its Deployment's selector). */
+  automationPodLabels: Readonly<Record<string, string>>;
 }
 
 /** Name of the default-deny policy every application namespace has (the policy pack looks for it). */
@@ -45,6 +49,14 @@ export const namespaceNameLabel = "kubernetes.io/metadata.name";
 
 /** Prometheus pods of kube-prometheus-stack (the operator labels them so). */
 export const prometheusPodLabels = { "app.kubernetes.io/name": "prometheus" } as const;
+
+/**
+ * The label a pod carries to reach the automation service's HTTP API (schedulers' CronJobs and Jobs
+ * calling `POST /api/runs`, docs/automation.md): only such pods of the automation namespace get the
+ * egress to the service's pods, and the service's pods admit only them (and Prometheus).
+ * Authentication is still the caller's ServiceAccount token; this only lets the packets through.
+ */
+export const automationClientPodLabels = { "pyairtable.io/automation-client": "true" } as const;
 
 /** Data stores and the application namespaces that use them (through PgBouncer for Aurora). */
 export type DataStore = "postgres" | "redis" | "kafka" | "openSearch";
@@ -68,17 +80,23 @@ export const namespaceAccess: Readonly<Record<ApplicationNamespaceName, {
   kubernetesApi: boolean;
   /** Reaches Prometheus' HTTP API. */
   prometheus: boolean;
+  /**
+   * The automation service runs here: pods labelled `automationClientPodLabels` reach its HTTP port
+   * (egress from them, ingress on the service's pods), nothing else in the namespace does.
+   */
+  automationClients: boolean;
 }>> = {
   // API gateway -> platform, user and file services; S3 and other AWS APIs over HTTPS.
-  [namespaces.api]: { dataStores: ["redis", "kafka", "openSearch"], pgbouncer: true, internetHttps: true, intraNamespace: true, kubernetesApi: false, prometheus: false },
+  [namespaces.api]: { dataStores: ["redis", "kafka", "openSearch"], pgbouncer: true, internetHttps: true, intraNamespace: true, kubernetesApi: false, prometheus: false, automationClients: false },
   // Queue consumers: SQS, S3, LLM providers and webhook targets are HTTPS outside the VPC.
-  [namespaces.workers]: { dataStores: ["redis", "kafka", "openSearch"], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: false, prometheus: false },
+  [namespaces.workers]: { dataStores: ["redis", "kafka", "openSearch"], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: false, prometheus: false, automationClients: false },
   // PgBouncer: clients in, Aurora out, nothing else.
-  [namespaces.data]: { dataStores: ["postgres"], pgbouncer: false, internetHttps: false, intraNamespace: false, kubernetesApi: false, prometheus: false },
+  [namespaces.data]: { dataStores: ["postgres"], pgbouncer: false, internetHttps: false, intraNamespace: false, kubernetesApi: false, prometheus: false, automationClients: false },
   // The automation service: Pulumi state (S3), Cost Explorer, SQS, STS; the Kubernetes API; Prometheus;
   // its own PostgreSQL directly (a session-level advisory lock elects the leader: PgBouncer's
-  // transaction pooling cannot carry it; components/automationDatabase.ts).
-  [namespaces.automation]: { dataStores: ["postgres"], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: true, prometheus: true },
+  // transaction pooling cannot carry it; components/automationDatabase.ts). Schedulers' pods (CronJobs)
+  // reach its API; no other pod-to-pod path, so a scheduler pod gets only that one.
+  [namespaces.automation]: { dataStores: ["postgres"], pgbouncer: true, internetHttps: true, intraNamespace: false, kubernetesApi: true, prometheus: true, automationClients: true },
 };
 
 /** Namespaces whose pods connect to PgBouncer. */
@@ -140,6 +158,10 @@ export function namespaceNetworkPolicies(
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(ctx.vpcCidr)) {
     throw new Error(`namespaceNetworkPolicies: vpcCidr = ${JSON.stringify(ctx.vpcCidr)}: must be an IPv4 CIDR block such as 10.40.0.0/16`);
   }
+  if (Object.keys(ctx.automationPodLabels ?? {}).length === 0) {
+    // An empty selector would open the port to every pod of the namespace (the scheduler pods included).
+    throw new Error(`namespaceNetworkPolicies: automationPodLabels = ${JSON.stringify(ctx.automationPodLabels)}: must be the automation service's non-empty pod selector labels`);
+  }
   const access = namespaceAccess[namespace];
   const policy = networkPolicyFactory(namespace, labels);
   const all = { podSelector: {} };
@@ -157,6 +179,21 @@ export function namespaceNetworkPolicies(
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ from: [{ podSelector: {} }] }],
       egress: [{ to: [{ podSelector: {} }] }],
+    }));
+  }
+  if (access.automationClients) {
+    // Schedulers -> the automation service's HTTP port, both ends in this namespace.
+    const service = { ...ctx.automationPodLabels };
+    const clients = { ...automationClientPodLabels };
+    out.push(policy("allow-automation-clients", {
+      podSelector: { matchLabels: service },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: { matchLabels: clients } }], ports: [tcp(ctx.ports.automationHttp)] }],
+    }));
+    out.push(policy("allow-automation-api", {
+      podSelector: { matchLabels: clients },
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ podSelector: { matchLabels: service } }], ports: [tcp(ctx.ports.automationHttp)] }],
     }));
   }
   if (namespace === namespaces.data) {

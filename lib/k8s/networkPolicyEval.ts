@@ -5,7 +5,9 @@
  * admits a connection that some rule of some selecting policy allows (its `from` peers, or none =
  * anyone; its ports, or none = every port). Peers: namespaceSelector and podSelector (ANDed in one
  * peer), ipBlock (cidr minus except). Label selectors: matchLabels and matchExpressions
- * (In, NotIn, Exists, DoesNotExist). Used by the tests to prove each path the stack needs is open.
+ * (In, NotIn, Exists, DoesNotExist). Egress is the mirror image (`egressAllowed`: policies of the
+ * source pod's namespace, `Egress` in policyTypes, `to` peers). Used by the tests to prove each path
+ * the stack needs is open.
  */
 type Any = Record<string, any>;
 
@@ -76,4 +78,21 @@ export function ingressAllowed(policies: readonly Any[], target: PodRef, port: P
   return selecting.some((p) => (p.spec.ingress ?? []).some((rule: Any) =>
     ((rule.from ?? []).length === 0 || rule.from.some((peer: Any) => peerMatches(peer, p.metadata.namespace, source))) &&
     ((rule.ports ?? []).length === 0 || rule.ports.some((x: Any) => portMatches(x, port)))));
+}
+
+/** Whether `policies` let `source` (a pod) open a connection to `destination` on `port` (egress side only). */
+export function egressAllowed(policies: readonly Any[], source: PodRef, port: Port, destination: Source): boolean {
+  const selecting = policies.filter((p) =>
+    p.metadata?.namespace === source.namespace &&
+    selects(p.spec?.podSelector ?? {}, source.labels) &&
+    (p.spec?.policyTypes ?? (p.spec?.egress ? ["Ingress", "Egress"] : ["Ingress"])).includes("Egress"));
+  if (selecting.length === 0) return true;
+  return selecting.some((p) => (p.spec.egress ?? []).some((rule: Any) =>
+    ((rule.to ?? []).length === 0 || rule.to.some((peer: Any) => peerMatches(peer, p.metadata.namespace, destination))) &&
+    ((rule.ports ?? []).length === 0 || rule.ports.some((x: Any) => portMatches(x, port)))));
+}
+
+/** Both ends: the source's policies let it out and the destination's let it in. */
+export function connectionAllowed(policies: readonly Any[], source: PodRef, destination: PodRef, port: Port): boolean {
+  return egressAllowed(policies, source, port, destination) && ingressAllowed(policies, destination, port, source);
 }

@@ -12,6 +12,7 @@ import { FakePulumi } from "./support/fakePulumi";
 import { repoRoot } from "./support/harness";
 import { freePort, requireTool, TestPostgres } from "./support/postgres";
 import { testEvaluationDate } from "../support/clock";
+import { namespaces } from "../../lib/catalog/cluster";
 
 const tsx = path.join(repoRoot, "node_modules", ".bin", "tsx");
 const script = path.join(repoRoot, "scripts", "automation.ts");
@@ -90,6 +91,8 @@ describe("npm run automation (scripts/automation.ts)", function () {
     const r = await rawRun(["run", "emergency", "--stack", "prod"], env(fake));
     assert.equal(r.code, 2, r.stderr + r.stdout);
     assert.match(r.stderr, /run emergency changes the stack: it must use the service's database \(DATABASE_URL\)/);
+    // The hint names the namespace the stack really creates.
+    assert.ok(r.stderr.includes(`kubectl -n ${namespaces.automation} exec deploy/pyairtable-automation`), r.stderr);
     assert.equal(fake.calls().filter((c) => c.args[0] === "up" || c.args[0] === "preview").length, 0);
   });
 
