@@ -14,7 +14,6 @@
  */
 import { replayPredictive } from "../backtest/predictive";
 import type { AutomationConfig } from "../config";
-import type { CalendarOptions } from "../forecast/calendar";
 import { decisionSettings, floorRangeTimeline, forecastOptionsFor, liveSettingsFor } from "../predictiveSettings";
 
 export interface PredictiveFloorRequest {
@@ -30,8 +29,6 @@ export interface PredictiveFloorRequest {
   /** The stack's replica range (the floor's minimum follows the scheduled profile in force). */
   readonly range: { readonly min: number; readonly max: number };
   readonly policyCeiling: number;
-  /** The stack's calendar (the replay's traces may add holidays). */
-  readonly calendar: CalendarOptions;
 }
 
 export interface PredictiveFloors {
@@ -45,7 +42,8 @@ export interface PredictiveFloors {
 
 export function predictiveFloorsFor(r: PredictiveFloorRequest): PredictiveFloors {
   const decision = decisionSettings(r.automation);
-  const opts = forecastOptionsFor(r.automation, { holidays: r.calendar.holidays });
+  // The stack's calendar comes with the configuration (forecastOptionsFor); the replay adds no holidays.
+  const opts = forecastOptionsFor(r.automation);
   const first = r.samples[0]?.t ?? r.replayStartMs;
   const replay = replayPredictive(r.samples, opts, {
     capacityPerReplica: r.capacityPerReplica,

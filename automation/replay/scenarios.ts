@@ -201,7 +201,6 @@ export function runReplay(o: ReplayOptions): ReplayReport {
       capacityPerReplica: C[i]!,
       range: { min: s.min, max: s.max },
       policyCeiling: ceiling,
-      calendar: stack.calendar,
     });
   });
   const predictiveSeconds = Number(process.hrtime.bigint() - tp) / 1e9;
