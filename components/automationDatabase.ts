@@ -51,9 +51,11 @@ export interface AutomationDatabaseArgs {
   /** Secret rendered in the automation namespace with `DATABASE_URL` (stack setting automation.databaseSecretName). */
   secretName: string;
   /**
-   * CA bundle to verify the database's certificate, mounted by the service at this path
-   * (`sslmode=verify-full`). Default none: TLS without verification (`sslmode=require` with libpq
-   * semantics), until the RDS CA bundle ConfigMap exists in the automation namespace.
+   * CA bundle to verify the database's certificate and host name, mounted by the service at this
+   * path (`sslmode=verify-full&sslrootcert=<path>`; node-postgres reads the file when a client is
+   * created, so it must exist in the pod). The platform passes the RDS CA bundle the service mounts
+   * (components/automationService.ts). Default none: encrypted but unverified (`sslmode=require`
+   * with libpq semantics).
    */
   caBundlePath?: string;
   /** What must exist first in the cluster (the namespace, the External Secrets CRDs and its store). */

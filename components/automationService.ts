@@ -6,6 +6,7 @@ import { workloadClassLabel } from "../lib/catalog/workloadClasses";
 import type { AutomationSettings } from "../lib/config/settings";
 import { automationMetricsService } from "./monitoring";
 import { irsaTrustPolicy } from "../lib/aws/irsa";
+import { rdsCaBundleConfigMap, rdsCaBundleSha256Annotation } from "../lib/aws/rdsCaBundle";
 import { AutomationDeployRole } from "./automationDeployRole";
 
 export interface AutomationServiceArgs extends AutomationSettings {
@@ -31,6 +32,14 @@ export interface AutomationServiceArgs extends AutomationSettings {
   accountId: pulumi.Input<string>;
   /** `environment` tag of the stack's resources (the deploy role writes only those). */
   environment: string;
+  /**
+   * The Amazon RDS CA bundle the service verifies its own Aurora cluster with (only with
+   * `databaseSecretName`): the ConfigMap `rds-ca-bundle` in the service's namespace (the add-ons
+   * create it) is mounted read-only at {@link databaseCaBundlePath}, and `sha256`, the deployed
+   * bundle's digest, is a pod-template annotation, so a bundle AWS changed rolls the pods (the
+   * client reads the file when it opens a connection). Default none.
+   */
+  databaseCaBundle?: { sha256: pulumi.Input<string> };
   /** What must exist first (namespace, monitoring CRDs). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -46,6 +55,10 @@ const workDir = "/work";
 export const databaseUrlSecretKey = "DATABASE_URL";
 /** Where the Secret's volume is mounted; the service reads `DATABASE_URL_FILE` = `<this>/DATABASE_URL`. */
 export const databaseUrlMountPath = "/var/run/secrets/pyairtable/database";
+/** Where the RDS CA bundle ConfigMap is mounted (read-only). */
+export const databaseCaBundleMountPath = "/etc/pyairtable/rds-ca";
+/** The CA bundle file in the pod: the database URL's `sslrootcert` (components/automationDatabase.ts). */
+export const databaseCaBundlePath = `${databaseCaBundleMountPath}/${rdsCaBundleConfigMap.key}`;
 
 /**
  * The automation service in the cluster: a Deployment on on-demand system capacity (it must not
@@ -63,6 +76,9 @@ export class AutomationService extends pulumi.ComponentResource {
     super("pyairtable:automation:AutomationService", name, {}, opts);
     if (args.replicas > 1 && args.databaseSecretName === null) {
       throw new Error(`automation.replicas = ${args.replicas}: more than one replica needs automation.databaseSecretName (a shared PostgreSQL); the embedded database is per pod`);
+    }
+    if (args.databaseCaBundle && args.databaseSecretName === null) {
+      throw new Error(`AutomationService ${name}: databaseCaBundle is set but automation.databaseSecretName = null: the CA bundle verifies the shared PostgreSQL, the embedded database has no TLS`);
     }
     const ns = namespaces.automation;
     const k8sOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
@@ -135,6 +151,14 @@ export class AutomationService extends pulumi.ComponentResource {
           volume: { name: "database-url", secret: { secretName: args.databaseSecretName, items: [{ key: databaseUrlSecretKey, path: databaseUrlSecretKey }], defaultMode: 0o440 } },
         }
       : undefined;
+    const caBundleVolume = args.databaseCaBundle
+      ? {
+          mount: { name: "rds-ca-bundle", mountPath: databaseCaBundleMountPath, readOnly: true },
+          // Public CA certificates: readable by all, written by none.
+          volume: { name: "rds-ca-bundle", configMap: { name: rdsCaBundleConfigMap.name, items: [{ key: rdsCaBundleConfigMap.key, path: rdsCaBundleConfigMap.key }], defaultMode: 0o444 } },
+        }
+      : undefined;
+    const mounted = [databaseVolume, caBundleVolume].filter((v) => v !== undefined);
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: appName, namespace: ns, labels },
       spec: {
@@ -142,7 +166,7 @@ export class AutomationService extends pulumi.ComponentResource {
         selector: { matchLabels: { ...automationMetricsService.selector } },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
-          metadata: { labels },
+          metadata: { labels, ...(args.databaseCaBundle ? { annotations: { [rdsCaBundleSha256Annotation]: args.databaseCaBundle.sha256 } } : {}) },
           spec: {
             serviceAccountName: automationServiceAccount,
             // The service changes Kubernetes objects only through `pulumi up` with the deploy role's
@@ -167,9 +191,9 @@ export class AutomationService extends pulumi.ComponentResource {
               livenessProbe: { httpGet: { path: "/healthz", port: automationMetricsService.port }, periodSeconds: 20, failureThreshold: 3 },
               resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-              volumeMounts: [{ name: "work", mountPath: workDir }, { name: "tmp", mountPath: "/tmp" }, ...(databaseVolume ? [databaseVolume.mount] : [])],
+              volumeMounts: [{ name: "work", mountPath: workDir }, { name: "tmp", mountPath: "/tmp" }, ...mounted.map((v) => v.mount)],
             }],
-            volumes: [{ name: "work", emptyDir: { sizeLimit: "2Gi" } }, { name: "tmp", emptyDir: { sizeLimit: "1Gi" } }, ...(databaseVolume ? [databaseVolume.volume] : [])],
+            volumes: [{ name: "work", emptyDir: { sizeLimit: "2Gi" } }, { name: "tmp", emptyDir: { sizeLimit: "1Gi" } }, ...mounted.map((v) => v.volume)],
           },
         },
       },

@@ -123,6 +123,11 @@ export interface ClusterAddonsArgs {
   secretStoreSecretArns?: pulumi.Input<string>[];
   /** KMS keys of those secrets. Default none. */
   secretStoreKmsKeyArns?: pulumi.Input<string>[];
+  /**
+   * Deploy the RDS CA bundle ConfigMap in the automation namespace too (the automation service
+   * verifies its own Aurora cluster with it). Default false (the service's embedded database).
+   */
+  automationDatabaseCaBundle?: boolean;
 }
 
 const clusterNamePattern = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
@@ -236,6 +241,10 @@ export class ClusterAddons extends pulumi.ComponentResource {
   public readonly scalingReady: pulumi.Resource[];
   /** What the Monitoring component needs first: the Prometheus Operator CRDs and the namespace. */
   public readonly monitoringReady: pulumi.Resource[];
+  /** SHA-256 of the deployed RDS CA bundle (changes when AWS changes it): pods mounting it roll on it. */
+  public readonly rdsCaBundleSha256: pulumi.Output<string>;
+  /** The RDS CA bundle's ConfigMap in the automation namespace (with `automationDatabaseCaBundle`). */
+  public readonly automationCaBundle: pulumi.Resource | undefined;
   /** `host:port` of Redis, for the KEDA triggers' `address`. */
   public readonly redisAddress: pulumi.Output<string>;
   public readonly kafkaBootstrapServers: pulumi.Output<string>;
@@ -293,7 +302,9 @@ export class ClusterAddons extends pulumi.ComponentResource {
     }, parent).release;
     externalSecrets.addServiceMonitor(kubePrometheusStack);
     const certManager = new CertManager(name, {
-      ...fresh, clusterName: args.clusterName, namespace: ns(namespaces.certManager), dataNamespace: ns(namespaces.data), dependsOn: [kubePrometheusStack, ...capacity],
+      ...fresh, clusterName: args.clusterName, namespace: ns(namespaces.certManager), dataNamespace: ns(namespaces.data),
+      ...(args.automationDatabaseCaBundle ? { automationNamespace: ns(namespaces.automation) } : {}),
+      dependsOn: [kubePrometheusStack, ...capacity],
     }, parent);
     const istio = v.istioSidecars ? new Istio(name, { ...fresh, namespace: ns(namespaces.istio), dependsOn: capacity }, parent) : undefined;
     const metricsServer = new MetricsServer(name, { ...base, dependsOn: capacity }, parent).release;
@@ -349,6 +360,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
       metricsServer, keda.release, vpa, prometheusAdapter, ...keda.triggerAuthentications,
     ];
     this.monitoringReady = [ns(namespaces.monitoring), kubePrometheusStack];
+    this.rdsCaBundleSha256 = certManager.rdsCaBundleSha256;
+    this.automationCaBundle = certManager.automationCaBundle;
     // Application pods get sidecars only once istiod's injector is up.
     if (istio) this.scalingReady.push(istio.istiod);
 

@@ -22,7 +22,7 @@ import { fileEventsQueueName } from "../lib/catalog/cluster";
 import { WorkloadScaling } from "./workloadScaling";
 import { WorkloadContract } from "./workloadContract";
 import { Monitoring } from "./monitoring";
-import { AutomationService } from "./automationService";
+import { AutomationService, databaseCaBundlePath } from "./automationService";
 import { AutomationDatabase } from "./automationDatabase";
 import { AutomationImageRepository } from "./automationImageRepository";
 
@@ -196,6 +196,9 @@ export class Platform extends pulumi.ComponentResource {
       clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
       provider: this.cluster.provider,
       secretName: s.automation.databaseSecretName,
+      // verify-full against the RDS CA bundle the service's pods mount (the add-ons deploy it in
+      // the automation namespace; the Deployment rolls when it changes).
+      caBundlePath: databaseCaBundlePath,
       // Its Kubernetes objects wait for the add-ons (the namespace, External Secrets and its
       // ClusterSecretStore), which are built after it: the store's role must name this secret.
       dependsOn: addonsBuilt,
@@ -226,7 +229,7 @@ export class Platform extends pulumi.ComponentResource {
       ebsKmsKeyArn: this.cluster.ebsKmsKeyArn,
       databaseMasterSecret: { arn: this.database.masterUserSecretArn, kmsKeyArn: this.database.kmsKeyArn },
       ...(this.automationDatabase
-        ? { secretStoreSecretArns: [this.automationDatabase.masterUserSecretArn], secretStoreKmsKeyArns: [this.automationDatabase.secretKmsKeyArn] }
+        ? { secretStoreSecretArns: [this.automationDatabase.masterUserSecretArn], secretStoreKmsKeyArns: [this.automationDatabase.secretKmsKeyArn], automationDatabaseCaBundle: true }
         : {}),
       maxNodes: s.cluster.maxNodes,
       vpcCidr: s.network.cidrBlock,
@@ -294,6 +297,7 @@ export class Platform extends pulumi.ComponentResource {
       emergencyQueueKmsKeyArn: this.costControls.kmsKeyArn,
       weeklyLimitUsd: s.budgets.weeklyUsd,
       activateCostAllocationTag: s.budgets.costAllocationTagActivation === "automation",
+      ...(this.automationDatabase ? { databaseCaBundle: { sha256: this.addons.rdsCaBundleSha256 } } : {}),
       // The namespace, priority class and the monitoring CRDs come from the add-ons; the database's
       // Secret and the pods' security group policy must exist before the pods.
       dependsOn: [this.addons, ...(this.automationDatabase?.ready ?? [])],

@@ -3,7 +3,9 @@
  * (self-signed ClusterIssuer -> CA Certificate -> CA ClusterIssuer), PgBouncer's server
  * Certificate `pgbouncer-tls` for its service names (renewed by cert-manager a third of its lifetime
  * before it expires), and the Amazon RDS CA bundle as the ConfigMap `rds-ca-bundle` PgBouncer
- * verifies Aurora with (downloaded from AWS at deploy time: components/addons/rdsCaBundle.ts).
+ * verifies Aurora with (downloaded from AWS at deploy time: components/addons/rdsCaBundle.ts), and
+ * the same ConfigMap from the same download in the automation namespace when the automation
+ * service verifies its own Aurora cluster with it.
  *
  * PgBouncer reads its certificate files at start and on RELOAD: a renewed `pgbouncer-tls` reaches
  * the mounted files within a minute, and the pods pick it up at their next restart (every rollout,
@@ -11,7 +13,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { rdsGlobalBundleUrl } from "../../lib/aws/rdsCaBundle";
+import { rdsCaBundleConfigMap, rdsGlobalBundleUrl } from "../../lib/aws/rdsCaBundle";
 import { namespaces } from "../../lib/catalog/cluster";
 import { pgbouncer } from "./pgbouncerPool";
 import { RdsCaBundle } from "./rdsCaBundle";
@@ -50,6 +52,11 @@ export interface CertManagerArgs extends HelmAddonArgs {
   namespace: pulumi.Resource;
   /** The `pyairtable-data` Namespace (PgBouncer's Certificate and the RDS CA bundle live there). */
   dataNamespace: pulumi.Resource;
+  /**
+   * The `pyairtable-automation` Namespace, when the automation service connects to its own Aurora
+   * cluster (it verifies the server certificate with the bundle). Default none: no bundle there.
+   */
+  automationNamespace?: pulumi.Resource;
 }
 
 export class CertManager extends pulumi.ComponentResource {
@@ -58,6 +65,8 @@ export class CertManager extends pulumi.ComponentResource {
   public readonly pgbouncerTlsReady: pulumi.Resource[];
   /** SHA-256 of the RDS CA bundle deployed (changes when AWS changes the bundle). */
   public readonly rdsCaBundleSha256: pulumi.Output<string>;
+  /** The bundle's ConfigMap in the automation namespace (with `automationNamespace`): the service's pods need it. */
+  public readonly automationCaBundle: k8s.core.v1.ConfigMap | undefined;
 
   constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("pyairtable:addons:CertManager", name, {}, opts);
@@ -98,16 +107,21 @@ export class CertManager extends pulumi.ComponentResource {
 
     const bundle = new RdsCaBundle(`${name}-rds-ca-bundle-download`, { parent: this });
     this.rdsCaBundleSha256 = bundle.sha256;
-    const bundleConfigMap = new k8s.core.v1.ConfigMap(`${name}-rds-ca-bundle`, {
-      metadata: {
-        name: pgbouncer.serverCaBundle.configMapName,
-        namespace: pgbouncer.namespace,
-        labels: managedLabels,
-        annotations: { "pyairtable.io/source": rdsGlobalBundleUrl },
-      },
-      data: { [pgbouncer.serverCaBundle.key]: bundle.pem },
-    }, k8sOpts(args.dataNamespace));
-    this.pgbouncerTlsReady = [serverCert, bundleConfigMap];
+    // One download, one ConfigMap per namespace that reads it (a ConfigMap volume is namespace-local).
+    const bundleConfigMap = (resourceName: string, namespace: string, namespaceResource: pulumi.Resource) =>
+      new k8s.core.v1.ConfigMap(resourceName, {
+        metadata: {
+          name: rdsCaBundleConfigMap.name,
+          namespace,
+          labels: managedLabels,
+          annotations: { "pyairtable.io/source": rdsGlobalBundleUrl },
+        },
+        data: { [rdsCaBundleConfigMap.key]: bundle.pem },
+      }, k8sOpts(namespaceResource));
+    this.pgbouncerTlsReady = [serverCert, bundleConfigMap(`${name}-rds-ca-bundle`, pgbouncer.namespace, args.dataNamespace)];
+    this.automationCaBundle = args.automationNamespace
+      ? bundleConfigMap(`${name}-rds-ca-bundle-automation`, namespaces.automation, args.automationNamespace)
+      : undefined;
     this.registerOutputs({ rdsCaBundleSha256: this.rdsCaBundleSha256 });
   }
 }

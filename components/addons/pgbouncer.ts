@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { rdsCaBundleSha256Annotation } from "../../lib/aws/rdsCaBundle";
 import { addonImages } from "../../lib/catalog/addons";
 import { priorityClasses } from "../../lib/catalog/cluster";
 import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
@@ -154,7 +155,7 @@ export function pgbouncerPodTemplate(prod: boolean, configChecksum: pulumi.Input
       labels: pgbouncer.labels,
       annotations: {
         "pyairtable.io/config-sha256": configChecksum,
-        ...(serverCaBundleSha256 !== undefined ? { "pyairtable.io/rds-ca-bundle-sha256": serverCaBundleSha256 } : {}),
+        ...(serverCaBundleSha256 !== undefined ? { [rdsCaBundleSha256Annotation]: serverCaBundleSha256 } : {}),
       },
     },
     spec: {

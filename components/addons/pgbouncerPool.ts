@@ -2,6 +2,7 @@
  * PgBouncer in front of Aurora, as data: its names and ports, its sizing per environment, and the
  * pool plan that keeps every PgBouncer pod together within Aurora's `max_connections`.
  */
+import { rdsCaBundleConfigMap } from "../../lib/aws/rdsCaBundle";
 import { namespaces } from "../../lib/catalog/cluster";
 import { workloadClassLabel } from "../../lib/catalog/workloadClasses";
 import type { Environment } from "../../lib/config/settings";
@@ -35,7 +36,7 @@ export const pgbouncer = {
    * ConfigMap of `pyairtable-data`, downloaded at deploy time (components/addons/certManager.ts,
    * lib/aws/rdsCaBundle.ts): PgBouncer verifies Aurora's certificate and host name with it (verify-full).
    */
-  serverCaBundle: { configMapName: "rds-ca-bundle", key: "global-bundle.pem" },
+  serverCaBundle: { configMapName: rdsCaBundleConfigMap.name, key: rdsCaBundleConfigMap.key },
   /**
    * `kubernetes.io/tls` Secret with PgBouncer's server certificate for its clients (`tls.crt`,
    * `tls.key`), issued for its service names by cert-manager from the cluster's private CA

@@ -21,6 +21,14 @@ export const rdsTruststoreHost = "truststore.pki.rds.amazonaws.com";
 /** AWS's bundle of every Region's RDS CAs (the file name is the ConfigMap key PgBouncer reads). */
 export const rdsGlobalBundleUrl = `https://${rdsTruststoreHost}/global/global-bundle.pem`;
 
+/**
+ * The ConfigMap the bundle is deployed as, in every namespace whose pods verify Aurora with it
+ * (PgBouncer's and the automation service's), and its key (the file name pods read).
+ */
+export const rdsCaBundleConfigMap = { name: "rds-ca-bundle", key: "global-bundle.pem" } as const;
+/** Pod-template annotation with the bundle's SHA-256: a bundle AWS changed rolls the pods that mount it. */
+export const rdsCaBundleSha256Annotation = "pyairtable.io/rds-ca-bundle-sha256";
+
 /** What a checked bundle holds. */
 export interface RdsCaBundleInfo {
   /** Number of CA certificates. */

@@ -1,4 +1,7 @@
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Client } from "pg";
 import { planStack, type StackPlan } from "../support/plans";
 import { loadStackSettings } from "../support/stacks";
@@ -8,6 +11,8 @@ import { estimatePlan, loadPolicyConfig, pinEvaluationDate, policyConfigPath } f
 import { testEvaluationDate } from "../support/clock";
 import { repoRoot } from "../support/stacks";
 import { awsSecretsManagerStore, databaseUrlKey } from "../../components/automationDatabase";
+import { databaseCaBundlePath } from "../../components/automationService";
+import { rdsCaBundleConfigMap, rdsCaBundleSha256Annotation } from "../../lib/aws/rdsCaBundle";
 
 type R = Record<string, any>;
 
@@ -83,10 +88,74 @@ describe("the automation service's database (prod)", function () {
     const url = String(es.spec.target.template.data[databaseUrlKey])
       .replace("{{ .username | urlquery }}", goQueryEscape("automation"))
       .replace("{{ .password | urlquery }}", goQueryEscape(password));
-    // As the service's store opens it (automation/store/db.ts: new Client({ connectionString })), without connecting.
-    const parsed = (new Client({ connectionString: url }) as unknown as { connectionParameters: R }).connectionParameters;
+    // As the service's store opens it (automation/store/db.ts: new Client({ connectionString })), without
+    // connecting; pg reads sslrootcert then, so the pod's CA file is stood in for by a local one.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automation-ca-"));
+    const caFile = path.join(dir, rdsCaBundleConfigMap.key);
+    fs.writeFileSync(caFile, "CA");
+    let parsed: R;
+    try {
+      parsed = (new Client({ connectionString: url.replace(databaseCaBundlePath, caFile) }) as unknown as { connectionParameters: R }).connectionParameters;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
     assert.deepEqual([parsed.user, parsed.password, parsed.host, parsed.port, parsed.database], ["automation", password, "pyairtable-prod-automation-db-cluster.cluster.us-east-1.rds.amazonaws.com", settings.database.port, "automation"]);
     assert.ok(parsed.ssl, "TLS on (the cluster's parameter group forces it)");
+  });
+
+  const automationDeployment = (plan: StackPlan) => ofType(plan, "kubernetes:apps/v1:Deployment").find((r) => (r.inputs as R).metadata.name === "pyairtable-automation")!;
+  const bundleConfigMaps = (plan: StackPlan) => ofType(plan, "kubernetes:core/v1:ConfigMap").filter((r) => (r.inputs as R).metadata.name === rdsCaBundleConfigMap.name);
+
+  it("verifies the server (verify-full) with the RDS CA bundle the pods mount read-only; the URL's sslrootcert is that file, and pg builds a verifying TLS config from it", () => {
+    // The same download (one dynamic resource) fills the bundle in PgBouncer's and the service's namespace.
+    assert.equal(ofType(prod, "pulumi-nodejs:dynamic/pyairtable:RdsCaBundle").length, 1);
+    const maps = bundleConfigMaps(prod);
+    assert.deepEqual(maps.map((m) => (m.inputs as R).metadata.namespace).sort(), ["pyairtable-automation", "pyairtable-data"]);
+    const [dataMap, automationMap] = ["pyairtable-data", "pyairtable-automation"].map((n) => maps.find((m) => (m.inputs as R).metadata.namespace === n)!.inputs as R);
+    assert.deepEqual(automationMap!.data, dataMap!.data);
+    assert.deepEqual(validateManifest(kubernetesObjects([maps.find((m) => (m.inputs as R).metadata.namespace === "pyairtable-automation")!])[0]!).errors ?? [], []);
+
+    // Mounted read-only from that ConfigMap, at the path the URL names; the pods wait for it and roll on its digest.
+    const deployment = automationDeployment(prod);
+    const template = (deployment.inputs as R).spec.template;
+    const volume = (template.spec.volumes as R[]).find((v) => v.configMap?.name === rdsCaBundleConfigMap.name)!;
+    assert.ok(volume, "no CA bundle volume");
+    assert.deepEqual(volume.configMap.items, [{ key: rdsCaBundleConfigMap.key, path: rdsCaBundleConfigMap.key }]);
+    const mount = (template.spec.containers[0].volumeMounts as R[]).find((m) => m.name === volume.name)!;
+    assert.equal(mount.readOnly, true);
+    assert.equal(`${mount.mountPath}/${rdsCaBundleConfigMap.key}`, databaseCaBundlePath);
+    assert.equal(template.metadata.annotations[rdsCaBundleSha256Annotation], "0".repeat(64), "a bundle AWS changed rolls the pods");
+    const automationMapUrn = maps.find((m) => (m.inputs as R).metadata.namespace === "pyairtable-automation")!.urn;
+    assert.ok(deployment.dependencies!.includes(automationMapUrn), "the pods wait for the bundle");
+
+    const es = kubernetesObjects(prod.resources).find((o) => o.kind === "ExternalSecret" && (o.metadata as R).namespace === "pyairtable-automation")! as R;
+    const template_ = String(es.spec.target.template.data[databaseUrlKey]);
+    const query = new URL(template_.replace(/\{\{[^}]+\}\}/g, "x")).searchParams;
+    assert.deepEqual([...query.entries()], [["sslmode", "verify-full"], ["sslrootcert", databaseCaBundlePath]]);
+
+    // pg reads sslrootcert when the client is created: the pod's file, here a copy of the ConfigMap's content.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "automation-ca-"));
+    try {
+      const caFile = path.join(dir, rdsCaBundleConfigMap.key);
+      fs.writeFileSync(caFile, automationMap!.data[rdsCaBundleConfigMap.key]);
+      const url = template_.replace(/\{\{[^}]+\}\}/g, "automation").replace(databaseCaBundlePath, caFile);
+      const ssl = (new Client({ connectionString: url }) as unknown as { connectionParameters: R }).connectionParameters.ssl as R;
+      assert.equal(ssl.ca, automationMap!.data[rdsCaBundleConfigMap.key], "the CA is the mounted bundle");
+      // Not switched off: Node's TLS defaults then verify the chain (rejectUnauthorized true) and the host name.
+      assert.notEqual(ssl.rejectUnauthorized, false);
+      assert.equal(ssl.checkServerIdentity, undefined);
+      // The missing file fails at client creation, as it would in a pod without the mount.
+      assert.throws(() => new Client({ connectionString: template_.replace(/\{\{[^}]+\}\}/g, "automation").replace(databaseCaBundlePath, path.join(dir, "absent.pem")) }), /ENOENT/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("dev (embedded database): no bundle in the automation namespace, no CA volume or roll annotation on the service", () => {
+    assert.deepEqual(bundleConfigMaps(dev).map((m) => (m.inputs as R).metadata.namespace), ["pyairtable-data"]);
+    const template = (automationDeployment(dev).inputs as R).spec.template;
+    assert.ok(!(template.spec.volumes as R[]).some((v) => v.configMap), "no ConfigMap volume");
+    assert.equal(template.metadata.annotations, undefined);
   });
 
   it("is priced apart from the platform's database, at its minimum capacity", () => {
