@@ -1,6 +1,7 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { peek, UNKNOWN } from "../lib";
 import { namespaceType } from "./namespaceDefaultDenyNetworkPolicy";
+import { enforceLabel, rank } from "./namespacePodSecurityEnforced";
 
 export interface EveryNamespaceEnforcesPodSecurityConfig {
   /** Lowest level every Namespace of the stack enforces. */
@@ -9,8 +10,6 @@ export interface EveryNamespaceEnforcesPodSecurityConfig {
   exceptions: Record<string, "privileged" | "baseline" | "restricted">;
 }
 
-const enforceLabel = "pod-security.kubernetes.io/enforce";
-const rank: Record<string, number> = { privileged: 0, baseline: 1, restricted: 2 };
 
 /**
  * Every Namespace the stack creates (platform and add-on namespaces included, whatever their names)

@@ -11,8 +11,9 @@ export interface NamespacePodSecurityEnforcedConfig {
   exceptions: Record<string, "baseline" | "restricted">;
 }
 
-const enforceLabel = "pod-security.kubernetes.io/enforce";
-const rank: Record<string, number> = { privileged: 0, baseline: 1, restricted: 2 };
+/** The Pod Security Admission label a Namespace enforces its level with, and the levels' order. */
+export const enforceLabel = "pod-security.kubernetes.io/enforce";
+export const rank: Readonly<Record<string, number>> = { privileged: 0, baseline: 1, restricted: 2 };
 
 /**
  * Pod Security Admission enforces a standard in every application namespace: the Namespace carries
