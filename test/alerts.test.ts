@@ -836,7 +836,8 @@ describe("alert rules", () => {
         assert.match(l, /--duration=\S+/, `silence without expiry: ${l}`);
         assert.match(l, /--comment=/, `silence without comment: ${l}`);
       }
-      assert.match(md, /npm run automation -- run \S+ --stack \S+/);
+      // The one-shot run, inside a replica of the service (only its pods reach its database).
+      assert.match(md, /exec deploy\/pyairtable-automation -- *\n?node --import tsx *\n?scripts\/automation.ts run \S+ --stack \S+/);
       assert.match(md, /pulumi up .*--policy-pack policies/);
     });
   });
