@@ -5,12 +5,13 @@ import { namespaces } from "../lib/catalog/cluster";
 import type { DataStoreClient } from "../lib/k8s/podSecurityGroups";
 import { automationMetricsService } from "./monitoring";
 import { Database } from "./database";
+import { secretStore } from "./addons/externalSecrets";
 import { DataStoreClientGroups } from "./dataStoreClientGroups";
 import { PodSecurityGroups } from "./podSecurityGroups";
 import { automationDatabaseAssumptions } from "../lib/cost/estimate";
 
 /** The ClusterSecretStore (External Secrets Operator, AWS Secrets Manager) the cluster add-ons provide. */
-export const awsSecretsManagerStore = { kind: "ClusterSecretStore", name: "aws-secrets-manager" } as const;
+export const awsSecretsManagerStore = { kind: secretStore.kind, name: secretStore.name } as const;
 
 /** Key of the rendered Secret: the service reads its connection URL from it (automation/store). */
 export const databaseUrlKey = "DATABASE_URL";

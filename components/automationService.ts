@@ -8,6 +8,7 @@ import { automationMetricsService } from "./monitoring";
 import { irsaTrustPolicy } from "../lib/aws/irsa";
 import { rdsCaBundleConfigMap, rdsCaBundleSha256Annotation } from "../lib/aws/rdsCaBundle";
 import { AutomationDeployRole } from "./automationDeployRole";
+import { databaseUrlKey } from "./automationDatabase";
 
 export interface AutomationServiceArgs extends AutomationSettings {
   /** Stack the service updates (`pulumi up --stack <stack>`). */
@@ -51,8 +52,6 @@ const appName = automationMetricsService.selector["app.kubernetes.io/name"];
 const httpPort = automationHttpPort;
 /** The writable volume: PULUMI_HOME, HOME and the CLI's working files (the root filesystem is read-only). */
 const workDir = "/work";
-/** Key of the database Secret (`automation.databaseSecretName`) that holds the PostgreSQL URL. */
-export const databaseUrlSecretKey = "DATABASE_URL";
 /** Where the Secret's volume is mounted; the service reads `DATABASE_URL_FILE` = `<this>/DATABASE_URL`. */
 export const databaseUrlMountPath = "/var/run/secrets/pyairtable/database";
 /** Where the RDS CA bundle ConfigMap is mounted (read-only). */
@@ -133,7 +132,8 @@ export class AutomationService extends pulumi.ComponentResource {
 
     const env: k8s.types.input.core.v1.EnvVar[] = [
       { name: "PORT", value: String(httpPort) },
-      { name: "STACK", value: args.stack },
+      // Read by one-shot commands run inside a replica (docs/runbook.md): they act on the same stack.
+      { name: "AUTOMATION_STACK", value: args.stack },
       { name: "PULUMI_BACKEND_URL", value: args.backendUrl },
       { name: "AWS_REGION", value: args.region },
       { name: "PROMETHEUS_URL", value: prometheusUrl },
@@ -142,13 +142,13 @@ export class AutomationService extends pulumi.ComponentResource {
       { name: "DEPLOY_ROLE_ARN", value: this.deployRoleArn },
       // The URL comes as a file from the Secret's volume, not as an environment variable (which
       // `kubectl describe`, /proc/<pid>/environ and crash reports show).
-      ...(args.databaseSecretName ? [{ name: "DATABASE_URL_FILE", value: `${databaseUrlMountPath}/${databaseUrlSecretKey}` }] : []),
+      ...(args.databaseSecretName ? [{ name: "DATABASE_URL_FILE", value: `${databaseUrlMountPath}/${databaseUrlKey}` }] : []),
     ];
     const databaseVolume = args.databaseSecretName
       ? {
           mount: { name: "database-url", mountPath: databaseUrlMountPath, readOnly: true },
           // 0440: the owner (root) and the pod's fsGroup (the service's group) read it, nobody writes.
-          volume: { name: "database-url", secret: { secretName: args.databaseSecretName, items: [{ key: databaseUrlSecretKey, path: databaseUrlSecretKey }], defaultMode: 0o440 } },
+          volume: { name: "database-url", secret: { secretName: args.databaseSecretName, items: [{ key: databaseUrlKey, path: databaseUrlKey }], defaultMode: 0o440 } },
         }
       : undefined;
     const caBundleVolume = args.databaseCaBundle
